@@ -1,0 +1,294 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend"
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+)
+
+// frame is one queued server frame: the event type and its encoded data;
+// the writer adds seq and timestamp as it writes.
+type frame struct {
+	typ  string
+	data []byte
+}
+
+type conn struct {
+	h      *Hub
+	ws     *websocket.Conn
+	id     string
+	userID string
+	send   chan frame
+	ctx    context.Context // ends when the connection ends; runs derive from it
+	cancel context.CancelFunc
+
+	routed    atomic.Bool // the router knows this connection (false briefly under handshake-race)
+	runs      atomic.Int64
+	closeOnce sync.Once
+	closed    atomic.Bool
+	doomed    bool // fault close-1011: this connection is closed with 1011 mid-run
+	writerEnd chan struct{}
+}
+
+func (h *Hub) newConn(ws *websocket.Conn, userID string) *conn {
+	s := h.live()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		h: h, ws: ws, id: newID("c_"), userID: userID,
+		send: make(chan frame, s.SendQueue), ctx: ctx, cancel: cancel,
+		writerEnd: make(chan struct{}),
+	}
+	if h.faults.Close1011 > 0 {
+		c.doomed = rand.Float64() < h.faults.Close1011
+	}
+	return c
+}
+
+// serve runs the connection: connection_established first, then the writer
+// goroutine, then the read loop on this goroutine until the socket ends.
+func (c *conn) serve() {
+	c.ws.SetReadLimit(protocol.MaxContentBytes + 4<<10)
+	now := time.Now().UTC()
+	est, _ := json.Marshal(protocol.ConnectionEstablished{ConnectionID: c.id, UserID: c.userID, ServerTime: now})
+	c.send <- frame{typ: protocol.EventConnectionEstablished, data: est} // the queue is empty: never blocks
+	c.h.register(c)
+	go c.writer()
+	c.readLoop()
+	c.finish()
+}
+
+func (c *conn) readDeadline() time.Time {
+	return time.Now().Add(readSlack*c.h.live().Heartbeat + 5*time.Second)
+}
+
+func (c *conn) readLoop() {
+	_ = c.ws.SetReadDeadline(c.readDeadline())
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(c.readDeadline()) })
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeOnce.Do(func() { c.closed.Store(true) }) // gorilla has sent 1009
+				c.h.metrics.ClosesTotal.WithLabelValues("1009").Inc()
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(c.readDeadline())
+		if !c.routed.Load() {
+			continue // fault handshake-race: not yet known to the router, the frame is lost
+		}
+		c.handle(b)
+	}
+}
+
+func (c *conn) handle(b []byte) {
+	var m protocol.ClientMessage
+	if err := json.Unmarshal(b, &m); err != nil || m.Type == "" {
+		c.errorMessage(protocol.ErrInvalidJSON, "frame is not JSON of the form {\"type\":...,\"payload\":{...}}")
+		return
+	}
+	switch m.Type {
+	case protocol.MessagePing:
+		var p protocol.Ping
+		if len(m.Payload) > 0 && json.Unmarshal(m.Payload, &p) != nil {
+			c.errorMessage(protocol.ErrBadRequest, "ping payload must be {\"nonce\":\"...\"}")
+			return
+		}
+		c.enqueue(protocol.EventPong, map[string]string{"nonce": p.Nonce})
+	case protocol.MessageUser:
+		var u protocol.UserMessage
+		if err := json.Unmarshal(m.Payload, &u); err != nil {
+			c.errorMessage(protocol.ErrBadRequest, "user_message payload must be {\"message_id\",\"content\",\"thread_id\"?}")
+			return
+		}
+		if len(u.Content) > protocol.MaxContentBytes {
+			c.closeWith(protocol.CloseTooBig, "content over 32 KiB")
+			return
+		}
+		if u.MessageID == "" || u.Content == "" {
+			c.errorMessage(protocol.ErrBadRequest, "user_message needs a non-empty message_id and content")
+			return
+		}
+		if c.h.draining.Load() {
+			c.h.metrics.RunsTotal.WithLabelValues("rejected").Inc()
+			c.errorMessage(protocol.ErrRateLimited, "server is draining; retry on another instance or after restart")
+			return
+		}
+		if int(c.runs.Load()) >= c.h.live().MaxRuns {
+			c.h.metrics.RunsTotal.WithLabelValues("rejected").Inc()
+			c.errorMessage(protocol.ErrRateLimited, "too many concurrent runs on this connection; wait for one to finish")
+			return
+		}
+		c.startRun(RunRequest{UserID: c.userID, MessageID: u.MessageID, Content: u.Content, ThreadID: u.ThreadID})
+	default:
+		c.errorMessage(protocol.ErrUnknownType, "unknown message type "+strconv.Quote(m.Type)+"; known: user_message, ping")
+	}
+}
+
+func (c *conn) startRun(req RunRequest) {
+	c.runs.Add(1)
+	c.h.inflight.Add(1)
+	ctx := c.ctx
+	if c.h.faults.CleanupLeak {
+		ctx = context.WithoutCancel(ctx) // fault cleanup-leak: runs outlive their connection
+	}
+	em := &emitter{c: c, key: c.h.routeKey(c)}
+	go func() {
+		defer c.h.inflight.Add(-1)
+		defer c.runs.Add(-1)
+		err := c.h.run(ctx, req, em)
+		if err != nil && !em.emitted.Load() {
+			code := protocol.ErrBadRequest
+			if backend.ErrorCode(err) == backend.EINTERNAL {
+				code = backend.EINTERNAL // not the client's fault: say so
+			}
+			c.errorMessage(code, backend.ErrorMessage(err))
+		}
+	}()
+}
+
+func (c *conn) errorMessage(code, msg string) {
+	c.enqueue(protocol.EventErrorMessage, protocol.ErrorMessage{Code: code, Message: msg})
+}
+
+// enqueue encodes data and queues it for the writer. A full queue makes the
+// connection a slow consumer, closed with 1013.
+func (c *conn) enqueue(typ string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return c.enqueueRaw(frame{typ: typ, data: b})
+}
+
+func (c *conn) enqueueRaw(f frame) error {
+	if c.closed.Load() && !c.h.faults.CleanupLeak {
+		return errGone
+	}
+	select {
+	case c.send <- f:
+		return nil
+	default:
+		c.h.metrics.SlowConsumers.Inc()
+		c.closeWith(protocol.CloseTryAgainLate, "slow consumer: send queue full")
+		return errGone
+	}
+}
+
+// emitter routes one run's events through the hub's router.
+type emitter struct {
+	c       *conn
+	key     string
+	emitted atomic.Bool
+}
+
+func (e *emitter) Emit(typ string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	e.emitted.Store(true)
+	dst := e.c
+	if e.c.h.faults.CrossUser {
+		// fault cross-user: the destination is whatever the router holds
+		// under this run's (non-unique) key.
+		if dst = e.c.h.lookup(e.key); dst == nil {
+			return errGone
+		}
+	}
+	if dst.doomed && typ == protocol.EventAgentThinking {
+		dst.closeWith(protocol.CloseInternal, "internal error (fault close-1011)")
+		return errGone
+	}
+	return dst.enqueueRaw(frame{typ: typ, data: b})
+}
+
+// writer owns the socket's write side and the seq counter.
+func (c *conn) writer() {
+	defer close(c.writerEnd)
+	w := newFrameWriter(c)
+	hb := c.h.live().Heartbeat
+	tick := time.NewTicker(hb)
+	defer tick.Stop()
+	for {
+		select {
+		case f := <-c.send:
+			if err := w.write(f); err != nil {
+				if c.h.faults.CleanupLeak {
+					continue // fault cleanup-leak: the writer lingers, discarding
+				}
+				c.cancel()
+				return
+			}
+		case <-tick.C:
+			if now := c.h.live().Heartbeat; now != hb {
+				hb = now
+				tick.Reset(hb)
+			}
+			b, _ := json.Marshal(protocol.Heartbeat{ServerTime: time.Now().UTC()})
+			if err := w.write(frame{typ: protocol.EventHeartbeat, data: b}); err != nil && !c.h.faults.CleanupLeak {
+				c.cancel()
+				return
+			}
+			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// closeWith sends a close frame with code once and makes the read loop end
+// soon; the read loop's exit releases the socket.
+func (c *conn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.h.metrics.ClosesTotal.WithLabelValues(strconv.Itoa(code)).Inc()
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		_ = c.ws.SetReadDeadline(time.Now().Add(lingerTimeout))
+		if !c.h.faults.CleanupLeak {
+			c.cancel()
+		}
+	})
+}
+
+// finish runs when the read loop has ended: it stops the writer and the
+// connection's runs, unregisters the connection, and releases the socket
+// after a lingering close.
+func (c *conn) finish() {
+	c.closed.Store(true)
+	c.h.unregister(c)
+	if c.h.faults.CleanupLeak {
+		return // fault cleanup-leak: nothing is released; the socket is left to the kernel
+	}
+	c.cancel()
+	<-c.writerEnd
+	c.closeOnce.Do(func() {
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseNormal, ""), time.Now().Add(time.Second))
+	})
+	linger(c.ws.NetConn())
+	_ = c.ws.Close()
+}
+
+// linger half-closes a TCP connection and discards what the peer still
+// sends for a moment, so a close frame is read rather than lost to a reset.
+func linger(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
+}

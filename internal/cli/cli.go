@@ -1,0 +1,139 @@
+// Package cli is goldenpath's composition root: one flag.FlagSet per
+// subcommand, typed flag values, wiring, and exit codes. It is the only
+// package that parses flags, handles signals beyond the main context, or
+// decides an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0 // success; every check passed
+	ExitFailed      = 1 // a check failed, or the command failed at run time
+	ExitUsage       = 2 // bad usage or configuration
+	ExitUnreachable = 3 // the target is unreachable or not ready
+)
+
+// env is what a subcommand runs with.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	environ        []string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the reference golden-path backend", serveMain},
+		{"version", "print the version", versionMain},
+	}
+}
+
+// Main runs goldenpath with args (without the program name) and returns the
+// exit code. ctx ends on SIGINT or SIGTERM.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return mainEnv(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: osGetenv, environ: osEnviron()})
+}
+
+func mainEnv(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return ExitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		if len(args) > 1 {
+			return mainEnv(ctx, []string{args[1], "-h"}, e)
+		}
+		usage(e.stdout)
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "goldenpath: unknown command %q\n\n", name)
+	usage(e.stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "goldenpath proves whether a real-time AI agent backend keeps its promises under load.")
+	fmt.Fprintln(w, "\nUsage:\n  goldenpath <command> [flags]\n\nCommands:")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'goldenpath <command> -h' for a command's flags.")
+}
+
+// parse parses a subcommand's flags; it returns done=true with the exit code
+// when parsing ended the command (help or a usage error).
+func parse(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
+	fs.SetOutput(e.stderr)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK, true
+	case err != nil:
+		return ExitUsage, true
+	case fs.NArg() > 0:
+		fmt.Fprintf(e.stderr, "goldenpath %s: unexpected argument %q (flags go before arguments; see -h)\n", fs.Name(), fs.Arg(0))
+		return ExitUsage, true
+	}
+	return 0, false
+}
+
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: goldenpath %s [flags]\n\n%s\n\nFlags:\n", name, strings.TrimSpace(synopsis))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Version is goldenpath's version: the module version when built from a
+// tagged module, else "devel" with the VCS revision when known.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+func versionMain(_ context.Context, e *env, args []string) int {
+	fs := newFlagSet("version", "Print goldenpath's version.")
+	if code, done := parse(fs, e, args); done {
+		return code
+	}
+	fmt.Fprintln(e.stdout, "goldenpath", Version())
+	return ExitOK
+}

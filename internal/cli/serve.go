@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
+)
+
+const serveSynopsis = `
+Run the reference golden-path backend: auth, WebSocket hub, agent runner,
+configuration and a SQLite store, speaking protocol v1 (docs/protocol.md).
+It prints the URL it listens on, reloads its configuration on SIGHUP, and
+drains gracefully on SIGINT/SIGTERM.
+
+Faults (--fault NAME[=VALUE],...) switch on deliberate defects so that every
+goldenpath detector can be proven to fire; see docs/faults.md. Known faults:
+  ` + "handshake-race[=DUR] shared-agent config-torn cross-user cleanup-leak memory-leak[=SIZE]\n  drop-events=N duplicate-events=N reorder-events=N slow-login=DUR slow-db=DUR\n  slow-factory=DUR slow-config=DUR close-1011=P"
+
+// faultFlag is a --fault value.
+type faultFlag struct{ set fault.Set }
+
+func (f *faultFlag) String() string { return f.set.String() }
+func (f *faultFlag) Set(s string) error {
+	v, err := fault.Parse(s)
+	if err != nil {
+		return err
+	}
+	f.set = v
+	return nil
+}
+
+// levelFlag is a --log-level value.
+type levelFlag struct{ level slog.Level }
+
+func (l *levelFlag) String() string { return strings.ToLower(l.level.String()) }
+func (l *levelFlag) Set(s string) error {
+	if err := l.level.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("%q is not a log level; use debug, info, warn or error", s)
+	}
+	return nil
+}
+
+// choiceFlag accepts one of a fixed set of words.
+type choiceFlag struct {
+	value   string
+	choices []string
+}
+
+func (c *choiceFlag) String() string { return c.value }
+func (c *choiceFlag) Set(s string) error {
+	for _, ch := range c.choices {
+		if s == ch {
+			c.value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", s, strings.Join(c.choices, ", "))
+}
+
+type serveOptions struct {
+	cfg       server.Config
+	think     time.Duration
+	thinkSet  bool
+	faults    faultFlag
+	level     levelFlag
+	logFormat choiceFlag
+	jwtSecret string
+}
+
+func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
+	fs := newFlagSet("serve", serveSynopsis)
+	o.logFormat = choiceFlag{value: "text", choices: []string{"text", "json"}}
+	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "listen `HOST:PORT` (port 0 picks a free port; the URL is printed)")
+	fs.StringVar(&o.cfg.DataDir, "data", "goldenpath-data", "`DIR` for the SQLite database and the generated JWT secret")
+	fs.StringVar(&o.cfg.AdminToken, "admin-token", e.getenv("GOLDENPATH_ADMIN_TOKEN"), "`TOKEN` for PUT /api/v1/admin/config (env GOLDENPATH_ADMIN_TOKEN); empty disables admin calls")
+	fs.Func("think", "total simulated model `DURATION` per run (sets config think_ms; default from config, 200ms)", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration >= 0 (e.g. 0, 250ms, 2s)", s)
+		}
+		o.think, o.thinkSet = d, true
+		return nil
+	})
+	fs.Var(&o.faults, "fault", "comma-separated `FAULTS` NAME[=VALUE] to switch on (see above and docs/faults.md)")
+	fs.StringVar(&o.cfg.ConfigFile, "config", "", "YAML or JSON `FILE` of configuration values (reloaded on SIGHUP)")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", e.getenv("GOLDENPATH_JWT_SECRET"), "HS256 signing `SECRET`, at least 32 bytes (env GOLDENPATH_JWT_SECRET); empty: generated and kept in --data")
+	fs.IntVar(&o.cfg.HashCost, "hash-cost", 10, "bcrypt `COST` for passwords, 4..31 (10 is the safe default; 4 makes mass test accounts cheap)")
+	fs.DurationVar(&o.cfg.TokenTTL, "token-ttl", time.Hour, "access token lifetime")
+	fs.DurationVar(&o.cfg.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "how long running runs may finish after SIGTERM before sockets close with 1001")
+	fs.StringVar(&o.cfg.ModelURL, "model-url", "", "OpenAI-compatible streaming chat completions `URL` (e.g. http://127.0.0.1:8000/v1/chat/completions); empty: the simulated model")
+	fs.StringVar(&o.cfg.ModelName, "model-name", "gpt-4o-mini", "model `NAME` sent to --model-url")
+	fs.StringVar(&o.cfg.ModelKey, "model-key", e.getenv("GOLDENPATH_MODEL_KEY"), "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
+	fs.Var(&o.level, "log-level", "log `LEVEL`: debug, info, warn or error")
+	fs.Var(&o.logFormat, "log-format", "log `FORMAT`: text or json")
+	return fs
+}
+
+func serveMain(ctx context.Context, e *env, args []string) int {
+	var o serveOptions
+	fs := serveFlags(&o, e)
+	if code, done := parse(fs, e, args); done {
+		return code
+	}
+	if o.jwtSecret != "" && len(o.jwtSecret) < 32 {
+		fmt.Fprintf(e.stderr, "goldenpath serve: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)\n", len(o.jwtSecret))
+		return ExitUsage
+	}
+	o.cfg.JWTSecret = []byte(o.jwtSecret)
+	o.cfg.Faults = o.faults.set
+	o.cfg.Environ = e.environ
+	if o.thinkSet {
+		o.cfg.Overrides = map[string]string{"think_ms": strconv.FormatInt(o.think.Milliseconds(), 10)}
+	}
+	hopts := &slog.HandlerOptions{Level: o.level.level, ReplaceAttr: redact}
+	if o.logFormat.value == "json" {
+		o.cfg.Log = slog.New(slog.NewJSONHandler(e.stderr, hopts))
+	} else {
+		o.cfg.Log = slog.New(slog.NewTextHandler(e.stderr, hopts))
+	}
+	if o.cfg.Faults.Any() {
+		fmt.Fprintf(e.stderr, "goldenpath serve: WARNING: FAULTS ON: %s — this backend is broken on purpose\n", o.cfg.Faults)
+	}
+
+	srv, err := server.New(ctx, o.cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "goldenpath serve: %v\n", err)
+		return ExitUsage
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := srv.Reload(); err != nil {
+				o.cfg.Log.Error("serve: reload failed; keeping the current configuration", "err", err)
+			}
+		}
+	}()
+	fmt.Fprintf(e.stdout, "goldenpath serve: listening on %s\n", srv.URL())
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "goldenpath serve: %v\n", err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// redact hides secrets from logs whatever attribute carries them.
+func redact(_ []string, a slog.Attr) slog.Attr {
+	switch strings.ToLower(a.Key) {
+	case "token", "password", "secret", "authorization", "admin_token", "api_key":
+		return slog.String(a.Key, "REDACTED")
+	}
+	return a
+}
