@@ -30,7 +30,6 @@ type conn struct {
 	ws     *websocket.Conn
 	id     string
 	userID string
-	send   chan frame
 	ctx    context.Context // ends when the connection ends; runs derive from it
 	cancel context.CancelFunc
 
@@ -39,7 +38,19 @@ type conn struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 	doomed    bool // fault close-1011: this connection is closed with 1011 mid-run
-	writerEnd chan struct{}
+
+	// The send queue. A writer goroutine runs only while frames wait (so an
+	// idle connection costs one goroutine, its reader); writing says one
+	// is running, and there is never more than one.
+	qmu       sync.Mutex
+	queue     []frame
+	writing   bool
+	stopped   bool // no more frames are accepted
+	broken    bool // a write failed; later frames are discarded
+	limit     int  // frames that may wait before the client is a slow consumer
+	fw        frameWriter
+	drained   sync.WaitGroup
+	heartbeat *time.Timer
 }
 
 func (h *Hub) newConn(ws *websocket.Conn, userID string) *conn {
@@ -47,9 +58,9 @@ func (h *Hub) newConn(ws *websocket.Conn, userID string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		h: h, ws: ws, id: newID("c_"), userID: userID,
-		send: make(chan frame, s.SendQueue), ctx: ctx, cancel: cancel,
-		writerEnd: make(chan struct{}),
+		ctx: ctx, cancel: cancel, limit: s.SendQueue,
 	}
+	c.fw.c = c
 	if h.faults.Close1011 > 0 {
 		c.doomed = rand.Float64() < h.faults.Close1011
 	}
@@ -62,9 +73,9 @@ func (c *conn) serve() {
 	c.ws.SetReadLimit(protocol.MaxContentBytes + 4<<10)
 	now := time.Now().UTC()
 	est, _ := json.Marshal(protocol.ConnectionEstablished{ConnectionID: c.id, UserID: c.userID, ServerTime: now})
-	c.send <- frame{typ: protocol.EventConnectionEstablished, data: est} // the queue is empty: never blocks
+	_ = c.enqueueRaw(frame{typ: protocol.EventConnectionEstablished, data: est})
 	c.h.register(c)
-	go c.writer()
+	c.heartbeat = time.AfterFunc(c.h.live().Heartbeat, c.beat)
 	c.readLoop()
 	c.finish()
 }
@@ -174,17 +185,70 @@ func (c *conn) enqueue(typ string, data any) error {
 }
 
 func (c *conn) enqueueRaw(f frame) error {
-	if c.closed.Load() && !c.h.faults.CleanupLeak {
+	c.qmu.Lock()
+	if c.stopped {
+		c.qmu.Unlock()
 		return errGone
 	}
-	select {
-	case c.send <- f:
-		return nil
-	default:
+	if len(c.queue) >= c.limit {
+		c.qmu.Unlock()
 		c.h.metrics.SlowConsumers.Inc()
 		c.closeWith(protocol.CloseTryAgainLate, "slow consumer: send queue full")
 		return errGone
 	}
+	c.queue = append(c.queue, f)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		c.drained.Add(1)
+		go c.drain()
+	}
+	return nil
+}
+
+// drain is the connection's only writer while it runs: it writes queued
+// frames in order until the queue is empty, then exits.
+func (c *conn) drain() {
+	defer c.drained.Done()
+	var batch []frame
+	for {
+		c.qmu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		if len(batch) == 0 {
+			c.writing = false
+			c.queue = nil // an idle connection keeps no queue
+			c.qmu.Unlock()
+			return
+		}
+		broken := c.broken
+		c.qmu.Unlock()
+		for i, f := range batch {
+			if broken {
+				break // discard: the socket is gone
+			}
+			if err := c.fw.write(f); err != nil {
+				broken = true
+				c.qmu.Lock()
+				c.broken = true
+				c.qmu.Unlock()
+				if !c.h.faults.CleanupLeak {
+					c.cancel()
+				}
+			}
+			batch[i] = frame{}
+		}
+	}
+}
+
+// beat sends a heartbeat frame and a WebSocket ping, and re-arms itself.
+func (c *conn) beat() {
+	b, _ := json.Marshal(protocol.Heartbeat{ServerTime: time.Now().UTC()})
+	if c.enqueueRaw(frame{typ: protocol.EventHeartbeat, data: b}) != nil {
+		return
+	}
+	_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
+	c.heartbeat.Reset(c.h.live().Heartbeat)
 }
 
 // emitter routes one run's events through the hub's router.
@@ -215,40 +279,6 @@ func (e *emitter) Emit(typ string, data any) error {
 	return dst.enqueueRaw(frame{typ: typ, data: b})
 }
 
-// writer owns the socket's write side and the seq counter.
-func (c *conn) writer() {
-	defer close(c.writerEnd)
-	w := newFrameWriter(c)
-	hb := c.h.live().Heartbeat
-	tick := time.NewTicker(hb)
-	defer tick.Stop()
-	for {
-		select {
-		case f := <-c.send:
-			if err := w.write(f); err != nil {
-				if c.h.faults.CleanupLeak {
-					continue // fault cleanup-leak: the writer lingers, discarding
-				}
-				c.cancel()
-				return
-			}
-		case <-tick.C:
-			if now := c.h.live().Heartbeat; now != hb {
-				hb = now
-				tick.Reset(hb)
-			}
-			b, _ := json.Marshal(protocol.Heartbeat{ServerTime: time.Now().UTC()})
-			if err := w.write(frame{typ: protocol.EventHeartbeat, data: b}); err != nil && !c.h.faults.CleanupLeak {
-				c.cancel()
-				return
-			}
-			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
-		case <-c.ctx.Done():
-			return
-		}
-	}
-}
-
 // closeWith sends a close frame with code once and makes the read loop end
 // soon; the read loop's exit releases the socket.
 func (c *conn) closeWith(code int, reason string) {
@@ -270,10 +300,18 @@ func (c *conn) finish() {
 	c.closed.Store(true)
 	c.h.unregister(c)
 	if c.h.faults.CleanupLeak {
-		return // fault cleanup-leak: nothing is released; the socket is left to the kernel
+		// fault cleanup-leak: nothing is released; a watcher goroutine
+		// waits forever on a context nobody cancels, and the socket is
+		// left to the kernel.
+		go func() { <-c.ctx.Done() }()
+		return
 	}
 	c.cancel()
-	<-c.writerEnd
+	c.heartbeat.Stop()
+	c.qmu.Lock()
+	c.stopped = true
+	c.qmu.Unlock()
+	c.drained.Wait()
 	c.closeOnce.Do(func() {
 		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseNormal, ""), time.Now().Add(time.Second))
 	})

@@ -131,7 +131,7 @@ func New(auth AuthFunc, run RunFunc, m *telemetry.Metrics, opts ...Option) *Hub 
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   0, // reuse the HTTP server's buffers
+		ReadBufferSize:   1024, // small: idle connections stay light; big frames take more reads
 		WriteBufferSize:  4096,
 		WriteBufferPool:  &sync.Pool{}, // idle connections hold no write buffer
 		Subprotocols:     []string{protocol.SubprotocolAuth},

@@ -9,8 +9,8 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
-// frameWriter numbers and writes frames for one connection. It is used by
-// the connection's writer goroutine only.
+// frameWriter numbers and writes frames for one connection. Only the
+// connection's current drain goroutine uses it.
 type frameWriter struct {
 	c    *conn
 	seq  int64
@@ -18,8 +18,6 @@ type frameWriter struct {
 	held *frame // fault reorder-events: a frame held back behind the next
 	buf  []byte
 }
-
-func newFrameWriter(c *conn) *frameWriter { return &frameWriter{c: c} }
 
 func (w *frameWriter) write(f frame) error {
 	faults := w.c.h.faults

@@ -94,7 +94,7 @@ func startConfig(t testing.TB, cfg server.Config) *harness {
 		cancel()
 		t.Fatalf("server.New: %v", err)
 	}
-	h := &harness{t: t, cfg: cfg, srv: srv, url: srv.URL(), cancel: cancel, done: make(chan error, 1), hc: &http.Client{Timeout: 10 * time.Second}}
+	h := &harness{t: t, cfg: cfg, srv: srv, url: srv.URL(), cancel: cancel, done: make(chan error, 1), hc: newHTTPClient()}
 	go func() { h.done <- srv.Run(ctx) }()
 	h.waitReady()
 	t.Cleanup(func() { h.stop() })
@@ -131,6 +131,12 @@ func (h *harness) stop() error {
 		h.t.Errorf("server did not stop within 30s")
 		return nil
 	}
+}
+
+func newHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
 }
 
 type reply struct {

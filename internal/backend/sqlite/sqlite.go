@@ -14,10 +14,11 @@
 // [DefaultMaxBatch] (see [WithMaxBatch]), and runs them in one transaction,
 // each under a SAVEPOINT of its own, so that a write that fails (a taken
 // email, a thread that is not the caller's) rolls back only itself. It then
-// commits once and answers every caller. A fsync-free WAL commit costs
-// about as much as a few inserts, so one commit for many writes multiplies
-// write throughput when many callers write at once, and costs a lone caller
-// nothing: the writer never waits to fill a batch.
+// commits once and answers every caller. A commit appends every page it
+// dirtied to the log, so many writes sharing one commit write each page
+// once rather than once per write: with 64 concurrent callers this raises
+// throughput about 1.6-fold (see BenchmarkStartRunAppend), and it costs a
+// lone caller nothing, since the writer never waits to fill a batch.
 //
 // A caller whose context ends while its write is still queued gets the
 // context's error and its write is skipped; once the writer has started a
@@ -102,6 +103,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if s.w != nil {
 			s.w.close()
 		}
+		s.r.close()
 		if s.readDB != nil {
 			s.readDB.Close()
 		}

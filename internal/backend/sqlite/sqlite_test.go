@@ -142,7 +142,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestPragmas(t *testing.T) {
+func TestWALMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
 	openClosing(t, path)
 	db := rawDB(t, path)

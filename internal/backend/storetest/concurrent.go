@@ -105,10 +105,10 @@ func testConcurrentWriters(t *testing.T, fresh func(*testing.T) backend.Store) {
 	final := map[string][]string{} // thread ID -> message IDs
 	wantThreads := map[string][]string{}
 	for g := range writers {
-		for _, at := range acked[g] {
-			wantThreads[at.th.UserID] = append(wantThreads[at.th.UserID], at.th.ID)
-			f.checkMessages(at.th.UserID, at.th.ID, at.msgs)
-			final[at.th.ID] = messageIDs(at.msgs)
+		for _, a := range acked[g] {
+			wantThreads[a.th.UserID] = append(wantThreads[a.th.UserID], a.th.ID)
+			f.checkMessages(a.th.UserID, a.th.ID, a.msgs)
+			final[a.th.ID] = messageIDs(a.msgs)
 		}
 	}
 	for u := range users {

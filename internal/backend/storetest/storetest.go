@@ -33,10 +33,15 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend"
 )
 
-// Run runs the conformance suite against the stores that open returns, one
-// per subtest. open must return a new, empty store and must not close it:
-// Run closes every store it opens exactly once, and reports an error if
-// Close fails.
+// Run runs the conformance suite as subtests of t. It calls open for a new,
+// empty store for every subtest and table case (open may fail the test it
+// is given), and closes every store it opens exactly once, reporting an
+// error if Close fails; open must not close the store itself.
+//
+// Beyond the [backend.Store] documentation, the suite requires that a
+// method called with a canceled context returns an error wrapping
+// [context.Canceled] and writes nothing, and that a closed store refuses
+// every call with an error instead of blocking.
 func Run(t *testing.T, open func(t *testing.T) backend.Store) {
 	// fresh opens a store that is closed when the test that opened it ends.
 	fresh := func(t *testing.T) backend.Store {
