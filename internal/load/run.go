@@ -13,7 +13,7 @@ import (
 // progress output.
 type Live struct {
 	Started, Completed, Dropped, Active atomic.Int64
-	Target                             atomic.Int64 // current users (closed) or milli-arrivals/s (open)
+	Target                              atomic.Int64 // current users (closed) or milli-arrivals/s (open)
 }
 
 // Option configures [Run].
