@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -115,6 +116,14 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "goldenpath serve: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)\n", len(o.jwtSecret))
 		return ExitUsage
 	}
+	switch {
+	case o.cfg.HashCost < 4 || o.cfg.HashCost > 31:
+		fmt.Fprintf(e.stderr, "goldenpath serve: --hash-cost %d is outside bcrypt's 4..31 (10 is the safe default)\n", o.cfg.HashCost)
+		return ExitUsage
+	case o.cfg.TokenTTL <= 0 || o.cfg.DrainTimeout <= 0:
+		fmt.Fprintln(e.stderr, "goldenpath serve: --token-ttl and --drain-timeout must be positive durations")
+		return ExitUsage
+	}
 	o.cfg.JWTSecret = []byte(o.jwtSecret)
 	o.cfg.Faults = o.faults.set
 	o.cfg.Environ = e.environ
@@ -138,13 +147,26 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	stopHUP := make(chan struct{})
+	var hupDone sync.WaitGroup
+	hupDone.Add(1)
 	go func() {
-		for range hup {
-			if err := srv.Reload(); err != nil {
-				o.cfg.Log.Error("serve: reload failed; keeping the current configuration", "err", err)
+		defer hupDone.Done()
+		for {
+			select {
+			case <-hup:
+				if err := srv.Reload(); err != nil {
+					o.cfg.Log.Error("serve: reload failed; keeping the current configuration", "err", err)
+				}
+			case <-stopHUP:
+				return
 			}
 		}
+	}()
+	defer func() {
+		signal.Stop(hup)
+		close(stopHUP)
+		hupDone.Wait()
 	}()
 	fmt.Fprintf(e.stdout, "goldenpath serve: listening on %s\n", srv.URL())
 	if err := srv.Run(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Canonical returns the canonical JSON of a configuration values object:
@@ -23,7 +24,7 @@ func Canonical(raw []byte) ([]byte, error) {
 	if v == nil {
 		return nil, errors.New("protocol: values are null, want a JSON object")
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("protocol: values have trailing data after the object")
 	}
 	return CanonicalValue(v)

@@ -80,6 +80,7 @@ func Parse(list string) (Set, error) {
 	for item := range strings.SplitSeq(list, ",") {
 		item = strings.TrimSpace(item)
 		name, val, hasVal := strings.Cut(item, "=")
+		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
 		if seen[name] {
 			return Set{}, fmt.Errorf("fault: %q given twice", name)
 		}
@@ -203,7 +204,7 @@ func fraction(val string, hasVal bool) (float64, error) {
 		return 0, errors.New("needs a fraction P in (0,1], e.g. =0.1")
 	}
 	p, err := strconv.ParseFloat(val, 64)
-	if err != nil || p <= 0 || p > 1 {
+	if err != nil || !(p > 0 && p <= 1) { // also refuses NaN
 		return 0, fmt.Errorf("%q is not a fraction in (0,1]", val)
 	}
 	return p, nil
@@ -217,7 +218,7 @@ func ParseSize(s string) (int, error) {
 	for _, u := range []struct {
 		suffix string
 		mult   int
-	}{{"MiB", 1 << 20}, {"MB", 1 << 20}, {"KiB", 1 << 10}, {"KB", 1 << 10}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+	}{{"GiB", 1 << 30}, {"GB", 1 << 30}, {"MiB", 1 << 20}, {"MB", 1 << 20}, {"KiB", 1 << 10}, {"KB", 1 << 10}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
 		if strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
 			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
 			break
