@@ -39,6 +39,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"merge", "merge the results of the segments of one distributed test", mergeMain},
+		{"run", "drive golden-path users against a target and judge them (the main job)", runMain},
 		{"serve", "run the reference golden-path backend", serveMain},
 		{"version", "print the version", versionMain},
 	}

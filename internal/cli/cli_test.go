@@ -128,7 +128,7 @@ func TestMainServeBadStartIsUsageError(t *testing.T) {
 		wantErr string
 	}{
 		{"missing config file", []string{"--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
-		{"bcrypt cost too low", []string{"--hash-cost", "3"}, "auth: bcrypt cost 3 is outside 4..31"},
+		{"bcrypt cost too low", []string{"--hash-cost", "3"}, "--hash-cost 3 is outside bcrypt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -199,9 +199,11 @@ func (c *conn) enqueueRaw(f frame) error {
 	c.queue = append(c.queue, f)
 	start := !c.writing
 	c.writing = true
+	if start {
+		c.drained.Add(1) // under qmu: finish, having set stopped, waits for every drain
+	}
 	c.qmu.Unlock()
 	if start {
-		c.drained.Add(1)
 		go c.drain()
 	}
 	return nil

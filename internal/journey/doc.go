@@ -1,0 +1,45 @@
+// Package journey drives one virtual user along the golden path of a
+// real-time agent backend and judges every frame it receives: log in, open a
+// WebSocket, wait for connection_established, send one or more
+// user_messages, follow each run's events to its answer, close, and
+// optionally read the configuration and the thread store over HTTP.
+//
+// It is the load side's unit of work. The load engine calls [Run] once per
+// virtual user, thousands at a time, with one shared [Target]; each call
+// returns a [Result] holding the user's phase timings, the server's own
+// timings, the protocol [Violation]s found, and the first fatal [Error].
+// Run never panics and never returns a nil Result.
+//
+// # Phases
+//
+// Every duration is measured on the monotonic clock and named by a Phase
+// constant: [PhaseLogin], [PhaseWSConnect] (dial start to HTTP 101),
+// [PhaseWSReady] (101 to connection_established), [PhaseFirstEvent]
+// (request sent to agent_started), [PhaseAgentExecution] (agent_started to
+// agent_completed), [PhaseInterEvent] (the gap between consecutive events of
+// a run; several samples per run), [PhaseResponseDelivery] (the server's
+// completed_at to receipt, corrected for clock offset; see [ClockOffset]),
+// [PhaseJourney] (login start to the last answer), [PhaseConfigAccess] and
+// [PhaseDBOperation].
+//
+// # The oracle
+//
+// An [Oracle] judges the frames of one connection against the wire
+// protocol: seq numbering (a gap is a lost frame, a repeat a duplicate, a
+// step back a reorder), the envelope, the event grammar of each run, and
+// ownership (every event belongs to this user and to a request sent on this
+// socket; every answer quotes its request). It is exported so that suites
+// that open their own sockets judge them by the same rules.
+//
+// # Failures
+//
+// A failure that ends the journey is an [*Error] with a Fail* kind
+// ([FailHTTPStatus], [FailConnect], [FailClose], [FailTimeout],
+// [FailProtocol], [FailCancelled], ...) and the phase it happened in. A
+// cancelled context gives [FailCancelled], which the load engine does not
+// count against the target. Everything else the oracle finds is a
+// [Violation]; the journey goes on.
+//
+// Samples of offending frames and bodies are truncated and have tokens
+// redacted ([Redact]); an [Account] never logs its password.
+package journey

@@ -1,0 +1,186 @@
+package journey
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+)
+
+// Phase names: the durations of a [Result] and the phase of an [Error].
+const (
+	PhaseRegister         = "register"          // Register's request (errors only)
+	PhaseLogin            = "login"             // POST /api/v1/auth/login
+	PhaseWSConnect        = "ws_connect"        // dial start to HTTP 101
+	PhaseWSReady          = "ws_ready"          // HTTP 101 to connection_established
+	PhaseFirstEvent       = "first_event"       // user_message sent to agent_started (time to first token)
+	PhaseAgentExecution   = "agent_execution"   // agent_started to agent_completed, local clock
+	PhaseInterEvent       = "inter_event"       // gap between consecutive events of a run
+	PhaseResponseDelivery = "response_delivery" // server's completed_at to receipt, offset-corrected
+	PhaseJourney          = "journey"           // login start to the last answer received
+	PhaseConfigAccess     = "config_access"     // GET /api/v1/config
+	PhaseDBOperation      = "db_operation"      // each thread create, list and read-back
+)
+
+// PhaseNames lists the phases a [Result] may hold samples of, in journey
+// order.
+var PhaseNames = []string{
+	PhaseLogin, PhaseConfigAccess, PhaseWSConnect, PhaseWSReady, PhaseFirstEvent,
+	PhaseInterEvent, PhaseAgentExecution, PhaseResponseDelivery, PhaseJourney, PhaseDBOperation,
+}
+
+// Names of server-reported timings in [Result.Server]: the event timings
+// of agent_started and agent_completed, and TimingHTTPPrefix before each
+// Server-Timing entry name of an HTTP reply (e.g. "http_auth", "http_db").
+const (
+	TimingFactory    = "factory_ms"
+	TimingConfig     = "config_ms"
+	TimingExecution  = "execution_ms"
+	TimingDB         = "db_ms"
+	TimingHTTPPrefix = "http_"
+)
+
+// Defaults of [Options].
+const (
+	DefaultMessages   = 1
+	DefaultRunTimeout = 60 * time.Second
+)
+
+// Bounds the journey keeps without asking.
+const (
+	maxFrame      = 1 << 20                // longest server frame read; a longer one is a protocol failure
+	maxViolations = 64                     // kept per Result; the rest are counted
+	writeTimeout  = 10 * time.Second       // one client frame
+	closeWait     = time.Second            // for the server's close frame after ours
+	gapGrace      = 200 * time.Millisecond // extra reading after the last answer while a seq is missing
+)
+
+// Options shape one journey. The zero value is one message, sent the
+// instant connection_established arrives, with the token in the
+// Authorization header and no HTTP extras.
+type Options struct {
+	// Messages is the number of user_messages, sent one after another in
+	// one thread, each after the previous answer (0: DefaultMessages).
+	Messages int
+	// RunTimeout bounds each wait for a server frame that moves the journey
+	// on: connection_established, and each run's terminal event counted
+	// from its request (0: DefaultRunTimeout).
+	RunTimeout time.Duration
+	// SettleDelay is a pause between connection_established and the first
+	// request; 0 sends it at once, which exposes handshake races.
+	SettleDelay time.Duration
+	// ConfigAccess reads GET /api/v1/config once after login, timed as
+	// PhaseConfigAccess, and verifies its checksum.
+	ConfigAccess bool
+	// DBOps, after the socket closes, creates a thread, lists the threads
+	// and reads back the run's thread, each timed as PhaseDBOperation, and
+	// verifies that the store holds every question and its answer.
+	DBOps bool
+	// Subprotocol sends the token as the subprotocol pair
+	// "jwt-auth, jwt.<token>" instead of an Authorization header.
+	Subprotocol bool
+	// Nonce returns a string unique to each request; it goes into the
+	// message_id and the content, and the answer must quote it
+	// (nil: 26 random base32 characters from crypto/rand).
+	Nonce func() string
+	// Foreign, when set, scans every frame for other users' data; see
+	// [ForeignFunc].
+	Foreign ForeignFunc
+}
+
+// Validate reports the first invalid field, naming the accepted values.
+func (o Options) Validate() error {
+	switch {
+	case o.Messages < 0:
+		return fmt.Errorf("journey: Messages is %d; want 0 (meaning %d) or more", o.Messages, DefaultMessages)
+	case o.RunTimeout < 0:
+		return fmt.Errorf("journey: RunTimeout is %s; want 0 (meaning %s) or a positive duration", o.RunTimeout, DefaultRunTimeout)
+	case o.SettleDelay < 0:
+		return fmt.Errorf("journey: SettleDelay is %s; want 0 or a positive duration", o.SettleDelay)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Messages == 0 {
+		o.Messages = DefaultMessages
+	}
+	if o.RunTimeout == 0 {
+		o.RunTimeout = DefaultRunTimeout
+	}
+	if o.Nonce == nil {
+		o.Nonce = rand.Text
+	}
+	return o
+}
+
+// Sample is one measured duration of a phase.
+type Sample struct {
+	Name string // a Phase* constant
+	D    time.Duration
+}
+
+// ServerTiming is one duration the server reported about its own work.
+type ServerTiming struct {
+	Name string  // a Timing* constant, or TimingHTTPPrefix + a Server-Timing name
+	MS   float64 // milliseconds
+}
+
+// Result is everything one journey measured and found.
+type Result struct {
+	UserID     string
+	Start, End time.Time // Run's start and end, with monotonic readings
+	Phases     []Sample  // in the order measured; PhaseInterEvent has several per run
+	Server     []ServerTiming
+	Frames     int // server frames received
+	Runs       int // runs that ended with agent_completed
+	// ClockOffset is the server clock's estimated lead over the local one
+	// (see [ClockOffset]); 0 when connection_established had no server_time.
+	ClockOffset time.Duration
+	// Clamped counts PhaseResponseDelivery samples whose estimate came out
+	// negative and was recorded as 0: the offset's error exceeded the delay.
+	Clamped int
+	// Err is the failure that ended the journey, nil when it completed.
+	Err *Error
+	// Violations are the protocol breaches found, at most 64; the rest are
+	// counted in ViolationsDropped.
+	Violations        []Violation
+	ViolationsDropped int
+}
+
+// OK reports whether the journey completed without a failure or a
+// violation.
+func (r *Result) OK() bool {
+	return r.Err == nil && len(r.Violations) == 0 && r.ViolationsDropped == 0
+}
+
+// Run walks one virtual user along the golden path on t and returns what it
+// measured; see the package documentation for the phases. acct must exist
+// on the target (see [Register]). Run never panics and never returns nil;
+// when ctx ends it aborts at once with an [Error] of kind [FailCancelled].
+// It returns only after everything it started has ended.
+func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Result) {
+	res = &Result{Start: time.Now()}
+	u := &user{ctx: ctx, t: t, res: res}
+	defer func() {
+		if p := recover(); p != nil {
+			res.Err = &Error{Kind: FailInternal, Message: fmt.Sprintf("panic (a goldenpath bug, not the target's): %v", p)}
+		}
+		u.abort()
+		res.End = time.Now()
+	}()
+	if t == nil || t.HTTP == nil || t.Dialer == nil || t.wsURL == "" {
+		res.Err = &Error{Kind: FailOptions, Message: "target not built by NewTarget"}
+		return res
+	}
+	if err := opts.Validate(); err != nil {
+		res.Err = &Error{Kind: FailOptions, Message: err.Error()}
+		return res
+	}
+	u.opts = opts.withDefaults()
+	res.Phases = make([]Sample, 0, 4+u.opts.Messages*8)
+	if err := u.walk(acct); err != nil {
+		res.Err = err
+	}
+	return res
+}

@@ -1,0 +1,304 @@
+package journey
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+)
+
+// Defaults of [NewTarget].
+const (
+	DefaultRequestTimeout      = 30 * time.Second // whole HTTP request, and the WebSocket handshake
+	DefaultMaxIdleConnsPerHost = 4096             // kept-alive HTTP connections to the target
+	maxBody                    = 4 << 20          // longest HTTP body read
+)
+
+// Target is the backend under test, shared by every virtual user: its base
+// URL, one pooled HTTP client and one WebSocket dialer. Build it with
+// [NewTarget]; the fields are exported so that suites opening their own
+// sockets reuse the same pools. A Target is safe for concurrent use.
+type Target struct {
+	BaseURL string            // scheme://host[:port][/prefix], without a trailing slash
+	HTTP    *http.Client      // for the JSON API
+	Dialer  *websocket.Dialer // for the WebSocket; its Subprotocols must stay empty
+	wsURL   string
+}
+
+// TargetOption configures [NewTarget].
+type TargetOption func(*targetConfig)
+
+type targetConfig struct {
+	client  *http.Client
+	dialer  *websocket.Dialer
+	tls     *tls.Config
+	timeout time.Duration
+}
+
+// WithHTTPClient makes the target use c instead of a pooled client of its own.
+func WithHTTPClient(c *http.Client) TargetOption {
+	return func(tc *targetConfig) { tc.client = c }
+}
+
+// WithDialer makes the target use d instead of a dialer of its own; d's
+// Subprotocols must be empty (the journey offers its own).
+func WithDialer(d *websocket.Dialer) TargetOption {
+	return func(tc *targetConfig) { tc.dialer = d }
+}
+
+// WithTLSConfig sets the TLS configuration of the built client and dialer
+// (e.g. a private root CA for an https target). The default is Go's.
+func WithTLSConfig(c *tls.Config) TargetOption {
+	return func(tc *targetConfig) { tc.tls = c }
+}
+
+// WithRequestTimeout bounds each HTTP request and each WebSocket handshake
+// (default [DefaultRequestTimeout]).
+func WithRequestTimeout(d time.Duration) TargetOption {
+	return func(tc *targetConfig) { tc.timeout = d }
+}
+
+// NewTarget validates baseURL (http or https, a host, no query or
+// fragment) and builds the target's HTTP client and WebSocket dialer.
+func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	switch {
+	case !strings.Contains(baseURL, "://"):
+		return nil, fmt.Errorf("journey: target URL %q has no scheme; use http:// or https://, e.g. http://127.0.0.1:8080", baseURL)
+	case err != nil:
+		return nil, fmt.Errorf("journey: target URL %q does not parse (%v); want e.g. http://127.0.0.1:8080", baseURL, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("journey: target URL %q has scheme %q; use http:// or https://", baseURL, u.Scheme)
+	case u.Host == "":
+		return nil, fmt.Errorf("journey: target URL %q has no host; want e.g. http://127.0.0.1:8080", baseURL)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, fmt.Errorf("journey: target URL %q has a query, fragment or user info; give only scheme://host[:port][/prefix]", baseURL)
+	}
+	cfg := targetConfig{timeout: DefaultRequestTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.timeout <= 0 {
+		return nil, fmt.Errorf("journey: request timeout %s is not positive; pass e.g. 30s", cfg.timeout)
+	}
+	if cfg.dialer != nil && len(cfg.dialer.Subprotocols) > 0 {
+		return nil, errors.New("journey: the dialer has Subprotocols set; leave them empty (Options.Subprotocol offers the token as a subprotocol)")
+	}
+	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	t := &Target{BaseURL: base, HTTP: cfg.client, Dialer: cfg.dialer}
+	t.wsURL = "ws" + strings.TrimPrefix(base, "http") + protocol.PathWS
+	netDialer := &net.Dialer{Timeout: cfg.timeout, KeepAlive: 30 * time.Second}
+	if t.HTTP == nil {
+		t.HTTP = &http.Client{Timeout: cfg.timeout, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           netDialer.DialContext,
+			TLSClientConfig:       cfg.tls,
+			MaxIdleConnsPerHost:   DefaultMaxIdleConnsPerHost,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   cfg.timeout,
+			ExpectContinueTimeout: time.Second,
+		}}
+	}
+	if t.Dialer == nil {
+		t.Dialer = &websocket.Dialer{
+			Proxy:            http.ProxyFromEnvironment,
+			NetDialContext:   netDialer.DialContext,
+			TLSClientConfig:  cfg.tls,
+			HandshakeTimeout: cfg.timeout,
+			ReadBufferSize:   2048,
+			WriteBufferSize:  1024,
+			WriteBufferPool:  &sync.Pool{}, // thousands of mostly idle sockets hold no write buffer
+		}
+	}
+	return t, nil
+}
+
+// WebSocketURL is the ws:// or wss:// URL of the target's /ws endpoint.
+func (t *Target) WebSocketURL() string { return t.wsURL }
+
+// Account is a virtual user's credentials. It never logs or prints its
+// password.
+type Account struct {
+	Email    string
+	Password string
+}
+
+// LogValue implements slog.LogValuer with the password redacted.
+func (a Account) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("email", a.Email), slog.String("password", Redacted))
+}
+
+// String implements fmt.Stringer with the password redacted.
+func (a Account) String() string { return a.Email + " (password " + Redacted + ")" }
+
+// GoString implements fmt.GoStringer with the password redacted.
+func (a Account) GoString() string {
+	return "journey.Account{Email:" + strconv.Quote(a.Email) + ", Password:" + strconv.Quote(Redacted) + "}"
+}
+
+// Session is a logged-in user: the id and the bearer token. It never logs
+// its token.
+type Session struct {
+	UserID string
+	Token  string
+}
+
+// LogValue implements slog.LogValuer with the token redacted.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user_id", s.UserID), slog.String("token", Redacted))
+}
+
+// Login logs acct in and returns the session. Failures are [*Error]s in
+// phase [PhaseLogin]: FailHTTPStatus 401 for wrong credentials, 429 when
+// the target limits attempts.
+func Login(ctx context.Context, t *Target, acct Account) (Session, error) {
+	if t == nil || t.HTTP == nil {
+		return Session{}, &Error{Kind: FailOptions, Message: "target not built by NewTarget"}
+	}
+	s, _, err := login(ctx, t, acct)
+	if err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func login(ctx context.Context, t *Target, acct Account) (Session, http.Header, *Error) {
+	var lr protocol.LoginReply
+	hdr, err := t.call(ctx, PhaseLogin, http.MethodPost, protocol.PathLogin, "",
+		protocol.Credentials{Email: acct.Email, Password: acct.Password}, http.StatusOK, &lr)
+	if err != nil {
+		return Session{}, hdr, err
+	}
+	if lr.AccessToken == "" || lr.User.ID == "" {
+		return Session{}, hdr, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply lacks access_token or user.id"}
+	}
+	return Session{UserID: lr.User.ID, Token: lr.AccessToken}, hdr, nil
+}
+
+// Register creates acct on the target and returns its user id. An account
+// that already exists (409) counts as success: Register then logs in to
+// learn the id, so the password must match. Failures are [*Error]s in phase
+// [PhaseRegister] (or [PhaseLogin] for that second step).
+func Register(ctx context.Context, t *Target, acct Account) (userID string, err error) {
+	if t == nil || t.HTTP == nil {
+		return "", &Error{Kind: FailOptions, Message: "target not built by NewTarget"}
+	}
+	var rr protocol.RegisterReply
+	_, e := t.call(ctx, PhaseRegister, http.MethodPost, protocol.PathRegister, "",
+		protocol.Credentials{Email: acct.Email, Password: acct.Password}, http.StatusCreated, &rr)
+	switch {
+	case e == nil && rr.User.ID == "":
+		return "", &Error{Kind: FailProtocol, Phase: PhaseRegister, Message: "register reply lacks user.id"}
+	case e == nil:
+		return rr.User.ID, nil
+	case e.Kind == FailHTTPStatus && e.Status == http.StatusConflict:
+		s, err := Login(ctx, t, acct)
+		return s.UserID, err
+	}
+	return "", e
+}
+
+// call sends one JSON request and decodes a reply of status want into out
+// (when out is not nil). It returns the reply's header, also on failure.
+func (t *Target) call(ctx context.Context, phase, method, path, token string, body any, want int, out any) (http.Header, *Error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, &Error{Kind: FailInternal, Phase: phase, Message: "encode request: " + err.Error()}
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.BaseURL+path, rd)
+	if err != nil {
+		return nil, &Error{Kind: FailOptions, Phase: phase, Message: err.Error()}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		return nil, classify(ctx, phase, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // let the connection be reused
+	resp.Body.Close()
+	if err != nil {
+		return resp.Header, classify(ctx, phase, err)
+	}
+	if resp.StatusCode != want {
+		return resp.Header, statusError(phase, method+" "+path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.Header, &Error{Kind: FailProtocol, Phase: phase, Message: method + " " + path + ": reply is not the expected JSON: " + err.Error(), Sample: sample(b)}
+		}
+	}
+	return resp.Header, nil
+}
+
+// statusError reports an unexpected HTTP status with the protocol's error
+// code and message when the body has them.
+func statusError(phase, what string, status int, body []byte) *Error {
+	msg := what + ": HTTP " + strconv.Itoa(status)
+	var he protocol.HTTPError
+	if json.Unmarshal(body, &he) == nil && he.Error.Code != "" {
+		msg += " " + he.Error.Code + ": " + Redact(he.Error.Message)
+	}
+	return &Error{Kind: FailHTTPStatus, Phase: phase, Status: status, Message: msg, Sample: sample(body)}
+}
+
+// maxTimingEntries bounds the Server-Timing entries taken from one reply,
+// and maxTimingName their names, so a target cannot flood the metrics.
+const (
+	maxTimingEntries = 16
+	maxTimingName    = 32
+)
+
+// appendServerTiming parses W3C Server-Timing headers ("name;dur=1.5;desc=x,
+// ...") and appends each entry with a dur as TimingHTTPPrefix+name.
+func appendServerTiming(dst []ServerTiming, h http.Header) []ServerTiming {
+	n := 0
+	for _, v := range h.Values("Server-Timing") {
+		for entry := range strings.SplitSeq(v, ",") {
+			if n >= maxTimingEntries {
+				return dst
+			}
+			name, params, _ := strings.Cut(entry, ";")
+			name = strings.TrimSpace(name)
+			if name == "" || len(name) > maxTimingName {
+				continue
+			}
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if !strings.EqualFold(strings.TrimSpace(k), "dur") {
+					continue
+				}
+				if ms, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(val), `"`), 64); err == nil && ms >= 0 {
+					dst = append(dst, ServerTiming{Name: TimingHTTPPrefix + name, MS: ms})
+					n++
+				}
+				break
+			}
+		}
+	}
+	return dst
+}

@@ -1,0 +1,380 @@
+package journey
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+)
+
+// user is one journey in progress.
+type user struct {
+	ctx     context.Context
+	t       *Target
+	opts    Options
+	res     *Result
+	sess    Session
+	conn    *websocket.Conn
+	unwatch func() bool   // stops the context watcher that aborts conn
+	aborted chan struct{} // closed when the watcher, once started, has finished
+	oracle  *Oracle
+	clk     clockSync
+	buf     bytes.Buffer // the current frame; reused
+	thread  string       // the thread of the first run; later requests join it
+	asked   []request
+	answer  time.Time // arrival of the last answer
+}
+
+type request struct{ messageID, content string }
+
+// userMessage is the client frame of a request.
+type userMessage struct {
+	Type    string               `json:"type"`
+	Payload protocol.UserMessage `json:"payload"`
+}
+
+func (u *user) sample(name string, d time.Duration) {
+	u.res.Phases = append(u.res.Phases, Sample{Name: name, D: d})
+}
+
+func (u *user) violate(vs ...Violation) {
+	for _, v := range vs {
+		if len(u.res.Violations) >= maxViolations {
+			u.res.ViolationsDropped++
+			continue
+		}
+		u.res.Violations = append(u.res.Violations, v)
+	}
+}
+
+// walk is the journey: login, [config], socket and runs, [store checks].
+func (u *user) walk(acct Account) *Error {
+	sess, hdr, err := login(u.ctx, u.t, acct)
+	u.res.Server = appendServerTiming(u.res.Server, hdr)
+	if err != nil {
+		return err
+	}
+	u.sample(PhaseLogin, time.Since(u.res.Start))
+	u.sess, u.res.UserID = sess, sess.UserID
+	if u.opts.ConfigAccess {
+		if err := u.config(); err != nil {
+			return err
+		}
+	}
+	err = u.converse()
+	if u.oracle != nil {
+		for _, v := range u.oracle.Done() {
+			if err == nil || v.Kind != ViolationMissingTerm { // a failed run is the Error already
+				u.violate(v)
+			}
+		}
+	}
+	if err != nil || !u.opts.DBOps {
+		return err
+	}
+	return u.dbOps()
+}
+
+// converse opens the socket, runs every request and closes the socket.
+func (u *user) converse() *Error {
+	if err := u.connect(); err != nil {
+		return err
+	}
+	if d := u.opts.SettleDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-u.ctx.Done():
+			t.Stop()
+			return classify(u.ctx, PhaseWSReady, u.ctx.Err())
+		}
+	}
+	for i := range u.opts.Messages {
+		if err := u.ask(i); err != nil {
+			return err
+		}
+	}
+	u.sample(PhaseJourney, u.answer.Sub(u.res.Start))
+	if u.oracle.HasGap() { // a reordered frame may still come
+		_ = u.conn.SetReadDeadline(time.Now().Add(gapGrace))
+		for u.oracle.HasGap() {
+			if _, err := u.next(); err != nil {
+				break
+			}
+		}
+	}
+	u.close()
+	return nil
+}
+
+// connect dials, checks the upgrade and waits for connection_established.
+func (u *user) connect() *Error {
+	hdr := make(http.Header, 1)
+	if u.opts.Subprotocol {
+		hdr.Set("Sec-WebSocket-Protocol", protocol.SubprotocolAuth+", "+protocol.SubprotocolTokenPrefix+u.sess.Token)
+	} else {
+		hdr.Set("Authorization", "Bearer "+u.sess.Token)
+	}
+	dialed := time.Now()
+	conn, resp, err := u.t.Dialer.DialContext(u.ctx, u.t.wsURL, hdr)
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+			return statusError(PhaseWSConnect, "GET "+protocol.PathWS, resp.StatusCode, body)
+		}
+		return classify(u.ctx, PhaseWSConnect, err)
+	}
+	upgraded := time.Now()
+	u.sample(PhaseWSConnect, upgraded.Sub(dialed))
+	u.conn = conn
+	u.aborted = make(chan struct{})
+	u.unwatch = context.AfterFunc(u.ctx, func() {
+		defer close(u.aborted)
+		_ = conn.NetConn().Close()
+	})
+	conn.SetReadLimit(maxFrame)
+	if u.opts.Subprotocol && conn.Subprotocol() != protocol.SubprotocolAuth {
+		return &Error{Kind: FailProtocol, Phase: PhaseWSConnect,
+			Message: fmt.Sprintf("server selected subprotocol %q, want %q", conn.Subprotocol(), protocol.SubprotocolAuth)}
+	}
+	var oo []OracleOption
+	if u.opts.Foreign != nil {
+		oo = append(oo, WithForeign(u.opts.Foreign))
+	}
+	u.oracle = NewOracle(u.sess.UserID, oo...)
+	_ = conn.SetReadDeadline(upgraded.Add(u.opts.RunTimeout))
+	f, err := u.next()
+	if err != nil {
+		e := classify(u.ctx, PhaseWSReady, err)
+		if e.Kind == FailTimeout {
+			e.Message = "no connection_established within " + u.opts.RunTimeout.String() + " (RunTimeout)"
+		}
+		return e
+	}
+	received := time.Now()
+	if f.Type != protocol.EventConnectionEstablished {
+		return &Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(u.buf.Bytes())}
+	}
+	u.sample(PhaseWSReady, received.Sub(upgraded))
+	if u.clk = newClockSync(dialed, received, f.ServerTime); u.clk.ok {
+		u.res.ClockOffset = ClockOffset(dialed, received, f.ServerTime)
+	}
+	return nil
+}
+
+// next reads and observes one frame. The frame's bytes stay in u.buf until
+// the next read.
+func (u *user) next() (Frame, error) {
+	typ, r, err := u.conn.NextReader()
+	if err != nil {
+		return Frame{}, err
+	}
+	u.buf.Reset()
+	if _, err := u.buf.ReadFrom(r); err != nil {
+		return Frame{}, err
+	}
+	u.res.Frames++
+	if typ != websocket.TextMessage {
+		u.violate(Violation{Kind: ViolationBadEnvelope, Detail: "a binary frame; the protocol sends text frames", Sample: sample(u.buf.Bytes())})
+	}
+	f, vs := u.oracle.Observe(u.buf.Bytes())
+	for _, v := range vs {
+		if v.Kind == ViolationSeqDuplicate {
+			f.Type = "" // a repeat moves nothing on
+		}
+	}
+	u.violate(vs...)
+	return f, nil
+}
+
+// ask sends request i and follows its run to the terminal event.
+func (u *user) ask(i int) *Error {
+	nonce := u.opts.Nonce()
+	req := request{messageID: "m" + strconv.Itoa(i+1) + "-" + nonce, content: "golden path question " + strconv.Itoa(i+1) + ": " + nonce}
+	u.oracle.Expect(req.messageID, req.content)
+	u.asked = append(u.asked, req)
+	msg, err := json.Marshal(userMessage{Type: protocol.MessageUser,
+		Payload: protocol.UserMessage{MessageID: req.messageID, Content: req.content, ThreadID: u.thread}})
+	if err != nil {
+		return &Error{Kind: FailInternal, Phase: PhaseFirstEvent, Message: "encode user_message: " + err.Error()}
+	}
+	sent := time.Now()
+	_ = u.conn.SetWriteDeadline(sent.Add(writeTimeout))
+	if err := u.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		return classify(u.ctx, PhaseFirstEvent, err)
+	}
+	_ = u.conn.SetReadDeadline(sent.Add(u.opts.RunTimeout))
+	var started, last time.Time
+	for {
+		phase := PhaseFirstEvent
+		if !started.IsZero() {
+			phase = PhaseAgentExecution
+		}
+		f, err := u.next()
+		if err != nil {
+			e := classify(u.ctx, phase, err)
+			if e.Kind == FailTimeout {
+				e.Message = "no agent_completed for message " + req.messageID + " within " + u.opts.RunTimeout.String() + " (RunTimeout)"
+			}
+			return e
+		}
+		now := time.Now()
+		if f.Type == protocol.EventErrorMessage {
+			return &Error{Kind: FailProtocol, Phase: phase, Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.buf.Bytes())}
+		}
+		if f.MessageID != req.messageID || !protocol.IsRunEvent(f.Type) {
+			continue
+		}
+		if !last.IsZero() {
+			u.sample(PhaseInterEvent, now.Sub(last))
+		}
+		last = now
+		switch f.Type {
+		case protocol.EventAgentStarted:
+			if started.IsZero() {
+				started = now
+				u.sample(PhaseFirstEvent, now.Sub(sent))
+				u.res.Server = append(u.res.Server, f.Timings...)
+			}
+		case protocol.EventAgentCompleted:
+			if !started.IsZero() {
+				u.sample(PhaseAgentExecution, now.Sub(started))
+			}
+			if u.clk.ok && !f.CompletedAt.IsZero() {
+				d, clamped := u.clk.delivery(now, f.CompletedAt)
+				u.sample(PhaseResponseDelivery, d)
+				if clamped {
+					u.res.Clamped++
+				}
+			}
+			u.res.Server = append(u.res.Server, f.Timings...)
+			if u.thread == "" {
+				u.thread = f.ThreadID
+			}
+			u.res.Runs++
+			u.answer = now
+			return nil
+		case protocol.EventAgentError:
+			return &Error{Kind: FailProtocol, Phase: PhaseAgentExecution, Message: "agent_error " + f.Code + ": " + f.Message, Sample: sample(u.buf.Bytes())}
+		}
+	}
+}
+
+// close sends close 1000 and reads (and judges) what still arrives until
+// the server's close frame, for at most closeWait.
+func (u *user) close() {
+	_ = u.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
+	_ = u.conn.SetReadDeadline(time.Now().Add(closeWait))
+	for {
+		if _, err := u.next(); err != nil {
+			break
+		}
+	}
+	u.abort()
+}
+
+// abort releases the socket and the context watcher; it is idempotent.
+func (u *user) abort() {
+	if u.unwatch != nil {
+		if !u.unwatch() {
+			<-u.aborted // the watcher ran: let it finish before Run returns
+		}
+		u.unwatch = nil
+	}
+	if u.conn != nil {
+		_ = u.conn.Close()
+		u.conn = nil
+	}
+}
+
+// config reads the configuration once and verifies its checksum.
+func (u *user) config() *Error {
+	start := time.Now()
+	var snap protocol.ConfigSnapshot
+	hdr, err := u.t.call(u.ctx, PhaseConfigAccess, http.MethodGet, protocol.PathConfig, u.sess.Token, nil, http.StatusOK, &snap)
+	u.res.Server = appendServerTiming(u.res.Server, hdr)
+	if err != nil {
+		return err
+	}
+	u.sample(PhaseConfigAccess, time.Since(start))
+	ok, verr := protocol.VerifyChecksum(snap.Values, snap.Checksum)
+	switch {
+	case verr != nil:
+		u.violate(Violation{Kind: ViolationConfigMismatch, Detail: fmt.Sprintf("config version %d: %v", snap.Version, verr), Sample: sample(snap.Values)})
+	case !ok:
+		u.violate(Violation{Kind: ViolationConfigMismatch, Detail: fmt.Sprintf("config version %d: checksum %s does not match its values", snap.Version, snap.Checksum), Sample: sample(snap.Values)})
+	}
+	return nil
+}
+
+// dbCall is one timed HTTP call of the DB operations.
+func (u *user) dbCall(method, path string, body any, want int, out any) *Error {
+	start := time.Now()
+	hdr, err := u.t.call(u.ctx, PhaseDBOperation, method, path, u.sess.Token, body, want, out)
+	u.res.Server = appendServerTiming(u.res.Server, hdr)
+	if err == nil {
+		u.sample(PhaseDBOperation, time.Since(start))
+	}
+	return err
+}
+
+// dbOps creates a thread, lists threads, and reads back the run's thread.
+func (u *user) dbOps() *Error {
+	var th protocol.Thread
+	if err := u.dbCall(http.MethodPost, protocol.PathThreads, protocol.NewThread{Title: "golden path " + u.asked[0].messageID}, http.StatusCreated, &th); err != nil {
+		return err
+	}
+	var list protocol.ThreadList
+	if err := u.dbCall(http.MethodGet, protocol.PathThreads, nil, http.StatusOK, &list); err != nil {
+		return err
+	}
+	for _, id := range []string{th.ID, u.thread} {
+		found := false
+		for _, t := range list.Threads {
+			found = found || t.ID == id
+		}
+		if !found {
+			u.violate(Violation{Kind: ViolationStoreMismatch, Detail: fmt.Sprintf("GET %s does not list thread %q (%d threads)", protocol.PathThreads, id, len(list.Threads))})
+		}
+	}
+	var ml protocol.MessageList
+	path := protocol.PathThreads + "/" + url.PathEscape(u.thread) + "/messages"
+	if err := u.dbCall(http.MethodGet, path, nil, http.StatusOK, &ml); err != nil {
+		return err
+	}
+	for _, req := range u.asked {
+		q, a := -1, -1
+		for i, m := range ml.Messages {
+			switch {
+			case m.MessageID != req.messageID:
+			case m.Role == "user" && m.Content == req.content:
+				q = i
+			case m.Role == "assistant" && strings.Contains(m.Content, req.content):
+				a = i
+			}
+		}
+		detail := ""
+		switch {
+		case q < 0:
+			detail = "lacks the question"
+		case a < 0:
+			detail = "lacks the answer"
+		case a < q:
+			detail = "lists the answer before the question"
+		}
+		if detail != "" {
+			u.violate(Violation{Kind: ViolationStoreMismatch, Detail: fmt.Sprintf("thread %s %s of message %s (%d messages)", u.thread, detail, req.messageID, len(ml.Messages))})
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package suite
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// MinSamples is the fewest samples a percentile check accepts; with fewer
+// the check is skipped as inconclusive, never passed.
+const MinSamples = 20
+
+// slaCheck judges one latency rule on one scenario.
+func slaCheck(suiteName, name string, sc *report.Scenario, r Rule) report.Check {
+	c := report.Check{Suite: suiteName, Name: name, Rule: r.String(), Unit: "ms", Threshold: r.LimitValue()}
+	if sc == nil {
+		c.Status, c.Evidence = report.Skip, "its scenario did not run"
+		return c
+	}
+	c.Scenario = sc.Name
+	s, ok := sc.Phases[r.Metric]
+	if !ok || s.Count < MinSamples {
+		c.Status = report.Skip
+		c.Evidence = fmt.Sprintf("only %d samples of %s; a %s needs at least %d — run longer (--duration) or with more users", s.Count, r.Metric, r.Stat, MinSamples)
+		return c
+	}
+	c.Observed = r.Observe(s)
+	c.Status = verdict(r.Holds(c.Observed))
+	margin := (c.Threshold - c.Observed) / c.Threshold * 100
+	c.Evidence = fmt.Sprintf("%s %s = %s over %d samples (limit %s, margin %.1f%%)", r.Metric, r.Stat, ms(c.Observed), s.Count, r.Limit, margin)
+	return c
+}
+
+// rateCheck judges the success (or error) rate of the given scenarios.
+func rateCheck(suiteName, name string, r Rule, scs ...*report.Scenario) report.Check {
+	c := report.Check{Suite: suiteName, Name: name, Rule: r.String(), Unit: "ratio", Threshold: r.Rate}
+	var journeys, ok, failed int64
+	var names []string
+	errs := map[string]int64{}
+	for _, sc := range scs {
+		if sc == nil {
+			continue
+		}
+		names = append(names, sc.Name)
+		journeys += sc.Journeys
+		ok += sc.Succeeded
+		failed += sc.Failed
+		for k, v := range sc.Errors {
+			errs[k] += v
+		}
+	}
+	c.Scenario = strings.Join(names, ",")
+	if journeys == 0 {
+		c.Status, c.Evidence = report.Fail, "no journey completed, so no rate can be judged"
+		if len(names) == 0 {
+			c.Status, c.Evidence = report.Skip, "its scenarios did not run"
+		}
+		return c
+	}
+	if r.Metric == RateError {
+		c.Observed = float64(failed) / float64(journeys)
+	} else {
+		c.Observed = float64(ok) / float64(journeys)
+	}
+	c.Status = verdict(r.Holds(c.Observed))
+	c.Evidence = fmt.Sprintf("%s = %.2f%% (%d ok, %d failed of %d journeys; limit %s)%s", r.Metric, c.Observed*100, ok, failed, journeys, strings.TrimPrefix(r.String(), r.Metric+": "), errorList(errs))
+	return c
+}
+
+// allOf combines sub-verdicts into one check: fail if any failed, skip if
+// none failed but one was skipped.
+func allOf(suiteName, name string, parts ...report.Check) report.Check {
+	c := report.Check{Suite: suiteName, Name: name, Status: report.Pass}
+	var ev []string
+	for _, p := range parts {
+		switch {
+		case p.Status == report.Fail:
+			c.Status = report.Fail
+		case p.Status == report.Skip && c.Status == report.Pass:
+			c.Status = report.Skip
+		}
+		ev = append(ev, fmt.Sprintf("[%s] %s", p.Status, p.Evidence))
+		if c.Scenario == "" {
+			c.Scenario = p.Scenario
+		}
+	}
+	c.Evidence = strings.Join(ev, "; ")
+	return c
+}
+
+// zeroCheck passes when n is zero.
+func zeroCheck(what string, n int64, sc *report.Scenario) report.Check {
+	c := report.Check{Status: report.Pass, Evidence: fmt.Sprintf("no %s", what)}
+	if sc == nil {
+		return report.Check{Status: report.Skip, Evidence: "its scenario did not run"}
+	}
+	c.Scenario = sc.Name
+	if n > 0 {
+		c.Status, c.Evidence = report.Fail, fmt.Sprintf("%d %s%s", n, what, errorList(sc.Errors))
+	}
+	return c
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return report.Pass
+	}
+	return report.Fail
+}
+
+func ms(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v >= 1000:
+		return fmt.Sprintf("%.2fs", v/1000)
+	case v >= 10:
+		return fmt.Sprintf("%.0fms", v)
+	case v < 0.1:
+		return fmt.Sprintf("%.0fµs", v*1000)
+	}
+	return fmt.Sprintf("%.2fms", v)
+}
+
+func errorList(errs map[string]int64) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range errs {
+		parts = append(parts, fmt.Sprintf("%s x%d", k, v))
+	}
+	return "; errors: " + strings.Join(sortStrings(parts), ", ")
+}

@@ -1,0 +1,237 @@
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+)
+
+// Rule is one SLA threshold: a percentile (or mean/max) of a phase's
+// latency, or a rate (success_rate, error_rate), compared with a bound.
+type Rule struct {
+	Metric string        // a phase name, or RateSuccess / RateError
+	Stat   string        // p50, p90, p95, p99, p99.9, mean, max; "rate" for rates
+	Op     string        // <, <=, >, >=
+	Limit  time.Duration // latency rules
+	Rate   float64       // rate rules, as a fraction (0.98)
+}
+
+// Rate metrics.
+const (
+	RateSuccess = "success_rate"
+	RateError   = "error_rate"
+)
+
+// String renders the rule as written in an SLA file, e.g. "login: p95 < 5s".
+func (r Rule) String() string {
+	if r.Stat == "rate" {
+		return fmt.Sprintf("%s: %s %s%%", r.Metric, r.Op, strconv.FormatFloat(r.Rate*100, 'f', -1, 64))
+	}
+	return fmt.Sprintf("%s: %s %s %s", r.Metric, r.Stat, r.Op, r.Limit)
+}
+
+// Observe returns the rule's statistic of a summary, in milliseconds.
+func (r Rule) Observe(s metrics.Summary) float64 {
+	switch r.Stat {
+	case "p50":
+		return s.P50
+	case "p90":
+		return s.P90
+	case "p95":
+		return s.P95
+	case "p99":
+		return s.P99
+	case "p99.9":
+		return s.P999
+	case "mean":
+		return s.Mean
+	case "max":
+		return s.Max
+	}
+	return math.NaN()
+}
+
+// Holds reports whether observed (ms for latency rules, a fraction for rate
+// rules) meets the rule.
+func (r Rule) Holds(observed float64) bool {
+	limit := r.Rate
+	if r.Stat != "rate" {
+		limit = float64(r.Limit) / float64(time.Millisecond)
+	}
+	switch r.Op {
+	case "<":
+		return observed < limit
+	case "<=":
+		return observed <= limit
+	case ">":
+		return observed > limit
+	case ">=":
+		return observed >= limit
+	}
+	return false
+}
+
+// LimitValue is the rule's bound in its unit (ms or fraction).
+func (r Rule) LimitValue() float64 {
+	if r.Stat == "rate" {
+		return r.Rate
+	}
+	return float64(r.Limit) / float64(time.Millisecond)
+}
+
+// SLA is the rules in force, by metric.
+type SLA map[string]Rule
+
+// DefaultSLA returns the seed's SLAs: journey < 60 s, login < 5 s,
+// WebSocket connect < 3 s, agent execution < 45 s, response delivery < 2 s,
+// config access < 10 ms, agent instantiation < 500 ms, database operation
+// < 1 s (each at p95), success rate >= 98% and error rate under load < 5%.
+func DefaultSLA() SLA {
+	s := SLA{}
+	for _, line := range []string{
+		"journey: p95 < 60s",
+		"login: p95 < 5s",
+		"ws_handshake: p95 < 3s",
+		"agent_execution: p95 < 45s",
+		"response_delivery: p95 < 2s",
+		"config_access: p95 < 10ms",
+		"server_factory: p95 < 500ms",
+		"db_operation: p95 < 1s",
+		"success_rate: >= 98%",
+		"error_rate: < 5%",
+	} {
+		k, v, _ := strings.Cut(line, ": ")
+		r, err := parseRule(k, v)
+		if err != nil {
+			panic(err) // the defaults are constants
+		}
+		s[k] = r
+	}
+	return s
+}
+
+// Lines renders the SLA sorted by metric.
+func (s SLA) Lines() []string {
+	var out []string
+	for _, r := range s {
+		out = append(out, r.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ParseSLA reads an SLA file over the defaults: a flat YAML mapping of
+// metric to rule, one per line, e.g. "login: p95 < 5s" and
+// "success_rate: >= 98%" (quotes optional; "#" starts a comment). The file's
+// rules replace the defaults for the metrics it names. Unknown metrics and
+// malformed rules are errors that name the line and the accepted forms.
+//
+// The file is read line by line rather than by a YAML parser because an
+// unquoted rule that starts with ">" is a folded block in YAML.
+func ParseSLA(data []byte) (SLA, error) {
+	s := DefaultSLA()
+	var errs []error
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(stripComment(line))
+		if line == "" || line == "---" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		k = strings.TrimSpace(k)
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		if !ok || k == "" || v == "" {
+			errs = append(errs, fmt.Errorf("sla: line %d: %q is not \"metric: rule\" (e.g. login: p95 < 5s)", n+1, line))
+			continue
+		}
+		if _, known := s[k]; !known {
+			errs = append(errs, fmt.Errorf("sla: line %d: unknown metric %q; known: %s", n+1, k, strings.Join(knownMetrics(), ", ")))
+			continue
+		}
+		r, err := parseRule(k, v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sla: line %d: %w", n+1, err))
+			continue
+		}
+		s[k] = r
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// stripComment drops a "#" comment that is not inside quotes.
+func stripComment(line string) string {
+	quote := byte(0)
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\''):
+			quote = c
+		case quote == 0 && c == '#':
+			return line[:i]
+		}
+	}
+	return line
+}
+
+func knownMetrics() []string {
+	var ks []string
+	for k := range DefaultSLA() {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+var stats = []string{"p50", "p90", "p95", "p99", "p99.9", "mean", "max"}
+
+// parseRule reads "p95 < 5s" for a phase or ">= 98%" for a rate.
+func parseRule(metric, text string) (Rule, error) {
+	f := strings.Fields(text)
+	r := Rule{Metric: metric}
+	if metric == RateSuccess || metric == RateError {
+		if len(f) == 1 { // ">=98%"
+			f = splitOp(f[0])
+		}
+		if len(f) != 2 || !validOp(f[0]) || !strings.HasSuffix(f[1], "%") {
+			return r, fmt.Errorf("%s: %q is not a rate rule; write e.g. \">= 98%%\" or \"< 5%%\"", metric, text)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+		if err != nil || v < 0 || v > 100 {
+			return r, fmt.Errorf("%s: %q is not a percentage from 0%% to 100%%", metric, f[1])
+		}
+		r.Stat, r.Op, r.Rate = "rate", f[0], v/100
+		return r, nil
+	}
+	if len(f) != 3 || !slices.Contains(stats, f[0]) || !validOp(f[1]) {
+		return r, fmt.Errorf("%s: %q is not a latency rule; write STAT OP DURATION with STAT one of %s, e.g. \"p95 < 5s\"", metric, text, strings.Join(stats, ", "))
+	}
+	d, err := time.ParseDuration(f[2])
+	if err != nil || d <= 0 {
+		return r, fmt.Errorf("%s: %q is not a positive duration (e.g. 250ms, 5s)", metric, f[2])
+	}
+	if f[1] == ">" || f[1] == ">=" {
+		return r, fmt.Errorf("%s: a latency rule bounds from above; use < or <=", metric)
+	}
+	r.Stat, r.Op, r.Limit = f[0], f[1], d
+	return r, nil
+}
+
+func validOp(op string) bool { return op == "<" || op == "<=" || op == ">" || op == ">=" }
+
+func splitOp(s string) []string {
+	for _, op := range []string{"<=", ">=", "<", ">"} {
+		if strings.HasPrefix(s, op) {
+			return []string{op, s[len(op):]}
+		}
+	}
+	return []string{s}
+}
