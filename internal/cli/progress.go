@@ -14,15 +14,23 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
-// newProgress returns a progress reporter: one line rewritten in place on a
-// terminal, a plain line every 5 seconds otherwise.
-func newProgress(w io.Writer) func(suite.Progress) {
+// newProgress returns a progress reporter — one line rewritten in place on
+// a terminal, a plain line every 5 seconds otherwise — and a function that
+// clears the in-place line before other output.
+func newProgress(w io.Writer) (func(suite.Progress), func()) {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	var mu sync.Mutex
 	last := map[string]int64{}
+	clearLine := func() {
+		if tty {
+			mu.Lock()
+			fmt.Fprint(w, "\r\033[K")
+			mu.Unlock()
+		}
+	}
 	return func(p suite.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -48,5 +56,5 @@ func newProgress(w io.Writer) func(suite.Progress) {
 		} else {
 			fmt.Fprintln(w, b.String())
 		}
-	}
+	}, clearLine
 }

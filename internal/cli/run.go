@@ -187,8 +187,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	env.Accounts = accounts
+	clearProgress := func() {}
 	if !o.quiet {
-		env.Progress = newProgress(e.stderr)
+		env.Progress, clearProgress = newProgress(e.stderr)
 	}
 
 	// The suites.
@@ -196,6 +197,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "goldenpath run: suite %s\n", s.Name)
 		stopped, err := s.Run(ctx, env, func(sc report.Scenario) {
 			res.Scenarios = append(res.Scenarios, sc)
+			clearProgress()
 			fmt.Fprintf(e.stderr, "  %-24s %6d journeys  %6.1f/s  %d failed\n", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
 		})
 		if err != nil {
