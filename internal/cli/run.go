@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
@@ -54,6 +55,7 @@ type runOptions struct {
 	targetThink  time.Duration
 	faults       string
 	quiet        bool
+	waitReady    time.Duration
 }
 
 func runFlags(o *runOptions, e *env) *flag.FlagSet {
@@ -67,7 +69,8 @@ func runFlags(o *runOptions, e *env) *flag.FlagSet {
 	fs.DurationVar(&o.think, "think", 0, "pause between one user's journeys (closed model)")
 	fs.StringVar(&o.slaFile, "sla", "", "YAML `FILE` of SLA rules over the defaults, e.g. \"login: p95 < 5s\"")
 	fs.StringVar(&o.out, "out", "goldenpath-report", "`DIR` for results.json and junit.xml")
-	fs.StringVar(&o.adminToken, "admin-token", e.getenv("GOLDENPATH_ADMIN_TOKEN"), "admin `TOKEN` of the target, for checks that change its config")
+	fs.StringVar(&o.adminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
+	fs.DurationVar(&o.waitReady, "wait-ready", 5*time.Second, "how long to wait for --target's /readyz before giving up (exit 3)")
 	fs.StringVar(&o.segment, "segment", "1/1", "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
 	fs.IntVar(&o.maxUsers, "max-users", 160, "ceiling of the capacity search (`N`; 0 skips it)")
 	fs.DurationVar(&o.stepDuration, "step-duration", 5*time.Second, "duration of each capacity-search step")
@@ -108,6 +111,15 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		return fail("--rate, --max-users and --think must not be negative; --step-duration and --run-timeout must be positive")
 	case o.target != "" && o.faults != "":
 		return fail("--fault applies to the embedded backend only; drop it or drop --target")
+	}
+	if _, err := fault.Parse(o.faults); err != nil {
+		return fail("--fault: %v", err)
+	}
+	o.adminToken = orEnv(o.adminToken, e, "GOLDENPATH_ADMIN_TOKEN")
+	if o.target != "" {
+		if u, err := url.Parse(o.target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fail("--target %q is not an http(s) URL such as http://127.0.0.1:8080", o.target)
+		}
 	}
 	sla := suite.DefaultSLA()
 	if o.slaFile != "" {
@@ -155,12 +167,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		res.Target = report.Target{URL: base, Embedded: true, Faults: o.faults}
 		res.Notes = append(res.Notes, fmt.Sprintf("embedded reference backend (pid %d) with bcrypt cost 4 so that test users register quickly; its login latency is not that of a production hash cost", emb.PID))
 	} else {
-		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fail("--target %q is not an http(s) URL such as http://127.0.0.1:8080", base)
-		}
 		base = strings.TrimRight(base, "/")
 		res.Target = report.Target{URL: base}
-		if err := target.WaitReady(ctx, base, 10*time.Second); err != nil {
+		if err := target.WaitReady(ctx, base, o.waitReady); err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath run: %v\n", err)
 			return ExitUnreachable
 		}
@@ -169,6 +178,8 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	// Idle pooled connections would hold the target's graceful shutdown.
+	defer tgt.HTTP.CloseIdleConnections()
 
 	env := &suite.Env{
 		Target: tgt, AdminToken: adminToken, SLA: sla, Users: o.users, Duration: o.duration,

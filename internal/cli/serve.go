@@ -83,7 +83,7 @@ func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	o.logFormat = choiceFlag{value: "text", choices: []string{"text", "json"}}
 	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "listen `HOST:PORT` (port 0 picks a free port; the URL is printed)")
 	fs.StringVar(&o.cfg.DataDir, "data", "goldenpath-data", "`DIR` for the SQLite database and the generated JWT secret")
-	fs.StringVar(&o.cfg.AdminToken, "admin-token", e.getenv("GOLDENPATH_ADMIN_TOKEN"), "`TOKEN` for PUT /api/v1/admin/config (env GOLDENPATH_ADMIN_TOKEN); empty disables admin calls")
+	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "`TOKEN` for PUT /api/v1/admin/config (env GOLDENPATH_ADMIN_TOKEN); empty disables admin calls")
 	fs.Func("think", "total simulated model `DURATION` per run (sets config think_ms; default from config, 200ms)", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
@@ -94,13 +94,13 @@ func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	})
 	fs.Var(&o.faults, "fault", "comma-separated `FAULTS` NAME[=VALUE] to switch on (see above and docs/faults.md)")
 	fs.StringVar(&o.cfg.ConfigFile, "config", "", "YAML or JSON `FILE` of configuration values (reloaded on SIGHUP)")
-	fs.StringVar(&o.jwtSecret, "jwt-secret", e.getenv("GOLDENPATH_JWT_SECRET"), "HS256 signing `SECRET`, at least 32 bytes (env GOLDENPATH_JWT_SECRET); empty: generated and kept in --data")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 signing `SECRET`, at least 32 bytes (env GOLDENPATH_JWT_SECRET); empty: generated and kept in --data")
 	fs.IntVar(&o.cfg.HashCost, "hash-cost", 10, "bcrypt `COST` for passwords, 4..31 (10 is the safe default; 4 makes mass test accounts cheap)")
 	fs.DurationVar(&o.cfg.TokenTTL, "token-ttl", time.Hour, "access token lifetime")
 	fs.DurationVar(&o.cfg.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "how long running runs may finish after SIGTERM before sockets close with 1001")
 	fs.StringVar(&o.cfg.ModelURL, "model-url", "", "OpenAI-compatible streaming chat completions `URL` (e.g. http://127.0.0.1:8000/v1/chat/completions); empty: the simulated model")
 	fs.StringVar(&o.cfg.ModelName, "model-name", "gpt-4o-mini", "model `NAME` sent to --model-url")
-	fs.StringVar(&o.cfg.ModelKey, "model-key", e.getenv("GOLDENPATH_MODEL_KEY"), "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
+	fs.StringVar(&o.cfg.ModelKey, "model-key", "", "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
 	fs.Var(&o.level, "log-level", "log `LEVEL`: debug, info, warn or error")
 	fs.Var(&o.logFormat, "log-format", "log `FORMAT`: text or json")
 	return fs
@@ -112,6 +112,11 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	if code, done := parse(fs, e, args); done {
 		return code
 	}
+	// Secrets from the environment are read after parsing, never shown as
+	// flag defaults (help text would print them).
+	o.cfg.AdminToken = orEnv(o.cfg.AdminToken, e, "GOLDENPATH_ADMIN_TOKEN")
+	o.jwtSecret = orEnv(o.jwtSecret, e, "GOLDENPATH_JWT_SECRET")
+	o.cfg.ModelKey = orEnv(o.cfg.ModelKey, e, "GOLDENPATH_MODEL_KEY")
 	if o.jwtSecret != "" && len(o.jwtSecret) < 32 {
 		fmt.Fprintf(e.stderr, "goldenpath serve: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)\n", len(o.jwtSecret))
 		return ExitUsage
@@ -183,4 +188,12 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 		return slog.String(a.Key, "REDACTED")
 	}
 	return a
+}
+
+// orEnv returns v, or the environment variable name when v is empty.
+func orEnv(v string, e *env, name string) string {
+	if v != "" {
+		return v
+	}
+	return e.getenv(name)
 }

@@ -134,6 +134,8 @@ type Result struct {
 	Server     []ServerTiming
 	Frames     int // server frames received
 	Runs       int // runs that ended with agent_completed
+	// Instances are the agent_instance_id of each run, in order.
+	Instances []string
 	// ClockOffset is the server clock's estimated lead over the local one
 	// (see [ClockOffset]); 0 when connection_established had no server_time.
 	ClockOffset time.Duration

@@ -243,6 +243,7 @@ func (u *user) ask(i int) *Error {
 		case protocol.EventAgentStarted:
 			if started.IsZero() {
 				started = now
+				u.res.Instances = append(u.res.Instances, f.AgentInstanceID)
 				u.sample(PhaseFirstEvent, now.Sub(sent))
 				u.res.Server = append(u.res.Server, f.Timings...)
 			}
@@ -338,6 +339,7 @@ func (u *user) dbOps() *Error {
 	if err := u.dbCall(http.MethodGet, protocol.PathThreads, nil, http.StatusOK, &list); err != nil {
 		return err
 	}
+	u.scanForeign("GET "+protocol.PathThreads, list)
 	for _, id := range []string{th.ID, u.thread} {
 		found := false
 		for _, t := range list.Threads {
@@ -352,6 +354,7 @@ func (u *user) dbOps() *Error {
 	if err := u.dbCall(http.MethodGet, path, nil, http.StatusOK, &ml); err != nil {
 		return err
 	}
+	u.scanForeign("GET "+path, ml)
 	for _, req := range u.asked {
 		q, a := -1, -1
 		for i, m := range ml.Messages {
@@ -377,4 +380,19 @@ func (u *user) dbOps() *Error {
 		}
 	}
 	return nil
+}
+
+// scanForeign runs the Foreign hook over an HTTP reply body (re-encoded):
+// another user's data in a reply is contamination as much as in a frame.
+func (u *user) scanForeign(where string, body any) {
+	if u.opts.Foreign == nil {
+		return
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return
+	}
+	if owner, found := u.opts.Foreign(b); found {
+		u.violate(Violation{Kind: ViolationForeignData, Detail: fmt.Sprintf("%s reply carries data of %s", where, owner), Sample: sample(b)})
+	}
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // Merge combines the results of the segments of one test. Scenarios of the
-// same name merge their raw metrics (losslessly), add their users and
-// take the longest duration; checks are left for the caller to judge
+// same name merge their raw metrics (losslessly) and take the longest
+// duration (every segment records the whole test's users and rate); checks are left for the caller to judge
 // again. Parts must share the schema, the suites and the SLA, and no
 // segment may appear twice.
 func Merge(parts []*Results) (*Results, error) {
@@ -57,8 +57,9 @@ func Merge(parts []*Results) (*Results, error) {
 			if err := m.Metrics.Merge(sc.Metrics); err != nil {
 				return nil, fmt.Errorf("report: scenario %s: %w", sc.Name, err)
 			}
-			m.Users += sc.Users
-			m.Rate += sc.Rate
+			// Every segment records the whole test's users and rate.
+			m.Users = max(m.Users, sc.Users)
+			m.Rate = max(m.Rate, sc.Rate)
 			m.DurationS = max(m.DurationS, sc.DurationS)
 			for _, s := range sc.Samples {
 				if len(m.Samples) < 2*len(parts)+12 {

@@ -78,8 +78,8 @@ type Check struct {
 	// Rule, Observed, Threshold and Unit describe threshold checks, e.g.
 	// "login: p95 < 5s", 12.3, 5000, "ms".
 	Rule      string  `json:"rule,omitempty"`
-	Observed  float64 `json:"observed,omitempty"`
-	Threshold float64 `json:"threshold,omitempty"`
+	Observed  float64 `json:"observed"`
+	Threshold float64 `json:"threshold"`
 	Unit      string  `json:"unit,omitempty"`
 	Scenario  string  `json:"scenario,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 )
@@ -157,10 +158,18 @@ func firstLine(s string) string {
 	if i := strings.IndexAny(s, ";\n"); i > 0 {
 		s = s[:i]
 	}
-	if len(s) > 200 {
-		s = s[:200]
+	return truncate(s, 200)
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // ---- terminal ----
@@ -173,7 +182,7 @@ func WriteSummary(w io.Writer, r *Results) {
 	for _, c := range r.Checks {
 		ev := c.Evidence
 		if len(ev) > 140 {
-			ev = ev[:137] + "..."
+			ev = truncate(ev, 137) + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Suite, c.Name, strings.ToUpper(c.Status), ev)
 	}

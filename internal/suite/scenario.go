@@ -87,15 +87,19 @@ func (e *Env) account(vu int) journey.Account { return e.Accounts[vu%len(e.Accou
 // Scenario runs one plan and returns its measurements. interrupted is true
 // when ctx ended before the plan did.
 func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Plan, jo journey.Options) (sc report.Scenario, interrupted bool, err error) {
+	return e.scenario(ctx, name, suiteName, plan, func(load.Iteration) journey.Options { return jo }, nil)
+}
+
+// scenario runs a plan with per-iteration journey options; onResult, if
+// set, sees every journey's result (for checks of their own).
+func (e *Env) scenario(ctx context.Context, name, suiteName string, plan load.Plan, optsFor func(load.Iteration) journey.Options,
+	onResult func(load.Iteration, *journey.Result, *metrics.Set)) (sc report.Scenario, interrupted bool, err error) {
 	if len(e.Accounts) == 0 {
 		return sc, false, fmt.Errorf("suite: no accounts to run %s with", name)
 	}
 	plan.Segment = e.Segment
-	if jo.RunTimeout == 0 {
-		jo.RunTimeout = e.RunTimeout
-	}
-	set := metrics.NewSet(metrics.WithSeries(time.Now()), metrics.WithSeriesHistograms(journey.PhaseJourney, journey.PhaseFirstEvent))
-	rec := &recorder{env: e, set: set, opts: jo}
+	set := newSet()
+	rec := &recorder{env: e, set: set, optsFor: optsFor, onResult: onResult}
 	live := &load.Live{}
 	stopProgress := make(chan struct{})
 	var pwg sync.WaitGroup
@@ -133,6 +137,10 @@ func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Pl
 	return sc, st.Stopped, nil
 }
 
+func newSet() *metrics.Set {
+	return metrics.NewSet(metrics.WithSeries(time.Now()), metrics.WithSeriesHistograms(journey.PhaseJourney, journey.PhaseFirstEvent))
+}
+
 // Summarise fills a scenario's counts, phases, errors and violations from
 // its raw metrics (after a run, and after merging segments).
 func Summarise(sc *report.Scenario) {
@@ -155,12 +163,35 @@ func Summarise(sc *report.Scenario) {
 
 // recorder runs one journey per iteration and records what it measured.
 type recorder struct {
-	env  *Env
-	set  *metrics.Set
-	opts journey.Options
+	env      *Env
+	set      *metrics.Set
+	optsFor  func(load.Iteration) journey.Options
+	onResult func(load.Iteration, *journey.Result, *metrics.Set)
 
-	mu      sync.Mutex
-	samples []report.Sample
+	mu          sync.Mutex
+	samples     []report.Sample
+	serverNames map[string]bool
+}
+
+// maxServerNames bounds the server_* histograms one scenario keeps: their
+// names come from the target's Server-Timing headers, and a target that
+// invents a new name per reply must not grow our memory without limit.
+const maxServerNames = 32
+
+func (r *recorder) allowServerName(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.serverNames == nil {
+		r.serverNames = map[string]bool{}
+	}
+	if r.serverNames[name] {
+		return true
+	}
+	if len(r.serverNames) >= maxServerNames {
+		return false
+	}
+	r.serverNames[name] = true
+	return true
 }
 
 func (r *recorder) sample(s report.Sample) {
@@ -172,10 +203,17 @@ func (r *recorder) sample(s report.Sample) {
 }
 
 func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
-	res := journey.Run(ctx, r.env.Target, r.env.account(it.VU), r.opts)
+	jo := r.optsFor(it)
+	if jo.RunTimeout == 0 {
+		jo.RunTimeout = r.env.RunTimeout
+	}
+	res := journey.Run(ctx, r.env.Target, r.env.account(it.VU), jo)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
 		return
+	}
+	if r.onResult != nil {
+		r.onResult(it, res, r.set)
 	}
 	r.set.Add(CounterJourneys, 1)
 	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
@@ -190,7 +228,9 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 		r.set.Record(PhaseWSHandshake, handshake)
 	}
 	for _, st := range res.Server {
-		r.set.Record("server_"+strings.TrimSuffix(st.Name, "_ms"), time.Duration(st.MS*float64(time.Millisecond)))
+		if name := "server_" + strings.TrimSuffix(st.Name, "_ms"); r.allowServerName(name) {
+			r.set.Record(name, time.Duration(st.MS*float64(time.Millisecond)))
+		}
 	}
 	for _, v := range res.Violations {
 		r.set.Add(prefixViolation+v.Kind, 1)
@@ -199,7 +239,11 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	if res.Err != nil {
 		r.set.Add(CounterFailed, 1)
 		r.set.Add(prefixError+errorClass(res.Err), 1)
-		r.set.Add(prefixErrorPhase+res.Err.Phase, 1)
+		phase := res.Err.Phase
+		if phase == "" {
+			phase = "none"
+		}
+		r.set.Add(prefixErrorPhase+phase, 1)
 		r.sample(report.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample})
 		return
 	}

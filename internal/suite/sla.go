@@ -31,7 +31,7 @@ const (
 // String renders the rule as written in an SLA file, e.g. "login: p95 < 5s".
 func (r Rule) String() string {
 	if r.Stat == "rate" {
-		return fmt.Sprintf("%s: %s %s%%", r.Metric, r.Op, strconv.FormatFloat(r.Rate*100, 'f', -1, 64))
+		return fmt.Sprintf("%s: %s %s%%", r.Metric, r.Op, strconv.FormatFloat(r.Rate*100, 'g', 12, 64))
 	}
 	return fmt.Sprintf("%s: %s %s %s", r.Metric, r.Stat, r.Op, r.Limit)
 }

@@ -90,12 +90,13 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	sentBy   map[string]prometheus.Counter // events_sent_total by type, resolved once
 
-	draining atomic.Bool
-	mu       sync.Mutex
-	conns    map[string]*conn // every open connection, by id
-	router   map[string]*conn // where run events go, by routeKey
-	handlers sync.WaitGroup   // one per upgraded connection
-	inflight atomic.Int64     // runs in flight
+	draining  atomic.Bool
+	mu        sync.Mutex
+	conns     map[string]*conn // every open connection, by id
+	router    map[string]*conn // where run events go, by routeKey
+	handlers  sync.WaitGroup   // one per upgraded connection
+	inflight  atomic.Int64     // runs in flight
+	runFrames atomic.Int64     // run frames written, for the every-N faults
 }
 
 // Option configures a Hub.

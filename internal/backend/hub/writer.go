@@ -14,7 +14,6 @@ import (
 type frameWriter struct {
 	c    *conn
 	seq  int64
-	n    int    // run events seen, for the every-N faults
 	held *frame // fault reorder-events: a frame held back behind the next
 	buf  []byte
 }
@@ -24,18 +23,18 @@ func (w *frameWriter) write(f frame) error {
 	if !protocol.IsRunEvent(f.typ) || (faults.DropEvents == 0 && faults.DuplicateEvents == 0 && faults.ReorderEvents == 0) {
 		return w.flushAfter(f)
 	}
-	w.n++
+	n := w.c.h.runFrames.Add(1) // counted across the hub: one run frame in N of all
 	switch {
-	case faults.DropEvents > 0 && w.n%faults.DropEvents == 0:
+	case faults.DropEvents > 0 && n%int64(faults.DropEvents) == 0:
 		w.seq++ // fault drop-events: the frame's seq is spent, the frame lost
 		return nil
-	case faults.DuplicateEvents > 0 && w.n%faults.DuplicateEvents == 0:
+	case faults.DuplicateEvents > 0 && n%int64(faults.DuplicateEvents) == 0:
 		w.seq++ // fault duplicate-events: the same frame, same seq, twice
 		if err := w.emit(f, w.seq); err != nil {
 			return err
 		}
 		return w.emit(f, w.seq)
-	case faults.ReorderEvents > 0 && w.n%faults.ReorderEvents == 0 && !protocol.IsTerminal(f.typ) && w.held == nil:
+	case faults.ReorderEvents > 0 && n%int64(faults.ReorderEvents) == 0 && !protocol.IsTerminal(f.typ) && w.held == nil:
 		w.seq++ // fault reorder-events: numbered now, written after the next frame
 		g := f
 		w.held = &g

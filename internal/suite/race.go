@@ -1,0 +1,328 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// Race is the race suite: races found from outside, by oracles that check
+// every frame.
+const Race = "race"
+
+// Race scenarios.
+const (
+	scRaceHandshake        = "race_handshake_instant"
+	scRaceHandshakeSettled = "race_handshake_settled"
+	scRaceFactoryBaseline  = "race_factory_baseline"
+	scRaceFactory          = "race_factory_concurrent"
+	scRaceConfig           = "race_config"
+	scRaceMixed            = "race_mixed_load"
+	scRaceCleanup          = "race_cleanup"
+	scRaceDB               = "race_db_pool"
+)
+
+// Race counters, stored in their scenario's metrics so that merged
+// segments are judged the same way.
+const (
+	cDuplicateInstances = "duplicate_agent_instances"
+	cConfigReads        = "config_reads"
+	cConfigWrites       = "config_writes"
+	cConfigTorn         = "config_torn_reads"
+	cConfigBackwards    = "config_version_backwards"
+	cLinIllegal         = "linearizability_illegal"
+	cLinUnknown         = "linearizability_unknown"
+	cLinOK              = "linearizability_ok"
+	cSkipped            = "skipped" // the scenario could not run on this target (the reason is its first sample)
+	cCleanupCycles      = "cleanup_cycles"
+	cCleanupStale       = "cleanup_stale_events"
+	cCleanupConnsOver   = "cleanup_connections_over_baseline"
+	cCleanupRunsOver    = "cleanup_runs_over_baseline"
+	cCleanupFailed      = "cleanup_cycle_errors"
+	cDBAcked            = "db_acked_writes"
+	cDBLost             = "db_lost"
+	cDBDuplicated       = "db_duplicated"
+	cDBUnexpected       = "db_unexpected"
+	cDBErrors           = "db_errors"
+	cNotReadyAfter      = "not_ready_after"
+)
+
+// raceUsers is how many users each race scenario uses at once.
+func raceUsers(e *Env) int { return max(10, min(e.Users*2, 40)) }
+
+// raceTimeout bounds one run in the race scenarios: a lost request shows
+// as this timeout, so it is short.
+func raceTimeout(e *Env) time.Duration { return min(e.RunTimeout, 10*time.Second) }
+
+func raceSuite() Suite {
+	return Suite{Name: Race, Run: runRace, Checks: raceChecks}
+}
+
+func runRace(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+	n := raceUsers(e)
+	rt := raceTimeout(e)
+	burst := load.Plan{Model: load.Closed, Users: n, Iterations: int64(n)}
+	type step struct {
+		name string
+		run  func() (report.Scenario, bool, error)
+	}
+	var seen sync.Map
+	instances := func(_ load.Iteration, res *journey.Result, set *metrics.Set) {
+		for _, id := range res.Instances {
+			if _, dup := seen.LoadOrStore(id, true); dup {
+				set.Add(cDuplicateInstances, 1)
+			}
+		}
+	}
+	steps := []step{
+		{scRaceHandshake, func() (report.Scenario, bool, error) {
+			return e.Scenario(ctx, scRaceHandshake, Race, burst, journey.Options{RunTimeout: rt})
+		}},
+		{scRaceHandshakeSettled, func() (report.Scenario, bool, error) {
+			return e.Scenario(ctx, scRaceHandshakeSettled, Race, burst, journey.Options{RunTimeout: rt, SettleDelay: 20 * time.Millisecond})
+		}},
+		{scRaceFactoryBaseline, func() (report.Scenario, bool, error) {
+			return e.Scenario(ctx, scRaceFactoryBaseline, Race, load.Plan{Model: load.Closed, Users: 1, Iterations: 3}, journey.Options{RunTimeout: rt})
+		}},
+		{scRaceFactory, func() (report.Scenario, bool, error) {
+			return e.scenario(ctx, scRaceFactory, Race, load.Plan{Model: load.Closed, Users: 10, Iterations: 10},
+				func(load.Iteration) journey.Options { return journey.Options{RunTimeout: rt} }, instances)
+		}},
+		{scRaceConfig, func() (report.Scenario, bool, error) { return raceConfig(ctx, e) }},
+		{scRaceMixed, func() (report.Scenario, bool, error) { return raceMixed(ctx, e, n, rt) }},
+		{scRaceCleanup, func() (report.Scenario, bool, error) { return raceCleanup(ctx, e, n, rt) }},
+		{scRaceDB, func() (report.Scenario, bool, error) { return raceDB(ctx, e, rt) }},
+	}
+	for _, s := range steps {
+		sc, stopped, err := s.run()
+		if err != nil {
+			return false, err
+		}
+		add(sc)
+		if stopped || ctx.Err() != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// manual wraps the metrics of a scenario the suite drove itself.
+func manual(name string, users int, set *metrics.Set, start time.Time, samples []report.Sample) report.Scenario {
+	sc := report.Scenario{Name: name, Suite: Race, Model: "custom", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
+	Summarise(&sc)
+	return sc
+}
+
+// nonceRE finds goldenpath's per-user nonces: "gpn<vu>x<random>".
+var nonceRE = regexp.MustCompile(`gpn(\d+)x`)
+
+// foreignFor returns a hook that reports any nonce of a user other than vu.
+func foreignFor(vu int) journey.ForeignFunc {
+	own := strconv.Itoa(vu)
+	return func(frame []byte) (string, bool) {
+		for _, m := range nonceRE.FindAllSubmatch(frame, -1) {
+			if string(m[1]) != own {
+				return "virtual user " + string(m[1]), true
+			}
+		}
+		return "", false
+	}
+}
+
+func nonceFor(vu int) func() string {
+	return func() string { return fmt.Sprintf("gpn%dx%016x", vu, rand.Uint64()) }
+}
+
+// raceMixed is concurrent mixed load (journeys, config reads, thread
+// writes and reads) where every user's frames and replies are scanned for
+// every other user's nonces.
+func raceMixed(ctx context.Context, e *Env, n int, rt time.Duration) (report.Scenario, bool, error) {
+	plan := load.Plan{Model: load.Closed, Users: n, Duration: min(e.Duration, 10*time.Second), Think: e.Think}
+	sc, stopped, err := e.scenario(ctx, scRaceMixed, Race, plan, func(it load.Iteration) journey.Options {
+		return journey.Options{RunTimeout: rt, Messages: 2, ConfigAccess: true, DBOps: true, Nonce: nonceFor(it.VU), Foreign: foreignFor(it.VU)}
+	}, nil)
+	if err == nil && !stopped {
+		if _, _, rerr := httpJSON(ctx, e.Target, "GET", "/readyz", "", nil, nil); rerr != nil {
+			sc.Metrics.Counters[cNotReadyAfter] = 1
+			sc.Samples = append(sc.Samples, report.Sample{Kind: "not_ready", Detail: "after the mixed load: " + rerr.Error()})
+		}
+	}
+	return sc, stopped, err
+}
+
+// raceChecks judges the race scenarios.
+func raceChecks(scs []report.Scenario, sla SLA) []report.Check {
+	chk := func(name string, sc *report.Scenario, judge func(sc *report.Scenario) (string, string)) report.Check {
+		c := report.Check{Suite: Race, Name: name}
+		switch {
+		case sc == nil:
+			c.Status, c.Evidence = report.Skip, "its scenario did not run"
+		case sc.Metrics.Counters[cSkipped] > 0:
+			c.Status, c.Scenario = report.Skip, sc.Name
+			c.Evidence = "the target does not offer what this check needs"
+			if len(sc.Samples) > 0 {
+				c.Evidence = sc.Samples[0].Detail
+			}
+		default:
+			c.Scenario = sc.Name
+			c.Status, c.Evidence = judge(sc)
+		}
+		return c
+	}
+	return []report.Check{
+		chk("websocket_startup_handshake_race_conditions", find(scs, scRaceHandshake), func(sc *report.Scenario) (string, string) {
+			return judgeHandshake(sc, find(scs, scRaceHandshakeSettled))
+		}),
+		chk("agent_factory_concurrent_instantiation", find(scs, scRaceFactory), func(sc *report.Scenario) (string, string) {
+			return judgeFactory(sc, find(scs, scRaceFactoryBaseline))
+		}),
+		chk("configuration_thread_safety", find(scs, scRaceConfig), judgeConfig),
+		chk("user_isolation_state_contamination", find(scs, scRaceMixed), judgeIsolation),
+		chk("resource_cleanup_timing_conflicts", find(scs, scRaceCleanup), judgeCleanup),
+		chk("database_connection_pooling_races", find(scs, scRaceDB), judgeDB),
+		chk("websocket_event_delivery_ordering", find(scs, scRaceMixed), judgeOrdering),
+		chk("memory_management_concurrent_access", find(scs, scRaceMixed), judgeConcurrentAccess),
+	}
+}
+
+func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) && m[k] > 0 {
+				n += m[k]
+				parts = append(parts, fmt.Sprintf("%s x%d", k, m[k]))
+			}
+		}
+	}
+	return n, parts
+}
+
+// firstSample returns the first sample of one of kinds, as evidence.
+func firstSample(sc *report.Scenario, kinds ...string) string {
+	for _, s := range sc.Samples {
+		for _, k := range kinds {
+			if strings.HasPrefix(s.Kind, k) {
+				out := s.Kind + ": " + s.Detail
+				if s.Frame != "" {
+					out += " | frame: " + s.Frame
+				}
+				return out
+			}
+		}
+	}
+	return ""
+}
+
+func judgeHandshake(sc, settled *report.Scenario) (string, string) {
+	lost := phaseErrors(*sc, journey.PhaseFirstEvent)
+	internal, parts := sumPrefix(sc.Errors, "close:1011")
+	backoff, bparts := sumPrefix(sc.Errors, "close:1013", "http_status:503")
+	ev := fmt.Sprintf("%d users connected at once and sent their request the instant connection_established arrived: %d of %d requests got no reply", sc.Users, lost, sc.Journeys)
+	if settled != nil {
+		ev += fmt.Sprintf("; with a 20ms settle delay: %d of %d lost", phaseErrors(*settled, journey.PhaseFirstEvent), settled.Journeys)
+	}
+	if backoff > 0 {
+		ev += "; refused with back-off (counted, not failed): " + strings.Join(bparts, ", ")
+	}
+	if lost > 0 || internal > 0 {
+		if internal > 0 {
+			ev += "; internal errors: " + strings.Join(parts, ", ")
+		}
+		if s := firstSample(sc, "timeout", "close"); s != "" {
+			ev += "; e.g. " + s
+		}
+		return report.Fail, ev
+	}
+	if sc.Journeys == 0 {
+		return report.Fail, "no journey ran"
+	}
+	return report.Pass, ev
+}
+
+func judgeFactory(sc, base *report.Scenario) (string, string) {
+	dups := sc.Metrics.Counters[cDuplicateInstances]
+	conc := sc.Phases[journey.PhaseAgentExecution]
+	ev := fmt.Sprintf("%d simultaneous runs: %d reused an agent_instance_id", sc.Journeys, dups)
+	status := report.Pass
+	if dups > 0 {
+		status = report.Fail
+	}
+	if base != nil && base.Phases[journey.PhaseAgentExecution].Count > 0 && conc.Count > 0 {
+		b := base.Phases[journey.PhaseAgentExecution].P50
+		ev += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", ms(b), conc.Count, ms(conc.P50), ms(conc.Max))
+		// Serialised runs take k x T for the k-th: their median is about
+		// N/2 x T. Concurrent runs take about T.
+		if conc.P50 > 2*b+50 {
+			status = report.Fail
+			ev += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
+		}
+	}
+	if n := phaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
+		status = report.Fail
+		ev += fmt.Sprintf("; %d runs failed%s", n, errorList(sc.Errors))
+	}
+	if sc.Journeys == 0 {
+		return report.Fail, "no run completed"
+	}
+	return status, ev
+}
+
+func judgeIsolation(sc *report.Scenario) (string, string) {
+	n, parts := sumPrefix(sc.Violations, journey.ViolationForeignUser, journey.ViolationForeignMessage, journey.ViolationForeignData, journey.ViolationAnswerMismatch)
+	if sc.Journeys == 0 {
+		return report.Fail, "no journey ran"
+	}
+	ev := fmt.Sprintf("%d users, %d journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids", sc.Users, sc.Journeys)
+	if n > 0 {
+		ev += ": " + strings.Join(parts, ", ")
+		if s := firstSample(sc, "violation:foreign", "violation:answer"); s != "" {
+			ev += "; e.g. " + s
+		}
+		return report.Fail, ev
+	}
+	return report.Pass, ev + ": none found"
+}
+
+func judgeOrdering(sc *report.Scenario) (string, string) {
+	n, parts := sumPrefix(sc.Violations, "seq_", journey.ViolationGrammar, journey.ViolationBadEnvelope)
+	if sc.Journeys == 0 {
+		return report.Fail, "no journey ran"
+	}
+	ev := fmt.Sprintf("%d journeys under load", sc.Journeys)
+	if n > 0 {
+		ev += ": " + strings.Join(parts, ", ")
+		if s := firstSample(sc, "violation:seq", "violation:grammar", "violation:bad_envelope"); s != "" {
+			ev += "; e.g. " + s
+		}
+		return report.Fail, ev
+	}
+	return report.Pass, ev + ": seq +1 on every frame and the event grammar held on every socket"
+}
+
+func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
+	n5, p5 := sumPrefix(sc.Errors, "http_status:5", "close:1011")
+	ev := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
+	if sc.Metrics.Counters[cNotReadyAfter] > 0 {
+		return report.Fail, ev + "; the target was not ready afterwards: " + firstSample(sc, "not_ready")
+	}
+	if n5 > 0 {
+		return report.Fail, ev + ": " + strings.Join(p5, ", ")
+	}
+	return report.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
+}

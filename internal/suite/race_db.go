@@ -1,0 +1,155 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// raceDB: users create threads and write messages into them concurrently
+// (threads over HTTP, messages as runs over the WebSocket); afterwards every
+// acknowledged write must be read back exactly once, as Jepsen's set
+// checker does: lost, duplicated and unexpected elements are counted.
+func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, bool, error) {
+	const users, threadsPer, msgsPer = 10, 3, 2
+	start := time.Now()
+	set := metrics.NewSet()
+	var mu sync.Mutex
+	var samples []report.Sample
+	sample := func(s report.Sample) {
+		mu.Lock()
+		if len(samples) < maxSamples {
+			samples = append(samples, s)
+		}
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := openSession(ctx, e.Target, e.account(1000+u), nil)
+			if err != nil {
+				set.Add(cDBErrors, 1)
+				sample(report.Sample{Kind: "db_error", Detail: err.Error()})
+				return
+			}
+			defer s.close()
+			tok := s.user.Token
+			var before protocol.ThreadList
+			if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads, tok, nil, &before); err != nil {
+				set.Add(cDBErrors, 1)
+				return
+			}
+			known := map[string]bool{}
+			for _, t := range before.Threads {
+				known[t.ID] = true
+			}
+			acked := map[string][]string{} // thread -> acknowledged message ids
+			for i := range threadsPer {
+				var th protocol.Thread
+				if _, _, err := httpJSON(ctx, e.Target, "POST", protocol.PathThreads, tok, protocol.NewThread{Title: fmt.Sprintf("race %d/%d", u, i)}, &th); err != nil {
+					set.Add(cDBErrors, 1)
+					sample(report.Sample{Kind: "db_error", Detail: err.Error()})
+					continue
+				}
+				set.Add(cDBAcked, 1)
+				acked[th.ID] = nil
+				for j := range msgsPer {
+					mid := fmt.Sprintf("db-%d-%d-%d-%d", u, i, j, time.Now().UnixNano())
+					if err := s.ask(mid, "store me "+mid, th.ID); err != nil {
+						set.Add(cDBErrors, 1)
+						continue
+					}
+					f, err := s.await(mid, rt)
+					if err != nil || f.Type != protocol.EventAgentCompleted {
+						set.Add(cDBErrors, 1)
+						sample(report.Sample{Kind: "db_error", Detail: fmt.Sprintf("run %s: %v", mid, err)})
+						continue
+					}
+					set.Add(cDBAcked, 2) // the question and the answer
+					acked[th.ID] = append(acked[th.ID], mid)
+				}
+			}
+			// Read back.
+			var after protocol.ThreadList
+			if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads, tok, nil, &after); err != nil {
+				set.Add(cDBErrors, 1)
+				return
+			}
+			seen := map[string]int{}
+			for _, t := range after.Threads {
+				seen[t.ID]++
+				if _, ours := acked[t.ID]; !ours && !known[t.ID] {
+					set.Add(cDBUnexpected, 1)
+					sample(report.Sample{Kind: "db_unexpected", Detail: "thread " + t.ID + " was never created by this user"})
+				}
+			}
+			for id, mids := range acked {
+				switch seen[id] {
+				case 0:
+					set.Add(cDBLost, 1)
+					sample(report.Sample{Kind: "db_lost", Detail: "acknowledged thread " + id + " is not listed"})
+				case 1:
+				default:
+					set.Add(cDBDuplicated, int64(seen[id]-1))
+					sample(report.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s listed %d times", id, seen[id])})
+				}
+				var ml protocol.MessageList
+				if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads+"/"+url.PathEscape(id)+"/messages", tok, nil, &ml); err != nil {
+					set.Add(cDBErrors, 1)
+					continue
+				}
+				count := map[string]int{}
+				for _, m := range ml.Messages {
+					count[m.MessageID+"/"+m.Role]++
+				}
+				want := map[string]bool{}
+				for _, mid := range mids {
+					for _, role := range []string{"user", "assistant"} {
+						k := mid + "/" + role
+						want[k] = true
+						switch n := count[k]; {
+						case n == 0:
+							set.Add(cDBLost, 1)
+							sample(report.Sample{Kind: "db_lost", Detail: fmt.Sprintf("thread %s lacks the acknowledged %s message of %s", id, role, mid)})
+						case n > 1:
+							set.Add(cDBDuplicated, int64(n-1))
+							sample(report.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s holds the %s message of %s %d times", id, role, mid, n)})
+						}
+					}
+				}
+				for k, n := range count {
+					if !want[k] {
+						set.Add(cDBUnexpected, int64(n))
+						sample(report.Sample{Kind: "db_unexpected", Detail: fmt.Sprintf("thread %s holds %s, which was never acknowledged", id, k)})
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return manual(scRaceDB, users, set, start, samples), ctx.Err() != nil, nil
+}
+
+func judgeDB(sc *report.Scenario) (string, string) {
+	c := sc.Metrics.Counters
+	ev := fmt.Sprintf("%d acknowledged writes (threads, questions, answers) from concurrent users: %d lost, %d duplicated, %d unexpected on read-back",
+		c[cDBAcked], c[cDBLost], c[cDBDuplicated], c[cDBUnexpected])
+	if c[cDBErrors] > 0 {
+		ev += fmt.Sprintf("; %d calls failed", c[cDBErrors])
+	}
+	if s := firstSample(sc, "db_lost", "db_duplicated", "db_unexpected", "db_error"); s != "" {
+		ev += "; e.g. " + s
+	}
+	if c[cDBLost] > 0 || c[cDBDuplicated] > 0 || c[cDBUnexpected] > 0 || c[cDBErrors] > 0 || c[cDBAcked] == 0 {
+		return report.Fail, ev
+	}
+	return report.Pass, ev
+}

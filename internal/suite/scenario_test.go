@@ -1,0 +1,154 @@
+package suite
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/target"
+)
+
+// startBackend starts the reference backend on a free loopback port, with
+// a real SQLite database in a temporary directory, and stops it when the
+// test ends.
+func startBackend(t *testing.T) *journey.Target {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, server.Config{
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), JWTSecret: []byte("0123456789abcdef0123456789abcdef-suite-test"),
+		HashCost: 4, DrainTimeout: 2 * time.Second, Overrides: map[string]string{"think_ms": "0"},
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("server.New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("backend Run: %v", err)
+		}
+	})
+	if err := target.WaitReady(ctx, srv.URL(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := journey.NewTarget(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgt
+}
+
+func TestEnvScenarioOnTheReferenceBackend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the reference backend")
+	}
+	tgt := startBackend(t)
+	var accounts []journey.Account
+	for range 2 {
+		a := journey.Account{Email: "u-" + rand.Text()[:10] + "@example.test", Password: "pw-" + rand.Text()}
+		if _, err := journey.Register(context.Background(), tgt, a); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		accounts = append(accounts, a)
+	}
+	env := &Env{Target: tgt, Accounts: accounts, SLA: DefaultSLA(), RunTimeout: 30 * time.Second}
+	plan := load.Plan{Model: load.Closed, Users: 2, Iterations: 4}
+	sc, interrupted, err := env.Scenario(context.Background(), "probe", Integrated, plan, fullJourney())
+	if err != nil || interrupted {
+		t.Fatalf("Scenario(2 users, 4 journeys) = interrupted %t, %v; want it to finish", interrupted, err)
+	}
+	if sc.Name != "probe" || sc.Suite != Integrated || sc.Model != "closed" || sc.Users != 2 || sc.DurationS <= 0 {
+		t.Errorf("Scenario = name %q, suite %q, model %q, users %d, duration %gs; want probe, integrated, closed, 2, > 0",
+			sc.Name, sc.Suite, sc.Model, sc.Users, sc.DurationS)
+	}
+	if sc.Journeys != 4 || sc.Succeeded != 4 || sc.Failed != 0 || len(sc.Errors) != 0 || len(sc.Violations) != 0 {
+		t.Fatalf("Scenario: %d journeys, %d ok, %d failed, errors %v, violations %v, samples %+v; want 4 journeys, all ok",
+			sc.Journeys, sc.Succeeded, sc.Failed, sc.Errors, sc.Violations, sc.Samples)
+	}
+	// One sample per journey of these phases; at least one of the others.
+	for _, p := range []string{journey.PhaseLogin, journey.PhaseJourney, journey.PhaseConfigAccess, journey.PhaseFirstEvent,
+		journey.PhaseAgentExecution, PhaseWSHandshake, PhaseJourneyIntended, PhaseSchedulingDelay} {
+		if got := sc.Phases[p].Count; got != 4 {
+			t.Errorf("Scenario phase %s has %d samples; want 4, one per journey", p, got)
+		}
+	}
+	for _, p := range []string{journey.PhaseDBOperation, journey.PhaseWSConnect, journey.PhaseWSReady, journey.PhaseResponseDelivery,
+		"server_factory", "server_execution", "server_http_auth", "server_http_app"} {
+		if sc.Phases[p].Count == 0 {
+			t.Errorf("Scenario phases %v lack %s", keys(sc.Phases), p)
+		}
+	}
+	for p := range sc.Phases {
+		if strings.HasSuffix(p, "_ms") {
+			t.Errorf("Scenario phase %q keeps the _ms of its timing name", p)
+		}
+	}
+	if h := sc.Metrics.Histograms[journey.PhaseJourney]; h == nil || h.Count() != 4 || sc.Metrics.Counters[CounterJourneys] != 4 {
+		t.Errorf("Scenario metrics: journey histogram %v, journeys counter %d; want the raw data of 4 journeys", h, sc.Metrics.Counters[CounterJourneys])
+	}
+}
+
+func TestEnvScenarioCountsFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":{"code":"unavailable","message":"down for <maintenance>"}}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	tgt, err := journey.NewTarget(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Target: tgt, Accounts: []journey.Account{{Email: "a@example.test", Password: "secret-pw"}}}
+	sc, _, err := env.Scenario(context.Background(), "down", Load, load.Plan{Model: load.Closed, Users: 3, Iterations: 15}, fullJourney())
+	if err != nil {
+		t.Fatalf("Scenario on a target answering 503: %v", err)
+	}
+	if sc.Journeys != 15 || sc.Failed != 15 || sc.Succeeded != 0 {
+		t.Errorf("Scenario on a target answering 503: %d journeys, %d failed, %d ok; want 15, 15, 0", sc.Journeys, sc.Failed, sc.Succeeded)
+	}
+	if got := sc.Errors; len(got) != 1 || got[journey.FailHTTPStatus+":503"] != 15 {
+		t.Errorf("Scenario errors = %v; want map[http_status:503:15]", got)
+	}
+	if got := sc.Metrics.Counters[prefixErrorPhase+journey.PhaseLogin]; got != 15 {
+		t.Errorf("Scenario counter %s = %d; want 15", prefixErrorPhase+journey.PhaseLogin, got)
+	}
+	if n := len(sc.Samples); n == 0 || n > maxSamples {
+		t.Errorf("Scenario kept %d samples; want 1 to %d", n, maxSamples)
+	}
+	for _, s := range sc.Samples {
+		if s.Kind != "http_status:503" || s.Phase != journey.PhaseLogin || strings.Contains(s.Frame, "secret-pw") {
+			t.Errorf("Scenario sample = %+v; want kind http_status:503 in phase login, password redacted", s)
+		}
+	}
+	if _, ok := sc.Phases[PhaseJourneyIntended]; ok {
+		t.Errorf("Scenario recorded %s for failed journeys; want it only for successful ones", PhaseJourneyIntended)
+	}
+	if c := rateCheck(Load, "x", DefaultSLA()[RateSuccess], &sc); c.Status != report.Fail {
+		t.Errorf("success rate of a scenario where every journey failed = %s (%s); want fail", c.Status, c.Evidence)
+	}
+}
+
+func TestEnvScenarioNeedsAccounts(t *testing.T) {
+	env := &Env{}
+	_, _, err := env.Scenario(context.Background(), "x", Load, load.Plan{Model: load.Closed, Users: 1, Iterations: 1}, fullJourney())
+	if err == nil || !strings.Contains(err.Error(), "no accounts") {
+		t.Errorf("Scenario without accounts = %v; want an error saying there are no accounts", err)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	return sortStrings(k)
+}

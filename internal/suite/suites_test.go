@@ -1,0 +1,248 @@
+package suite
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// the seed's check names, in the seed's order.
+var (
+	integratedNames = []string{
+		"complete_golden_path_under_60_seconds",
+		"authentication_under_5_seconds",
+		"websocket_connection_under_3_seconds",
+		"agent_execution_under_45_seconds",
+		"response_delivery_under_2_seconds",
+		"configuration_access_under_10ms",
+		"agent_factory_under_500ms",
+		"database_operations_under_1_second",
+		"golden_path_success_rate",
+	}
+	loadNames = []string{
+		"5_concurrent_users_golden_path",
+		"10_concurrent_users_sustained_load",
+		"15_concurrent_users_peak_load",
+		"concurrent_websocket_connections",
+		"concurrent_agent_executions",
+		"concurrent_database_operations",
+		"error_rate_under_load",
+		"memory_usage_under_load",
+		"capacity_search",
+	}
+)
+
+// mustSuite returns the suite called name, through Lookup.
+func mustSuite(t *testing.T, name string) Suite {
+	t.Helper()
+	ss, err := Lookup([]string{name})
+	if err != nil || len(ss) != 1 || ss[0].Name != name {
+		t.Fatalf("Lookup([%q]) = %d suites, %v; want the %s suite", name, len(ss), err, name)
+	}
+	return ss[0]
+}
+
+// byName indexes checks by name.
+func byName(cs []report.Check) map[string]report.Check {
+	m := map[string]report.Check{}
+	for _, c := range cs {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func names(cs []report.Check) []string {
+	var n []string
+	for _, c := range cs {
+		n = append(n, c.Name)
+	}
+	return n
+}
+
+// loadScenarios is a healthy run of the load suite: the fixed-size
+// scenarios and the concurrency burst, each with n journeys.
+func loadScenarios(n int, burst ...mix) []report.Scenario {
+	return []report.Scenario{
+		good(scenarioUsers5, Load, 5, n),
+		good(scenarioUsers10, Load, 10, n),
+		good(scenarioUsers15, Load, 15, n),
+		good(scenarioBurst, Load, 50, n, burst...),
+	}
+}
+
+func TestLookup(t *testing.T) {
+	ss, err := Lookup([]string{Load, Integrated})
+	if err != nil {
+		t.Fatalf("Lookup([load integrated]): %v", err)
+	}
+	if got := []string{ss[0].Name, ss[1].Name}; len(ss) != 2 || !slices.Equal(got, []string{Integrated, Load}) {
+		t.Errorf("Lookup([load integrated]) = %v; want run order [integrated load]", got)
+	}
+	for _, n := range Names() {
+		if s := mustSuite(t, n); s.Checks == nil || s.Run == nil {
+			t.Errorf("suite %s has a nil Run or Checks", n)
+		}
+	}
+	_, err = Lookup([]string{Integrated, "nope"})
+	if err == nil {
+		t.Fatalf("Lookup([integrated nope]) = no error; want one naming nope")
+	}
+	for _, w := range append([]string{`unknown suite "nope"`, strings.Join(Names(), ", ")}, Integrated, Load) {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Lookup([integrated nope]) error = %q; want it to contain %q", err, w)
+		}
+	}
+}
+
+func TestIntegratedChecks(t *testing.T) {
+	checks := mustSuite(t, Integrated).Checks
+	sla := DefaultSLA()
+	for _, tc := range []struct {
+		name   string
+		scs    []report.Scenario
+		status map[string]string // the rest pass
+		all    string            // when set, the status of every check
+	}{
+		{name: "healthy", scs: []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40)}, all: report.Pass},
+		{name: "not run", scs: nil, all: report.Skip},
+		{name: "another suite's scenarios are not judged", scs: loadScenarios(40), all: report.Skip},
+		{name: "too few samples skip every latency check, the rate is still judged",
+			scs: []report.Scenario{good(scenarioIntegrated, Integrated, 1, 5)},
+			all: report.Skip, status: map[string]string{"golden_path_success_rate": report.Pass}},
+		{name: "a slow agent factory fails its check only",
+			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples("server_factory", 40, 2*time.Second))},
+			status: map[string]string{"agent_factory_under_500ms": report.Fail}},
+		{name: "a slow handshake fails the WebSocket check",
+			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples(PhaseWSHandshake, 40, 4*time.Second))},
+			status: map[string]string{"websocket_connection_under_3_seconds": report.Fail}},
+		{name: "failures fail the success rate",
+			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, journeys(0, 10))},
+			status: map[string]string{"golden_path_success_rate": report.Fail}},
+		{name: "an empty scenario fails the success rate",
+			scs: []report.Scenario{scenario(scenarioIntegrated, Integrated, 10)},
+			all: report.Skip, status: map[string]string{"golden_path_success_rate": report.Fail}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checks(tc.scs, sla)
+			if !slices.Equal(names(got), integratedNames) {
+				t.Fatalf("integrated Checks names = %q; want %q", names(got), integratedNames)
+			}
+			for _, c := range got {
+				want := report.Pass
+				if tc.all != "" {
+					want = tc.all
+				}
+				if s, ok := tc.status[c.Name]; ok {
+					want = s
+				}
+				if c.Status != want {
+					t.Errorf("integrated check %s = %s (%s); want %s", c.Name, c.Status, c.Evidence, want)
+				}
+				if c.Suite != Integrated || c.Evidence == "" {
+					t.Errorf("integrated check %s: suite %q, evidence %q; want suite %q and some evidence", c.Name, c.Suite, c.Evidence, Integrated)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadChecks(t *testing.T) {
+	checks := mustSuite(t, Load).Checks
+	sla := DefaultSLA()
+	capacity := []report.Scenario{good(capacityPrefix+"20", Load, 20, 40), good(capacityPrefix+"40", Load, 40, 40)}
+	for _, tc := range []struct {
+		name     string
+		scs      []report.Scenario
+		status   map[string]string // the rest pass; memory is always skipped
+		evidence map[string]string // in a check's evidence
+	}{
+		{name: "healthy", scs: append(loadScenarios(40), capacity...)},
+		{name: "no capacity search skips its check", scs: loadScenarios(40),
+			status:   map[string]string{"capacity_search": report.Skip},
+			evidence: map[string]string{"capacity_search": "--max-users 0"}},
+		{name: "not run", scs: nil, status: map[string]string{
+			"5_concurrent_users_golden_path": report.Skip, "10_concurrent_users_sustained_load": report.Skip,
+			"15_concurrent_users_peak_load": report.Skip, "concurrent_websocket_connections": report.Skip,
+			"concurrent_agent_executions": report.Skip, "concurrent_database_operations": report.Skip,
+			"error_rate_under_load": report.Skip, "capacity_search": report.Skip}},
+		{name: "failed WebSocket connections in the burst",
+			scs:      append(loadScenarios(40, journeys(0, 2), failures("connect", journey.PhaseWSConnect, 2)), capacity...),
+			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			evidence: map[string]string{"concurrent_websocket_connections": "[fail] 2 failed WebSocket connections; errors: connect x2"}},
+		{name: "a refused upgrade counts as a failed connection",
+			scs:      append(loadScenarios(40, journeys(0, 1), failures("close:1008", journey.PhaseWSReady, 1)), capacity...),
+			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			evidence: map[string]string{"concurrent_websocket_connections": "1 failed WebSocket connections"}},
+		{name: "failed agent runs in the burst",
+			scs:    append(loadScenarios(40, journeys(0, 1), failures("timeout", journey.PhaseFirstEvent, 1)), capacity...),
+			status: map[string]string{"concurrent_agent_executions": report.Fail}},
+		{name: "failed database operations in the burst",
+			scs:    append(loadScenarios(40, journeys(0, 1), failures("http_status:500", journey.PhaseDBOperation, 1)), capacity...),
+			status: map[string]string{"concurrent_database_operations": report.Fail}},
+		{name: "a slow handshake in the burst",
+			scs:      append(loadScenarios(40, samples(PhaseWSHandshake, 40, 5*time.Second)), capacity...),
+			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			evidence: map[string]string{"concurrent_websocket_connections": "[pass] no failed WebSocket connections; [fail] ws_handshake p95"}},
+		{name: "errors across the load scenarios, not the capacity steps",
+			scs: []report.Scenario{
+				good(scenarioUsers5, Load, 5, 40, journeys(0, 1)),
+				good(scenarioUsers10, Load, 10, 40, journeys(0, 2)),
+				good(scenarioUsers15, Load, 15, 40, journeys(0, 3)),
+				good(scenarioBurst, Load, 50, 40, journeys(0, 3)),
+				good(capacityPrefix+"20", Load, 20, 400), // would dilute the error rate to under 5%
+			},
+			status: map[string]string{"error_rate_under_load": report.Fail, "5_concurrent_users_golden_path": report.Fail,
+				"10_concurrent_users_sustained_load": report.Fail, "15_concurrent_users_peak_load": report.Fail},
+			evidence: map[string]string{"error_rate_under_load": "(160 ok, 9 failed of 169 journeys",
+				"15_concurrent_users_peak_load": "[fail] success_rate = 93.02% (40 ok, 3 failed of 43 journeys"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checks(tc.scs, sla)
+			if !slices.Equal(names(got), loadNames) {
+				t.Fatalf("load Checks names = %q; want %q", names(got), loadNames)
+			}
+			for _, c := range got {
+				want := report.Pass
+				if c.Name == "memory_usage_under_load" {
+					want = report.Skip
+				}
+				if s, ok := tc.status[c.Name]; ok {
+					want = s
+				}
+				if c.Status != want {
+					t.Errorf("load check %s = %s (%s); want %s", c.Name, c.Status, c.Evidence, want)
+				}
+				if c.Suite != Load || c.Evidence == "" {
+					t.Errorf("load check %s: suite %q, evidence %q; want suite %q and some evidence", c.Name, c.Suite, c.Evidence, Load)
+				}
+				if w, ok := tc.evidence[c.Name]; ok && !strings.Contains(c.Evidence, w) {
+					t.Errorf("load check %s evidence = %q; want it to contain %q", c.Name, c.Evidence, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadChecksSlowUsersScenario(t *testing.T) {
+	scs := []report.Scenario{
+		good(scenarioUsers5, Load, 5, 40),
+		good(scenarioUsers10, Load, 10, 40, samples("journey", 400, 61*time.Second)),
+	}
+	c := byName(mustSuite(t, Load).Checks(scs, DefaultSLA()))
+	if got := c["10_concurrent_users_sustained_load"]; got.Status != report.Fail || !strings.Contains(got.Evidence, "[pass] success_rate") || !strings.Contains(got.Evidence, "[fail] journey p95 = 61") {
+		t.Errorf("10 users with journey p95 61 s: %s (%s); want fail, with the success rate passing and the journey p95 failing", got.Status, got.Evidence)
+	}
+	if got := c["5_concurrent_users_golden_path"]; got.Status != report.Pass {
+		t.Errorf("5 users healthy: %s (%s); want pass", got.Status, got.Evidence)
+	}
+	if got := c["15_concurrent_users_peak_load"]; got.Status != report.Skip {
+		t.Errorf("15 users not run: %s (%s); want skip", got.Status, got.Evidence)
+	}
+	if got := c["memory_usage_under_load"]; got.Status != report.Skip || !strings.Contains(got.Evidence, "memory") {
+		t.Errorf("memory_usage_under_load = %s (%s); want skip with a reason about memory", got.Status, got.Evidence)
+	}
+}
