@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/target"
@@ -151,6 +153,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	// The target.
 	base := o.target
 	adminToken := o.adminToken
+	embeddedPID := 0
 	if base == "" {
 		fmt.Fprintln(e.stderr, "goldenpath run: starting the embedded reference backend...")
 		emb, err := target.StartEmbedded(ctx, target.EmbeddedOptions{Think: o.targetThink, Faults: o.faults, Stderr: e.stderr})
@@ -163,7 +166,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 				fmt.Fprintf(e.stderr, "goldenpath run: stopping the embedded backend: %v\n", err)
 			}
 		}()
-		base, adminToken = emb.URL, emb.AdminToken
+		base, adminToken, embeddedPID = emb.URL, emb.AdminToken, emb.PID
 		res.Target = report.Target{URL: base, Embedded: true, Faults: o.faults}
 		res.Notes = append(res.Notes, fmt.Sprintf("embedded reference backend (pid %d) with bcrypt cost 4 so that test users register quickly; its login latency is not that of a production hash cost", emb.PID))
 	} else {
@@ -198,6 +201,32 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	env.Accounts = accounts
+
+	// The target monitor: its process when it is our child, its /metrics
+	// when it has one.
+	var sources []monitor.Source
+	if embeddedPID > 0 {
+		sources = append(sources, monitor.ProcSource(embeddedPID))
+	}
+	if code, _ := probeMetrics(ctx, tgt); code == 200 {
+		// Its own client: closing the load's idle connections (the memory
+		// suite does, before it counts the target's) leaves this one be.
+		sources = append(sources, monitor.MetricsSource(base+"/metrics", &http.Client{Timeout: 5 * time.Second}))
+	}
+	if len(sources) > 0 {
+		mon, err := monitor.New(sources)
+		if err != nil {
+			return fail("monitor: %v", err)
+		}
+		mon.SampleNow(ctx) // the startup baseline, before any load
+		mctx, stopMon := context.WithCancel(context.WithoutCancel(ctx))
+		monDone := make(chan struct{})
+		go func() { defer close(monDone); _ = mon.Run(mctx) }()
+		defer func() { stopMon(); <-monDone }()
+		env.Monitor = mon
+	} else {
+		res.Notes = append(res.Notes, "the target's memory cannot be watched (not our child process, no /metrics): memory checks are skipped")
+	}
 	clearProgress := func() {}
 	if !o.quiet {
 		env.Progress, clearProgress = newProgress(e.stderr)
@@ -221,6 +250,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	res.FinishedAt = time.Now().UTC()
+	if env.Monitor != nil {
+		res.TargetMemory = memoryPoints(env.Monitor.Series(), res.StartedAt)
+	}
 	res.Phases = report.MergePhases(res.Scenarios)
 	if err := suite.Evaluate(res, sla); err != nil {
 		return fail("%v", err)
@@ -319,4 +351,38 @@ func registerUsers(ctx context.Context, t *journey.Target, n int) ([]journey.Acc
 	}
 	wg.Wait()
 	return accts, first
+}
+
+// probeMetrics reports the status of GET /metrics on the target.
+func probeMetrics(ctx context.Context, t *journey.Target) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.BaseURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// memoryPoints turns the monitor's samples into the results' series.
+func memoryPoints(ss []monitor.Sample, start time.Time) []report.MemoryPoint {
+	out := make([]report.MemoryPoint, 0, len(ss))
+	for _, s := range ss {
+		p := report.MemoryPoint{T: s.T.Sub(start).Seconds(), Goroutines: s.Metrics["go_goroutines"],
+			Connections: s.Metrics["goldenpath_active_connections"], FDs: s.Metrics["process_open_fds"]}
+		switch {
+		case s.HasProc:
+			p.RSS, p.FDs = float64(s.RSS), float64(s.FDs)
+		default:
+			p.RSS = s.Metrics["process_resident_memory_bytes"]
+		}
+		if p.RSS > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -42,6 +42,18 @@ type Results struct {
 	// Segments lists the segments merged into these results ("1/1" for a
 	// single process).
 	Segments []string `json:"segments"`
+	// TargetMemory is the target's memory over the run, one point a second,
+	// when it could be watched (its own process, or its /metrics).
+	TargetMemory []MemoryPoint `json:"target_memory,omitempty"`
+}
+
+// MemoryPoint is one sample of the target.
+type MemoryPoint struct {
+	T           float64 `json:"t_s"` // seconds since the run started
+	RSS         float64 `json:"rss_bytes"`
+	Goroutines  float64 `json:"goroutines,omitempty"`
+	Connections float64 `json:"active_connections,omitempty"`
+	FDs         float64 `json:"fds,omitempty"`
 }
 
 // Tool names the program that wrote the results.

@@ -10,6 +10,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 )
 
@@ -40,6 +42,9 @@ const (
 	CounterFailed    = "failed"
 	CounterCancelled = "cancelled"
 	CounterDropped   = "dropped"
+	// CounterTargetPeakRSS is the target's peak resident memory during the
+	// scenario, in bytes, when the target can be watched.
+	CounterTargetPeakRSS = "target_peak_rss"
 	prefixError      = "error:"
 	prefixErrorPhase = "error_phase:"
 	prefixViolation  = "violation:"
@@ -79,6 +84,9 @@ type Env struct {
 	// RunTimeout bounds one run's terminal event.
 	RunTimeout time.Duration
 	Progress   func(Progress)
+	// Monitor watches the target's process and /metrics; nil when neither
+	// can be watched. The memory suite needs it.
+	Monitor *monitor.Monitor
 }
 
 // account returns the account of virtual user vu.
@@ -127,6 +135,13 @@ func (e *Env) scenario(ctx context.Context, name, suiteName string, plan load.Pl
 		return sc, false, err
 	}
 	set.Add(CounterDropped, st.Dropped)
+	if e.Monitor != nil { // the target's memory during this scenario
+		if p, ok := monitor.PeakOf(e.Monitor.Window(time.Now().Add(-st.Elapsed-time.Second), time.Now()), monitor.FieldRSS); ok {
+			if v := rss(p); !math.IsNaN(v) {
+				set.Add(CounterTargetPeakRSS, int64(v))
+			}
+		}
+	}
 	sc = report.Scenario{
 		Name: name, Suite: suiteName, Model: string(plan.Model), Users: plan.Users, Rate: plan.Rate,
 		DurationS: st.Elapsed.Seconds(),

@@ -31,7 +31,7 @@ type Suite struct {
 
 // All returns every suite that exists, in run order.
 func All() []Suite {
-	return []Suite{integratedSuite(), loadSuite(), raceSuite()}
+	return []Suite{integratedSuite(), loadSuite(), raceSuite(), memorySuite()}
 }
 
 // Names lists the suites that exist.
@@ -207,10 +207,47 @@ func loadChecks(scs []report.Scenario, sla SLA) []report.Check {
 			zeroCheck("failed database operations", phaseErrors(deref(burst), journey.PhaseDBOperation), burst),
 			slaCheck(Load, "", burst, sla["db_operation"])),
 		rateCheck(Load, "error_rate_under_load", sla[RateError], loadScs...),
-		{Suite: Load, Name: "memory_usage_under_load", Status: report.Skip,
-			Evidence: "the target's memory is measured by the target monitor of the memory suite, which this build does not have yet; the load generator's own memory is not the target's"},
+		memoryUnderLoad(scs),
 	}
 	return append(out, capacityCheck(capacityOf(scs, sla)))
+}
+
+// memoryUnderLoad reports the target's peak memory at each step of users
+// and how it grows with them.
+func memoryUnderLoad(scs []report.Scenario) report.Check {
+	c := report.Check{Suite: Load, Name: "memory_usage_under_load", Status: report.Pass}
+	var parts []string
+	var firstU, lastU int
+	var firstM, lastM float64
+	for _, name := range []string{scenarioUsers5, scenarioUsers10, scenarioUsers15, scenarioBurst} {
+		sc := find(scs, name)
+		if sc == nil {
+			continue
+		}
+		v, ok := sc.Metrics.Counters[CounterTargetPeakRSS]
+		if !ok {
+			continue
+		}
+		m := float64(v)
+		parts = append(parts, fmt.Sprintf("%d users: %s", sc.Users, mib(m)))
+		if firstU == 0 {
+			firstU, firstM = sc.Users, m
+		}
+		lastU, lastM = sc.Users, m
+		if m >= MemoryBound {
+			c.Status = report.Fail
+		}
+	}
+	if len(parts) == 0 {
+		c.Status = report.Skip
+		c.Evidence = "the target's memory cannot be watched: it is not goldenpath's child process and has no /metrics endpoint"
+		return c
+	}
+	c.Evidence = "peak RSS of the target: " + strings.Join(parts, ", ") + fmt.Sprintf(" (limit %s)", mib(MemoryBound))
+	if lastU > firstU {
+		c.Evidence += fmt.Sprintf("; about %s more per added user", mib((lastM-firstM)/float64(lastU-firstU)))
+	}
+	return c
 }
 
 func deref(sc *report.Scenario) report.Scenario {
