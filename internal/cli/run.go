@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ type runOptions struct {
 	faults       string
 	quiet        bool
 	waitReady    time.Duration
+	raceDetector bool
 }
 
 func runFlags(o *runOptions, e *env) *flag.FlagSet {
@@ -80,6 +82,7 @@ func runFlags(o *runOptions, e *env) *flag.FlagSet {
 	fs.DurationVar(&o.targetThink, "target-think", 200*time.Millisecond, "embedded backend: simulated model time per run")
 	fs.StringVar(&o.faults, "fault", "", "embedded backend: `FAULTS` to switch on (see goldenpath serve -h)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&o.raceDetector, "race-detector", false, "embedded backend: build it from source with Go's race detector and report every data race it finds (needs the Go toolchain and the repository; memory checks are skipped)")
 	return fs
 }
 
@@ -113,6 +116,8 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		return fail("--rate, --max-users and --think must not be negative; --step-duration and --run-timeout must be positive")
 	case o.target != "" && o.faults != "":
 		return fail("--fault applies to the embedded backend only; drop it or drop --target")
+	case o.target != "" && o.raceDetector:
+		return fail("--race-detector builds and runs the embedded backend; it cannot instrument --target")
 	}
 	if _, err := fault.Parse(o.faults); err != nil {
 		return fail("--fault: %v", err)
@@ -154,18 +159,36 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	base := o.target
 	adminToken := o.adminToken
 	embeddedPID := 0
+	raceDir := ""
+	stopEmbedded := func() {}
 	if base == "" {
+		eo := target.EmbeddedOptions{Think: o.targetThink, Faults: o.faults, Stderr: e.stderr}
+		if o.raceDetector {
+			dir, err := os.MkdirTemp("", "goldenpath-race-")
+			if err != nil {
+				return fail("--race-detector: %v", err)
+			}
+			defer os.RemoveAll(dir)
+			fmt.Fprintln(e.stderr, "goldenpath run: building the reference backend with the race detector (go build -race)...")
+			wd, _ := os.Getwd()
+			if err := target.BuildRace(ctx, wd, filepath.Join(dir, "goldenpath-race")); err != nil {
+				return fail("%v", err)
+			}
+			eo.Binary, eo.Env = filepath.Join(dir, "goldenpath-race"), []string{target.RaceEnv(dir)}
+			raceDir = dir
+		}
 		fmt.Fprintln(e.stderr, "goldenpath run: starting the embedded reference backend...")
-		emb, err := target.StartEmbedded(ctx, target.EmbeddedOptions{Think: o.targetThink, Faults: o.faults, Stderr: e.stderr})
+		emb, err := target.StartEmbedded(ctx, eo)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath run: %v\n", err)
 			return ExitUnreachable
 		}
-		defer func() {
+		stopEmbedded = func() {
 			if err := emb.Stop(); err != nil {
 				fmt.Fprintf(e.stderr, "goldenpath run: stopping the embedded backend: %v\n", err)
 			}
-		}()
+		}
+		defer func() { stopEmbedded() }()
 		base, adminToken, embeddedPID = emb.URL, emb.AdminToken, emb.PID
 		res.Target = report.Target{URL: base, Embedded: true, Faults: o.faults}
 		res.Notes = append(res.Notes, fmt.Sprintf("embedded reference backend (pid %d) with bcrypt cost 4 so that test users register quickly; its login latency is not that of a production hash cost", emb.PID))
@@ -185,6 +208,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	defer tgt.HTTP.CloseIdleConnections()
 
 	env := &suite.Env{
+		RaceBuild: o.raceDetector,
 		Target: tgt, AdminToken: adminToken, SLA: sla, Users: o.users, Duration: o.duration,
 		Rate: o.rate, Think: o.think, MaxUsers: o.maxUsers, StepDuration: o.stepDuration,
 		Segment: seg, RunTimeout: o.runTimeout,
@@ -248,6 +272,16 @@ func runMain(ctx context.Context, e *env, args []string) int {
 			res.Interrupted = true
 			break
 		}
+	}
+	if raceDir != "" {
+		// The race logs are complete once the backend has exited.
+		stopEmbedded()
+		stopEmbedded = func() {}
+		races, err := target.ReadRaces(raceDir)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "goldenpath run: reading the race detector's logs: %v\n", err)
+		}
+		res.Scenarios = append(res.Scenarios, suite.RaceDetectorScenario(races))
 	}
 	res.FinishedAt = time.Now().UTC()
 	if env.Monitor != nil {

@@ -47,6 +47,7 @@ const (
 	counterPeakRSS     = "peak_rss"
 	counterStartupRSS  = "startup_rss"
 	counterNoMonitor   = "no_monitor"
+	counterRaceBuild   = "race_build"
 )
 
 // Memory scenarios, one per workload.
@@ -90,9 +91,13 @@ func countsOf(s monitor.Sample) counts {
 }
 
 func runMemory(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
-	if e.Monitor == nil {
+	if e.Monitor == nil || e.RaceBuild {
 		set := metrics.NewSet()
-		set.Add(counterNoMonitor, 1)
+		if e.RaceBuild {
+			set.Add(counterRaceBuild, 1)
+		} else {
+			set.Add(counterNoMonitor, 1)
+		}
 		for _, n := range []string{scMemJourneys, scMemRuns, scMemConns, scMemConfig, scMemDB} {
 			add(report.Scenario{Name: n, Suite: Memory, Model: "cycles", Metrics: set.Snapshot()})
 		}
@@ -261,6 +266,8 @@ func memoryChecks(scs []report.Scenario, _ SLA) []report.Check {
 		switch {
 		case sc == nil:
 			c.Status, c.Evidence = report.Skip, "its scenario did not run"
+		case sc.Metrics.Counters[counterRaceBuild] > 0:
+			c.Status, c.Evidence = report.Skip, "the target runs with Go's race detector (--race-detector), which multiplies its memory: memory checks never run on a race build"
 		case sc.Metrics.Counters[counterNoMonitor] > 0:
 			c.Status, c.Evidence = report.Skip, "the target's memory cannot be watched: it is not goldenpath's child process and has no /metrics endpoint"
 		default:

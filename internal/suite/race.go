@@ -15,6 +15,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 // Race is the race suite: races found from outside, by oracles that check
@@ -31,6 +32,7 @@ const (
 	scRaceMixed            = "race_mixed_load"
 	scRaceCleanup          = "race_cleanup"
 	scRaceDB               = "race_db_pool"
+	scRaceDetector         = "race_detector"
 )
 
 // Race counters, stored in their scenario's metrics so that merged
@@ -56,6 +58,8 @@ const (
 	cDBUnexpected       = "db_unexpected"
 	cDBErrors           = "db_errors"
 	cNotReadyAfter      = "not_ready_after"
+	cDataRaces          = "data_races"
+	cDataRaceReports    = "data_race_reports"
 )
 
 // raceUsers is how many users each race scenario uses at once.
@@ -180,7 +184,7 @@ func raceChecks(scs []report.Scenario, sla SLA) []report.Check {
 		}
 		return c
 	}
-	return []report.Check{
+	out := []report.Check{
 		chk("websocket_startup_handshake_race_conditions", find(scs, scRaceHandshake), func(sc *report.Scenario) (string, string) {
 			return judgeHandshake(sc, find(scs, scRaceHandshakeSettled))
 		}),
@@ -194,6 +198,10 @@ func raceChecks(scs []report.Scenario, sla SLA) []report.Check {
 		chk("websocket_event_delivery_ordering", find(scs, scRaceMixed), judgeOrdering),
 		chk("memory_management_concurrent_access", find(scs, scRaceMixed), judgeConcurrentAccess),
 	}
+	if sc := find(scs, scRaceDetector); sc != nil {
+		out = append(out, chk("go_race_detector_reports", sc, judgeRaceDetector))
+	}
+	return out
 }
 
 func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string) {
@@ -325,4 +333,33 @@ func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
 		return report.Fail, ev + ": " + strings.Join(p5, ", ")
 	}
 	return report.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
+}
+
+// RaceDetectorScenario records what Go's race detector reported from a
+// race-built target (goldenpath run --race-detector), deduplicated.
+func RaceDetectorScenario(races []target.Race) report.Scenario {
+	set := metrics.NewSet()
+	set.Add(cDataRaces, 0)
+	var samples []report.Sample
+	for _, r := range races {
+		set.Add(cDataRaces, 1)
+		set.Add(cDataRaceReports, int64(r.Count))
+		samples = append(samples, report.Sample{Kind: "data_race", Detail: fmt.Sprintf("%s (%d reports)", r.Signature, r.Count), Frame: r.Report})
+	}
+	sc := report.Scenario{Name: scRaceDetector, Suite: Race, Model: "race-detector", Samples: samples, Metrics: set.Snapshot()}
+	Summarise(&sc)
+	return sc
+}
+
+func judgeRaceDetector(sc *report.Scenario) (string, string) {
+	n := sc.Metrics.Counters[cDataRaces]
+	if n == 0 {
+		return report.Pass, "the target ran under Go's race detector for the whole run: no data race reported"
+	}
+	var sigs []string
+	for _, s := range sc.Samples {
+		sigs = append(sigs, s.Detail)
+	}
+	return report.Fail, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
+		n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; "))
 }

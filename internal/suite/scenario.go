@@ -87,6 +87,9 @@ type Env struct {
 	// Monitor watches the target's process and /metrics; nil when neither
 	// can be watched. The memory suite needs it.
 	Monitor *monitor.Monitor
+	// RaceBuild says the target runs with Go's race detector, whose
+	// memory and speed are not the target's: memory checks are skipped.
+	RaceBuild bool
 }
 
 // account returns the account of virtual user vu.

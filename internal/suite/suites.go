@@ -71,6 +71,12 @@ func Evaluate(res *report.Results, sla SLA) error {
 	for _, s := range suites {
 		res.Checks = append(res.Checks, s.Checks(res.Scenarios, sla)...)
 	}
+	if sc := find(res.Scenarios, scRaceDetector); sc != nil && !slices.Contains(res.Options.Suites, Race) {
+		// --race-detector without the race suite: its findings still count.
+		c := report.Check{Suite: Race, Name: "go_race_detector_reports", Scenario: sc.Name}
+		c.Status, c.Evidence = judgeRaceDetector(sc)
+		res.Checks = append(res.Checks, c)
+	}
 	res.Capacity = capacityOf(res.Scenarios, sla)
 	if res.Interrupted {
 		// A partial run never reads as green, even to a reader of junit.xml

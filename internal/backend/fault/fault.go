@@ -26,6 +26,9 @@
 //	slow-factory=DUR       every agent instantiation takes DUR longer
 //	slow-config=DUR        every config read takes DUR longer
 //	close-1011=P           a fraction P of connections is closed with 1011 mid-run
+//	data-race              runs update a plain counter from many goroutines: a real
+//	                       Go data race, for goldenpath run --race-detector to find
+//	                       (harmless, and invisible, without the race detector)
 package fault
 
 import (
@@ -58,13 +61,14 @@ type Set struct {
 	SlowFactory     time.Duration
 	SlowConfig      time.Duration
 	Close1011       float64 // fraction of connections closed with 1011 mid-run
+	DataRace        bool    // an unsynchronised counter shared by runs
 }
 
 // Names lists every fault name Parse accepts, in documentation order.
 var Names = []string{
 	"handshake-race", "shared-agent", "config-torn", "cross-user", "cleanup-leak",
 	"memory-leak", "drop-events", "duplicate-events", "reorder-events",
-	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011",
+	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011", "data-race",
 }
 
 // Parse reads a comma-separated list of NAME[=VALUE] faults. The empty string
@@ -122,6 +126,9 @@ func Parse(list string) (Set, error) {
 			s.SlowConfig, err = duration(val, hasVal)
 		case "close-1011":
 			s.Close1011, err = fraction(val, hasVal)
+		case "data-race":
+			err = noValue(hasVal)
+			s.DataRace = true
 		default:
 			return Set{}, fmt.Errorf("fault: unknown fault %q; known faults: %s", name, strings.Join(Names, ", "))
 		}
@@ -157,6 +164,7 @@ func (s Set) String() string {
 	add(s.SlowFactory > 0, "slow-factory=%s", s.SlowFactory)
 	add(s.SlowConfig > 0, "slow-config=%s", s.SlowConfig)
 	add(s.Close1011 > 0, "close-1011=%g", s.Close1011)
+	add(s.DataRace, "data-race")
 	if len(parts) == 0 {
 		return "none"
 	}

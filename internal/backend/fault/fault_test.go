@@ -45,6 +45,7 @@ func TestParse(t *testing.T) {
 		{"slow-config=1m", fault.Set{SlowConfig: time.Minute}},
 		{"close-1011=0.1", fault.Set{Close1011: 0.1}},
 		{"close-1011=1", fault.Set{Close1011: 1}},
+		{"data-race", fault.Set{DataRace: true}},
 		{" shared-agent , slow-db=5ms ,cross-user", fault.Set{SharedAgent: true, SlowDB: 5 * time.Millisecond, CrossUser: true}},
 		{"memory-leak,handshake-race", fault.Set{MemoryLeak: fault.DefaultLeakSize, HandshakeRace: fault.DefaultHandshakeWindow}},
 	}
@@ -154,12 +155,13 @@ var full = fault.Set{
 	SlowFactory:     1500 * time.Millisecond,
 	SlowConfig:      time.Minute + 5*time.Second,
 	Close1011:       0.25,
+	DataRace:        true,
 }
 
 func TestStringFullSet(t *testing.T) {
 	const want = "handshake-race=250ms,shared-agent,config-torn,cross-user,cleanup-leak," +
 		"memory-leak=16384,drop-events=50,duplicate-events=40,reorder-events=30," +
-		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25"
+		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25,data-race"
 	if got := full.String(); got != want {
 		t.Errorf("String() of the full Set = %q; want %q", got, want)
 	}

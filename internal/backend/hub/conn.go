@@ -158,6 +158,9 @@ func (c *conn) startRun(req RunRequest) {
 	em := &emitter{c: c, key: c.h.routeKey(c)}
 	go func() {
 		defer c.h.inflight.Add(-1)
+		if c.h.faults.DataRace {
+			c.h.racyRuns++ // fault data-race: a real data race, on purpose
+		}
 		defer c.runs.Add(-1)
 		err := c.h.run(ctx, req, em)
 		if err != nil && !em.emitted.Load() {

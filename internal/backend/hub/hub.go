@@ -97,6 +97,7 @@ type Hub struct {
 	handlers  sync.WaitGroup   // one per upgraded connection
 	inflight  atomic.Int64     // runs in flight
 	runFrames atomic.Int64     // run frames written, for the every-N faults
+	racyRuns  int              // fault data-race: written by every run, unsynchronised
 }
 
 // Option configures a Hub.
