@@ -209,7 +209,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 
 	env := &suite.Env{
 		RaceBuild: o.raceDetector,
-		Target: tgt, AdminToken: adminToken, SLA: sla, Users: o.users, Duration: o.duration,
+		Target:    tgt, AdminToken: adminToken, SLA: sla, Users: o.users, Duration: o.duration,
 		Rate: o.rate, Think: o.think, MaxUsers: o.maxUsers, StepDuration: o.stepDuration,
 		Segment: seg, RunTimeout: o.runTimeout,
 	}

@@ -45,9 +45,9 @@ const (
 	// CounterTargetPeakRSS is the target's peak resident memory during the
 	// scenario, in bytes, when the target can be watched.
 	CounterTargetPeakRSS = "target_peak_rss"
-	prefixError      = "error:"
-	prefixErrorPhase = "error_phase:"
-	prefixViolation  = "violation:"
+	prefixError          = "error:"
+	prefixErrorPhase     = "error_phase:"
+	prefixViolation      = "violation:"
 )
 
 // maxSamples bounds the evidence kept per scenario.
