@@ -30,6 +30,8 @@ const (
 	configReaders   = 4
 	configLinLimit  = 10 * time.Second
 	configKeyPrefix = "gp_race_"
+	// configReadsPerReader bounds the history (reads x registers).
+	configReadsPerReader = 1500
 )
 
 type regInput struct {
@@ -164,7 +166,9 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		go func() {
 			defer wg.Done()
 			var lastVersion int64
-			for rctx.Err() == nil {
+			// Bounded: the history stays small enough for porcupine to
+			// decide quickly and in little memory.
+			for n := 0; rctx.Err() == nil && n < configReadsPerReader; n++ {
 				var snap protocol.ConfigSnapshot
 				call := now()
 				_, _, err := httpJSON(rctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &snap)
