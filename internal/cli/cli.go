@@ -39,7 +39,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"compare", "compare two baselines, or two targets live, metric by metric with statistics", compareMain},
 		{"merge", "merge the results of the segments of one distributed test", mergeMain},
+		{"report", "rebuild the reports (junit.xml, report.md, report.html) from a results.json", reportMain},
 		{"run", "drive golden-path users against a target and judge them (the main job)", runMain},
 		{"serve", "run the reference golden-path backend", serveMain},
 		{"version", "print the version", versionMain},

@@ -60,6 +60,7 @@ type runOptions struct {
 	quiet        bool
 	waitReady    time.Duration
 	raceDetector bool
+	regression   regressionFlags // the regression suite's flags (regression_flags.go)
 }
 
 func runFlags(o *runOptions, e *env) *flag.FlagSet {
@@ -82,6 +83,7 @@ func runFlags(o *runOptions, e *env) *flag.FlagSet {
 	fs.DurationVar(&o.targetThink, "target-think", 200*time.Millisecond, "embedded backend: simulated model time per run")
 	fs.StringVar(&o.faults, "fault", "", "embedded backend: `FAULTS` to switch on (see goldenpath serve -h)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	o.regression.register(fs)
 	fs.BoolVar(&o.raceDetector, "race-detector", false, "embedded backend: build it from source with Go's race detector and report every data race it finds (needs the Go toolchain and the repository; memory checks are skipped)")
 	return fs
 }
@@ -121,6 +123,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	if _, err := fault.Parse(o.faults); err != nil {
 		return fail("--fault: %v", err)
+	}
+	if err := o.regression.validate(); err != nil {
+		return fail("%v", err)
 	}
 	o.adminToken = orEnv(o.adminToken, e, "GOLDENPATH_ADMIN_TOKEN")
 	if o.target != "" {
@@ -212,6 +217,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		Target:    tgt, AdminToken: adminToken, SLA: sla, Users: o.users, Duration: o.duration,
 		Rate: o.rate, Think: o.think, MaxUsers: o.maxUsers, StepDuration: o.stepDuration,
 		Segment: seg, RunTimeout: o.runTimeout,
+		Regression: o.regression.options(o.target == "", o.faults),
 	}
 	if accounts == nil {
 		need := max(o.users, 50, o.maxUsers, 15)

@@ -22,12 +22,23 @@ const (
 	JUnitFile   = "junit.xml"
 )
 
-// WriteAll writes results.json and junit.xml into dir. Each file is written
-// to a temporary name and renamed, so a reader never sees half a file.
+// WriteAll writes results.json, junit.xml, report.md and report.html into
+// dir. Each file is written to a temporary name and renamed, so a reader
+// never sees half a file.
 func WriteAll(dir string, r *Results) error {
 	return errors.Join(
 		writeFile(filepath.Join(dir, ResultsFile), func(w io.Writer) error { return WriteJSON(w, r) }),
+		WriteReports(dir, r),
+	)
+}
+
+// WriteReports writes the reports made from r — junit.xml, report.md and
+// report.html — into dir, as [WriteAll] does, but not results.json.
+func WriteReports(dir string, r *Results) error {
+	return errors.Join(
 		writeFile(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return WriteJUnit(w, r) }),
+		writeFile(filepath.Join(dir, MarkdownFile), func(w io.Writer) error { return WriteMarkdown(w, r) }),
+		writeFile(filepath.Join(dir, HTMLFile), func(w io.Writer) error { return WriteHTML(w, r) }),
 	)
 }
 

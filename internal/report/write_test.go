@@ -203,7 +203,7 @@ func TestWriteAll(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{report.JUnitFile, report.ResultsFile}; !slices.Equal(names, want) {
+	if want := []string{report.JUnitFile, report.HTMLFile, report.MarkdownFile, report.ResultsFile}; !slices.Equal(names, want) {
 		t.Errorf("WriteAll left %v in its directory; want exactly %v (no temporary files)", names, want)
 	}
 	f, err := os.Open(filepath.Join(dir, report.ResultsFile))

@@ -90,6 +90,8 @@ type Env struct {
 	// RaceBuild says the target runs with Go's race detector, whose
 	// memory and speed are not the target's: memory checks are skipped.
 	RaceBuild bool
+	// Regression configures the regression suite: rounds and baselines.
+	Regression RegressionOptions
 }
 
 // account returns the account of virtual user vu.

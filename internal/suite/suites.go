@@ -31,7 +31,7 @@ type Suite struct {
 
 // All returns every suite that exists, in run order.
 func All() []Suite {
-	return []Suite{integratedSuite(), loadSuite(), raceSuite(), memorySuite()}
+	return []Suite{integratedSuite(), loadSuite(), raceSuite(), memorySuite(), regressionSuite()}
 }
 
 // Names lists the suites that exist.

@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
+)
+
+const compareSynopsis = `
+Compare two measurements of a target metric by metric, as benchstat does:
+each metric's values over the rounds of one side are tested against the
+other's with the Mann-Whitney U test, and a change is flagged only when it
+is both significant (p <= --alpha) and beyond its threshold; every other
+change shows as "~". Improvements are never called regressions.
+
+  goldenpath compare [flags] OLD NEW
+      two baselines (goldenpath run --save-baseline NAME writes
+      goldenpath-baselines/NAME.json), or results.json files whose run
+      carried rounds (--suite regression, or an earlier compare --out)
+  goldenpath compare [flags] --a URL_A --b URL_B
+  goldenpath compare [flags] --fault-a LIST --fault-b LIST
+      measure two targets live (a URL, or an embedded reference backend
+      with the faults given; mix as you like), their rounds interleaved
+      A, B, B, A, A, B, ... so that a machine drifting under the test
+      does not pass for a regression. B is the new side.
+
+Flags go before the files. With --out, writes results.json and junit.xml
+(the regression checks) as goldenpath run does. Exit codes: 0 no
+regression flagged, 1 a regression flagged, 2 bad input, 3 a target
+unreachable.`
+
+type compareOptions struct {
+	out        string
+	thresholds string
+	alpha      float64
+	// live A/B
+	a, b, faultA, faultB string
+	rounds               int
+	users                int
+	duration             time.Duration
+	targetThink          time.Duration
+	runTimeout           time.Duration
+	waitReady            time.Duration
+	quiet                bool
+}
+
+func compareFlags(o *compareOptions) *flag.FlagSet {
+	fs := newFlagSet("compare", compareSynopsis)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: goldenpath compare [flags] OLD NEW\n       goldenpath compare [flags] --a URL_A --b URL_B\n\n%s\n\nFlags:\n", strings.TrimSpace(compareSynopsis))
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.out, "out", "", "`DIR` for results.json and junit.xml (default: none written)")
+	fs.StringVar(&o.thresholds, "thresholds", "", "`LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
+	fs.Float64Var(&o.alpha, "alpha", baseline.DefaultThresholds.Alpha, "significance level of the Mann-Whitney U test")
+	fs.StringVar(&o.a, "a", "", "live: base `URL` of target A (the old side); empty: an embedded reference backend")
+	fs.StringVar(&o.b, "b", "", "live: base `URL` of target B (the new side); empty: an embedded reference backend")
+	fs.StringVar(&o.faultA, "fault-a", "", "live: `FAULTS` of embedded backend A (see goldenpath serve -h)")
+	fs.StringVar(&o.faultB, "fault-b", "", "live: `FAULTS` of embedded backend B")
+	fs.IntVar(&o.rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
+	fs.IntVar(&o.users, "users", 10, "live: users of each steady round (`N`)")
+	fs.DurationVar(&o.duration, "duration", 12*time.Second, "live: measured time a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
+	fs.DurationVar(&o.targetThink, "target-think", 200*time.Millisecond, "live: embedded backends' simulated model time per run")
+	fs.DurationVar(&o.runTimeout, "run-timeout", 60*time.Second, "live: longest wait for a run's terminal event")
+	fs.DurationVar(&o.waitReady, "wait-ready", 5*time.Second, "live: how long to wait for a URL's /readyz (exit 3)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	return fs
+}
+
+func (o *compareOptions) live() bool {
+	return o.a != "" || o.b != "" || o.faultA != "" || o.faultB != ""
+}
+
+func compareMain(ctx context.Context, e *env, args []string) int {
+	var o compareOptions
+	fs := compareFlags(&o)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "goldenpath compare: "+format+"\n", a...)
+		return ExitUsage
+	}
+	th, err := baseline.ParseThresholds(o.thresholds)
+	if err != nil {
+		return fail("--thresholds: %v", err)
+	}
+	th.Alpha = o.alpha
+	if err := th.Validate(); err != nil {
+		return fail("%v", err)
+	}
+	var res *report.Results
+	var cmp *baseline.Comparison
+	switch {
+	case o.live() && fs.NArg() > 0:
+		return fail("either two files or --a/--b (--fault-a/--fault-b), not both")
+	case o.live():
+		if msg, ok := o.validateLive(); !ok {
+			return fail("%s", msg)
+		}
+		var code int
+		res, cmp, code = compareLive(ctx, e, &o, th)
+		if res == nil {
+			return code
+		}
+	case fs.NArg() != 2:
+		return fail("name two files, OLD and NEW (baselines or results.json with rounds), or measure live with --a/--b; see -h")
+	default:
+		var code int
+		res, cmp, code = compareFiles(e, fs.Arg(0), fs.Arg(1), th)
+		if res == nil {
+			return code
+		}
+	}
+	return finishCompare(e, &o, res, cmp)
+}
+
+// validateLive checks the live flags; it returns the problem and false.
+func (o *compareOptions) validateLive() (string, bool) {
+	switch {
+	case o.rounds < 1:
+		return fmt.Sprintf("--rounds must be at least 1 (got %d)", o.rounds), false
+	case o.users < 1:
+		return fmt.Sprintf("--users must be at least 1 (got %d)", o.users), false
+	case o.duration <= 0 || o.runTimeout <= 0:
+		return "--duration and --run-timeout must be positive", false
+	case o.a != "" && o.faultA != "", o.b != "" && o.faultB != "":
+		return "--fault-a/--fault-b apply to embedded backends only; drop the fault or the URL of that side", false
+	}
+	for _, f := range []struct{ name, v string }{{"--fault-a", o.faultA}, {"--fault-b", o.faultB}} {
+		if _, err := fault.Parse(f.v); err != nil {
+			return fmt.Sprintf("%s: %v", f.name, err), false
+		}
+	}
+	for _, u := range []struct{ name, v string }{{"--a", o.a}, {"--b", o.b}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
+			return fmt.Sprintf("%s %q is not an http(s) URL such as http://127.0.0.1:8080", u.name, u.v), false
+		}
+	}
+	return "", true
+}
+
+// compareFiles compares two stored measurements. A nil result comes with
+// the exit code.
+func compareFiles(e *env, oldPath, newPath string, th baseline.Thresholds) (*report.Results, *baseline.Comparison, int) {
+	var sides [2]*baseline.Baseline
+	for i, p := range []string{oldPath, newPath} {
+		b, err := baseline.Load(p)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
+			return nil, nil, ExitUsage
+		}
+		sides[i] = b
+	}
+	cmp, err := baseline.Compare(sides[0], sides[1], th)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "goldenpath compare: %s and %s: %v\n", oldPath, newPath, err)
+		return nil, nil, ExitUsage
+	}
+	now := time.Now().UTC()
+	res := compareResults(now, sides[1])
+	res.Scenarios = []report.Scenario{suite.ComparisonScenario(sides[0], th, sides[1].Metrics)}
+	res.Notes = append(res.Notes, fmt.Sprintf("compared %s (old) with %s (new)", oldPath, newPath))
+	return res, cmp, ExitOK
+}
+
+// compareResults is the frame of the results of a comparison whose new
+// side is nb.
+func compareResults(start time.Time, nb *baseline.Baseline) *report.Results {
+	d := time.Duration(0)
+	if r, err := time.ParseDuration(nb.Settings.Round); err == nil {
+		d = r * time.Duration(max(nb.Rounds, 1))
+	}
+	return &report.Results{
+		Schema: report.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
+		Tool:   report.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Target: report.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
+		Options: report.Options{Suites: []string{suite.Regression}, Users: nb.Settings.Users, Duration: d.String(),
+			Segment: "1/1", SLA: suite.DefaultSLA().Lines()},
+		Segments: []string{"1/1"},
+	}
+}
+
+// finishCompare judges the checks, prints the table and writes the
+// results; it returns the exit code.
+func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline.Comparison) int {
+	res.FinishedAt = time.Now().UTC()
+	res.Phases = report.MergePhases(res.Scenarios)
+	if err := suite.Evaluate(res, suite.DefaultSLA()); err != nil {
+		fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
+		return ExitFailed
+	}
+	baseline.WriteTable(e.stdout, cmp)
+	fmt.Fprintln(e.stdout)
+	for _, c := range res.Checks {
+		fmt.Fprintf(e.stdout, "%-5s %s\n", strings.ToUpper(c.Status), c.Name)
+	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			fmt.Fprintf(e.stderr, "goldenpath compare: --out: %v\n", err)
+			return ExitUsage
+		}
+		if err := report.WriteAll(o.out, res); err != nil {
+			fmt.Fprintf(e.stderr, "goldenpath compare: writing reports: %v\n", err)
+			return ExitFailed
+		}
+		fmt.Fprintf(e.stdout, "\nreports: %s/results.json, %s/junit.xml\n", o.out, o.out)
+	}
+	switch {
+	case res.Interrupted:
+		fmt.Fprintln(e.stderr, "goldenpath compare: interrupted; partial results")
+		return ExitFailed
+	case len(cmp.Regressions()) > 0 || res.Failed():
+		return ExitFailed
+	}
+	return ExitOK
+}

@@ -1,0 +1,171 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The race condition catalog: for each failed check of the race or memory
+// suite, who was affected, when it was first seen, and how to run it
+// again.
+
+// virtualUserRE and userIDRE find the users a sample names: goldenpath's
+// virtual users, and the target's user ids (the reference backend's are
+// "u_" and hex).
+var (
+	virtualUserRE = regexp.MustCompile(`virtual user \d+`)
+	userIDRE      = regexp.MustCompile(`(?:user_id |for user )([A-Za-z0-9_.:-]+)|\b(u_[0-9A-Za-z]{4,})\b`)
+)
+
+func findingOf(r *Results, c Check) finding {
+	var sc *Scenario
+	for _, name := range strings.Split(c.Scenario, ",") {
+		if i := slices.IndexFunc(r.Scenarios, func(s Scenario) bool { return s.Name == name }); i >= 0 {
+			sc = &r.Scenarios[i]
+			break
+		}
+	}
+	f := finding{check: c, repro: reproCommand(r, c, sc)}
+	if sc == nil {
+		f.affected, f.firstSeen = "not known: the results hold no scenario for this check", "not known"
+		return f
+	}
+	f.samples = relevantSamples(sc.Samples, c.Evidence)
+	f.samples = f.samples[:min(3, len(f.samples))]
+	f.firstSeen = firstSeen(r, sc)
+	if c.Suite == "memory" {
+		f.affected = "every user of the target: the finding is about its one process"
+		return f
+	}
+	var named []string
+	add := func(u string) {
+		if u != "" && !slices.Contains(named, u) {
+			named = append(named, u)
+		}
+	}
+	for _, s := range relevantSamples(sc.Samples, c.Evidence) {
+		text := s.Detail + " " + s.Frame
+		for _, u := range virtualUserRE.FindAllString(text, -1) {
+			add(u)
+		}
+		for _, m := range userIDRE.FindAllStringSubmatch(text, -1) {
+			add("user " + m[1] + m[2])
+		}
+	}
+	slices.Sort(named)
+	running := ""
+	if sc.Users > 0 {
+		running = fmt.Sprintf("%d concurrent users ran in scenario %s", sc.Users, sc.Name)
+	}
+	switch {
+	case len(named) > 8:
+		f.affected = fmt.Sprintf("%d named in the samples, e.g. %s", len(named), strings.Join(named[:8], ", "))
+	case len(named) > 0:
+		f.affected = "named in the samples: " + strings.Join(named, ", ")
+	default:
+		f.affected = "the samples name no user"
+	}
+	if running != "" {
+		f.affected += "; " + running
+	}
+	if n := sc.Failed; n > 0 {
+		f.affected += fmt.Sprintf("; %d of %d journeys failed", n, sc.Journeys)
+	}
+	return f
+}
+
+// relevantSamples returns the samples whose kind the evidence names, else
+// all of them.
+func relevantSamples(ss []Sample, evidence string) []Sample {
+	var out []Sample
+	for _, s := range ss {
+		if strings.Contains(evidence, strings.TrimPrefix(s.Kind, "violation:")) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		out = ss
+	}
+	return out
+}
+
+// firstSeen names the scenario and the first second of its series with a
+// failure or violation, from the start of the run.
+func firstSeen(r *Results, sc *Scenario) string {
+	m := sc.Metrics
+	at := -1
+	for _, p := range m.Series {
+		for k, v := range p.Counters {
+			if v > 0 && (k == "failed" || strings.HasPrefix(k, "error:") || strings.HasPrefix(k, "violation:")) {
+				at = p.Second
+				break
+			}
+		}
+		if at >= 0 {
+			break
+		}
+	}
+	what := "scenario " + sc.Name
+	if m.SeriesStart.IsZero() || len(m.Series) == 0 {
+		return what
+	}
+	t := m.SeriesStart
+	how := "which started"
+	if at >= 0 {
+		t, how = t.Add(time.Duration(at)*time.Second), "first failure at"
+	}
+	if !r.StartedAt.IsZero() {
+		off := t.Sub(r.StartedAt.Truncate(time.Second)).Round(time.Second)
+		return fmt.Sprintf("%s, %s +%s into the run (%s)", what, how, off, t.UTC().Format("15:04:05 UTC"))
+	}
+	return fmt.Sprintf("%s, %s %s", what, how, t.UTC().Format("15:04:05 UTC"))
+}
+
+// reproCommand is a command line that runs the check's suite again
+// against the same target, with the same users, duration and faults (and
+// Go's race detector, for its findings).
+func reproCommand(r *Results, c Check, sc *Scenario) string {
+	args := []string{"goldenpath", "run", "--suite", c.Suite}
+	switch {
+	case r.Target.Embedded || r.Target.URL == "":
+		if r.Target.Faults != "" {
+			args = append(args, "--fault", r.Target.Faults)
+		}
+		if sc != nil && sc.Model == "race-detector" {
+			args = append(args, "--race-detector")
+		}
+	default:
+		args = append(args, "--target", r.Target.URL)
+	}
+	if r.Options.Users > 0 {
+		args = append(args, "--users", strconv.Itoa(r.Options.Users))
+	}
+	if r.Options.Duration != "" {
+		args = append(args, "--duration", r.Options.Duration)
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote quotes s for a POSIX shell; control characters become "?",
+// so a quoted value never spans lines.
+func shellQuote(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,328 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/monitor"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// Regression is the regression suite: the golden path measured in rounds
+// and compared, metric by metric and with statistics, with a stored
+// baseline (internal/baseline).
+const Regression = "regression"
+
+// DefaultBaselineName is the baseline the regression suite compares with
+// when none is named.
+const DefaultBaselineName = "default"
+
+// ScenarioComparison is the scenario that carries into the results what the
+// rounds were compared with: the old baseline's values per round, the
+// thresholds, and what became of the baseline files (see
+// [ComparisonScenario]).
+const ScenarioComparison = "regression_comparison"
+
+// RegressionOptions configure the regression suite ([Env].Regression). The
+// zero value measures [baseline.DefaultRounds] rounds and keeps no
+// baseline.
+type RegressionOptions struct {
+	// Rounds is how many rounds to measure (0: baseline.DefaultRounds).
+	Rounds int
+	// Dir is where baselines are kept, one NAME.json each; empty keeps
+	// none: nothing is read or written.
+	Dir string
+	// Baseline names the baseline to compare with (default: Save, else
+	// DefaultBaselineName). When it does not exist yet, this run's rounds
+	// become it.
+	Baseline string
+	// Save names a baseline to write (or replace) with this run's rounds,
+	// after comparing.
+	Save string
+	// Thresholds judge the changes (zero: baseline.DefaultThresholds).
+	Thresholds baseline.Thresholds
+	// Embedded and Faults describe the target for the baseline's record:
+	// the reference backend started by goldenpath, with these faults.
+	Embedded bool
+	Faults   string
+}
+
+func (o RegressionOptions) rounds() int {
+	if o.Rounds > 0 {
+		return o.Rounds
+	}
+	return baseline.DefaultRounds
+}
+
+func (o RegressionOptions) thresholds() baseline.Thresholds {
+	if o.Thresholds == (baseline.Thresholds{}) {
+		return baseline.DefaultThresholds
+	}
+	return o.Thresholds
+}
+
+// compareName is the baseline the rounds are compared with.
+func (o RegressionOptions) compareName() string {
+	switch {
+	case o.Baseline != "":
+		return o.Baseline
+	case o.Save != "":
+		return o.Save
+	}
+	return DefaultBaselineName
+}
+
+func regressionSuite() Suite {
+	return Suite{Name: Regression, Run: runRegression, Checks: regressionChecks}
+}
+
+func runRegression(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+	o := e.Regression
+	for _, n := range []string{o.Baseline, o.Save} {
+		if n != "" {
+			if err := baseline.ValidName(n); err != nil {
+				return false, err
+			}
+		}
+	}
+	if err := WarmUp(ctx, e); err != nil {
+		return false, err
+	}
+	var scs []report.Scenario
+	for i := 1; i <= o.rounds(); i++ {
+		rs, stopped, err := RunRound(ctx, e, i)
+		for _, sc := range rs {
+			add(sc)
+		}
+		scs = append(scs, rs...)
+		if err != nil {
+			return false, err
+		}
+		if stopped {
+			return true, nil
+		}
+	}
+	add(e.keepBaselines(ctx, scs))
+	return false, nil
+}
+
+// RoundSettings are the settings of e's rounds, as a baseline records them.
+func RoundSettings(e *Env) baseline.Settings {
+	return baseline.Settings{Users: e.Users, Round: baseline.RoundDuration(e.Duration, e.Regression.rounds()).String(), BurstUsers: burstUsers(e)}
+}
+
+// WarmUp runs one journey per user, unrecorded, so that the first round
+// does not pay for cold caches and connection pools alone.
+func WarmUp(ctx context.Context, e *Env) error {
+	return e.quiet(ctx, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, fullJourney())
+}
+
+// RunRound measures round i (from 1): a steady scenario of e.Users users
+// for the round's length ([baseline.RoundDuration] of e.Duration), then a
+// burst of simultaneous users, one full journey each. When e.Monitor is
+// set, each scenario also carries the target's peak memory and the CPU
+// time it used. interrupted is true when ctx ended first.
+func RunRound(ctx context.Context, e *Env, i int) (scs []report.Scenario, interrupted bool, err error) {
+	round := baseline.RoundDuration(e.Duration, e.Regression.rounds())
+	steps := []struct {
+		name string
+		plan load.Plan
+	}{
+		{baseline.RoundName(i), load.Plan{Model: load.Closed, Users: e.Users, Duration: round, Think: e.Think}},
+		{baseline.BurstName(i), load.Plan{Model: load.Closed, Users: burstUsers(e), Iterations: int64(burstUsers(e))}},
+	}
+	for _, s := range steps {
+		before, okBefore := e.targetSample(ctx)
+		sc, stopped, err := e.Scenario(ctx, s.name, Regression, s.plan, fullJourney())
+		if err != nil {
+			return scs, false, err
+		}
+		if after, ok := e.targetSample(ctx); ok {
+			if v := rss(after); v > 0 {
+				c := sc.Metrics.Counters
+				c[CounterTargetPeakRSS] = max(c[CounterTargetPeakRSS], int64(v))
+			}
+			if cb, ok1 := cpuSeconds(before); ok1 && okBefore {
+				if ca, ok2 := cpuSeconds(after); ok2 && ca >= cb {
+					sc.Metrics.Counters[baseline.CounterTargetCPU] = int64((ca - cb) * 1e6)
+				}
+			}
+		}
+		scs = append(scs, sc)
+		if stopped {
+			return scs, true, nil
+		}
+	}
+	return scs, false, nil
+}
+
+// targetSample samples the target now, if it can be watched.
+func (e *Env) targetSample(ctx context.Context) (monitor.Sample, bool) {
+	if e.Monitor == nil {
+		return monitor.Sample{}, false
+	}
+	s := e.Monitor.SampleNow(ctx)
+	return s, s.Err == "" || s.HasProc
+}
+
+// cpuSeconds is the CPU time the target has used: from /proc when it is our
+// child, else from its /metrics.
+func cpuSeconds(s monitor.Sample) (float64, bool) {
+	if s.HasProc {
+		return s.CPUSeconds, true
+	}
+	v, ok := s.Metrics["process_cpu_seconds_total"]
+	return v, ok
+}
+
+// Environment describes what measured e's rounds: this build and machine,
+// and the target (its version when its /healthz reports one).
+func (e *Env) Environment(ctx context.Context) baseline.Environment {
+	env := baseline.CurrentEnvironment()
+	env.TargetURL = e.Target.BaseURL
+	env.TargetVersion = targetVersion(ctx, e.Target.HTTP, e.Target.BaseURL)
+	env.Embedded, env.Faults = e.Regression.Embedded, e.Regression.Faults
+	return env
+}
+
+// targetVersion reads the "version" of the target's /healthz reply, or
+// returns "" when it reports none.
+func targetVersion(ctx context.Context, c *http.Client, base string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Version string `json:"version"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&v) != nil || len(v.Version) > 100 {
+		return ""
+	}
+	return v.Version
+}
+
+// keepBaselines reads the baseline the rounds are compared with, writes the
+// first one when there is none (and the one --save-baseline names), and
+// returns the comparison scenario that records it all.
+func (e *Env) keepBaselines(ctx context.Context, scs []report.Scenario) report.Scenario {
+	o := e.Regression
+	th := o.thresholds()
+	name := o.compareName()
+	switch {
+	case o.Dir == "":
+		return stateScenario(stateNotKept, th, "no baseline directory: nothing was compared or kept")
+	case e.RaceBuild:
+		return stateScenario(stateNotKept, th, "the target runs with the race detector, whose speed is not the target's: no baseline compared or kept")
+	}
+	cur, err := baseline.New(scs, e.Environment(ctx), RoundSettings(e), time.Now())
+	if err != nil {
+		return stateScenario(stateUnreadable, th, err.Error())
+	}
+	save := func(n string) (string, error) {
+		if e.Segment.Count > 1 {
+			return "", fmt.Errorf("segment %s holds part of the load only: take baselines from one process", e.Segment)
+		}
+		cur.Name = n
+		path := baseline.Path(o.Dir, n)
+		return path, baseline.Save(path, cur)
+	}
+	var out report.Scenario
+	old, err := baseline.Load(baseline.Path(o.Dir, name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		path, err := save(name)
+		if err != nil {
+			return stateScenario(stateNotKept, th, fmt.Sprintf("no baseline %q in %s, and this run's could not become it: %v", name, o.Dir, err))
+		}
+		out = stateScenario(stateFirst, th, fmt.Sprintf("no baseline %q existed: wrote the first one to %s from these %d rounds; later runs are compared with it", name, path, cur.Rounds))
+		if o.Save == name {
+			return out
+		}
+	case err != nil:
+		out = stateScenario(stateUnreadable, th, err.Error())
+	default:
+		if d := old.Settings.Mismatch(cur.Settings); d != "" {
+			out = stateScenario(stateIncomparable, th, fmt.Sprintf("baseline %q ran with other settings (%s); compare like with like, or replace it with --save-baseline %s", name, d, name))
+		} else {
+			out = ComparisonScenario(old, th, nil)
+		}
+	}
+	if o.Save != "" {
+		if path, err := save(o.Save); err != nil {
+			out.Samples = append(out.Samples, report.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("--save-baseline %s failed: %v", o.Save, err)})
+		} else {
+			out.Samples = append(out.Samples, report.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("saved this run's %d rounds as baseline %q (%s)", cur.Rounds, o.Save, path)})
+		}
+	}
+	return out
+}
+
+// States of a comparison scenario, kept as counters (1 when set).
+const (
+	stateCompared     = "state_compared"     // old values follow
+	stateFirst        = "state_first"        // no baseline existed; this run's became it
+	stateNotKept      = "state_not_kept"     // nothing compared or kept (no directory, race build...)
+	stateIncomparable = "state_incomparable" // the baseline's settings differ
+	stateUnreadable   = "state_unreadable"   // the baseline file could not be read
+)
+
+// Counters of a comparison scenario besides its state.
+const (
+	counterCopies    = "copies" // scenarios merged into this one (segments)
+	prefixOld        = "old:"
+	prefixNew        = "new:"
+	counterLatency   = "threshold_latency"
+	counterResponse  = "threshold_response"
+	counterMemory    = "threshold_memory"
+	counterErrorPts  = "threshold_error_points"
+	counterFloorMS   = "threshold_floor_ms"
+	counterAlpha     = "alpha"
+	kindBaseline     = "baseline"      // a sample describing the baseline or the state
+	kindBaselineNote = "baseline_note" // a sample about a baseline written
+	comparisonModel  = "comparison"
+)
+
+// ComparisonScenario records a comparison with old in a scenario, so that
+// the regression checks can be judged again from results.json alone
+// ([Evaluate], goldenpath merge): old's values per round and the
+// thresholds, as counters. The new values are the results' round scenarios;
+// when there are none (two stored baselines compared), pass them as
+// carryNew and they are stored too.
+func ComparisonScenario(old *baseline.Baseline, t baseline.Thresholds, carryNew map[string][]float64) report.Scenario {
+	sc := stateScenario(stateCompared, t, "compared with baseline "+old.Describe())
+	for k, v := range baseline.EncodeSamples(prefixOld, old.Metrics) {
+		sc.Metrics.Counters[k] = v
+	}
+	for k, v := range baseline.EncodeSamples(prefixNew, carryNew) {
+		sc.Metrics.Counters[k] = v
+	}
+	return sc
+}
+
+func stateScenario(state string, t baseline.Thresholds, detail string) report.Scenario {
+	set := metrics.NewSet()
+	set.Add(counterCopies, 1)
+	set.Add(state, 1)
+	for name, v := range map[string]float64{counterLatency: t.Latency, counterResponse: t.Response,
+		counterMemory: t.Memory, counterErrorPts: t.ErrorPoints, counterFloorMS: t.FloorMS, counterAlpha: t.Alpha} {
+		set.Add(name, int64(v*baseline.CounterScale))
+	}
+	return report.Scenario{Name: ScenarioComparison, Suite: Regression, Model: comparisonModel,
+		Metrics: set.Snapshot(), Samples: []report.Sample{{Kind: kindBaseline, Detail: detail}}}
+}

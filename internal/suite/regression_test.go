@@ -1,0 +1,236 @@
+package suite
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+var regressionNames = []string{
+	"golden_path_performance_baseline",
+	"websocket_performance_regression",
+	"agent_execution_performance_regression",
+	"database_performance_regression",
+	"configuration_performance_regression",
+	"memory_performance_regression",
+	"concurrent_performance_regression",
+	"resource_utilization_regression",
+}
+
+// regPhases are the round phases and their healthy latencies: large
+// enough that +30% is over the 1 ms floor.
+var regPhases = map[string]time.Duration{
+	"journey": 210 * time.Millisecond, "login": 20 * time.Millisecond, "ws_connect": 6 * time.Millisecond,
+	"ws_handshake": 7 * time.Millisecond, "first_event": 5 * time.Millisecond, "agent_execution": 201 * time.Millisecond,
+	"db_operation": 8 * time.Millisecond, "server_db": 5 * time.Millisecond, "config_access": 6 * time.Millisecond,
+}
+
+// regRounds is k rounds (steady and burst) with the healthy latencies,
+// the phases in slower multiplied, a little different in each round.
+func regRounds(k int, slower map[string]float64) []report.Scenario {
+	var scs []report.Scenario
+	for i := 1; i <= k; i++ {
+		jitter := 1 + float64(i%3)/100
+		var steady, burst []mix
+		for p, d := range regPhases {
+			f := jitter
+			if s, ok := slower[p]; ok {
+				f *= s
+			}
+			steady = append(steady, samples(p, 120, time.Duration(float64(d)*f)))
+			burst = append(burst, samples(p, 50, time.Duration(float64(d)*f*1.2)))
+		}
+		steady = append(steady, journeys(120, 0), counter(CounterTargetPeakRSS, int64(40<<20)), counter(baseline.CounterTargetCPU, 240_000))
+		burst = append(burst, journeys(50, 0), counter(CounterTargetPeakRSS, int64(45<<20)))
+		scs = append(scs, scenario(baseline.RoundName(i), Regression, 10, steady...), scenario(baseline.BurstName(i), Regression, 50, burst...))
+	}
+	return scs
+}
+
+func regBaseline(t *testing.T, scs []report.Scenario) *baseline.Baseline {
+	t.Helper()
+	b, err := baseline.New(scs, baseline.Environment{Goldenpath: "test"}, baseline.Settings{Users: 10, Round: "2s", BurstUsers: 50}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Name = "main"
+	return b
+}
+
+func TestRegressionChecks(t *testing.T) {
+	checks := mustSuite(t, Regression).Checks
+	healthy := regRounds(6, nil)
+	old := regBaseline(t, healthy)
+	compared := func(newRounds []report.Scenario) []report.Scenario {
+		return append(slices.Clone(newRounds), ComparisonScenario(old, baseline.DefaultThresholds, nil))
+	}
+	tests := []struct {
+		name   string
+		scs    []report.Scenario
+		all    string            // the status of every check but those in status
+		status map[string]string // by check
+		want   map[string]string // evidence a check must contain
+	}{
+		{name: "not run", scs: nil, all: report.Skip},
+		{name: "interrupted before the comparison", scs: healthy, all: report.Skip,
+			want: map[string]string{"golden_path_performance_baseline": "ended before its rounds were compared"}},
+		{name: "the first baseline is written and said so",
+			scs: append(slices.Clone(healthy), stateScenario(stateFirst, baseline.DefaultThresholds, "no baseline \"default\" existed: wrote the first one")),
+			all: report.Skip, status: map[string]string{"golden_path_performance_baseline": report.Pass},
+			want: map[string]string{"golden_path_performance_baseline": "wrote the first one", "database_performance_regression": "became the first baseline"}},
+		{name: "no change passes every check", scs: compared(regRounds(6, nil)), all: report.Pass,
+			want: map[string]string{"golden_path_performance_baseline": `compared with baseline "main"`}},
+		{name: "a slower database fails its check only", scs: compared(regRounds(6, map[string]float64{"db_operation": 1.3, "server_db": 1.3})),
+			all: report.Pass, status: map[string]string{"database_performance_regression": report.Fail},
+			want: map[string]string{"database_performance_regression": "6 of 6 metrics regressed: db_operation.p50 +30.1%"}},
+		{name: "a slower handshake fails the WebSocket check", scs: compared(regRounds(6, map[string]float64{"ws_handshake": 1.5})),
+			all: report.Pass, status: map[string]string{"websocket_performance_regression": report.Fail, "concurrent_performance_regression": report.Pass}},
+		{name: "a faster agent is an improvement, not a regression", scs: compared(regRounds(6, map[string]float64{"first_event": 0.5})),
+			all: report.Pass, want: map[string]string{"agent_execution_performance_regression": "improved: first_event"}},
+		{name: "a slower journey within +50% passes", scs: compared(regRounds(6, map[string]float64{"journey": 1.3})), all: report.Pass},
+		{name: "too few rounds are inconclusive", scs: append(regRounds(3, map[string]float64{"config_access": 3}), ComparisonScenario(old, baseline.DefaultThresholds, nil)),
+			all: report.Skip, want: map[string]string{"configuration_performance_regression": "too few rounds"}},
+		{name: "an unreadable baseline fails the baseline check",
+			scs: append(slices.Clone(healthy), stateScenario(stateUnreadable, baseline.DefaultThresholds, "baseline: x.json: not a baseline file")),
+			all: report.Skip, status: map[string]string{"golden_path_performance_baseline": report.Fail}},
+		{name: "other settings skip every check",
+			scs: append(slices.Clone(healthy), stateScenario(stateIncomparable, baseline.DefaultThresholds, "baseline \"main\" ran with other settings (10 users against 20)")),
+			all: report.Skip, want: map[string]string{"memory_performance_regression": "10 users against 20"}},
+		{name: "two stored baselines, carried in the comparison scenario",
+			scs: []report.Scenario{ComparisonScenario(old, baseline.DefaultThresholds, regBaseline(t, regRounds(6, map[string]float64{"config_access": 2})).Metrics)},
+			all: report.Pass, status: map[string]string{"configuration_performance_regression": report.Fail}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checks(tc.scs, DefaultSLA())
+			if !slices.Equal(names(got), regressionNames) {
+				t.Fatalf("checks = %v; want %v", names(got), regressionNames)
+			}
+			for _, c := range got {
+				want := tc.all
+				if s, ok := tc.status[c.Name]; ok {
+					want = s
+				}
+				if c.Status != want {
+					t.Errorf("%s = %s (%s); want %s", c.Name, c.Status, c.Evidence, want)
+				}
+				if w, ok := tc.want[c.Name]; ok && !strings.Contains(c.Evidence, w) {
+					t.Errorf("%s evidence = %q; want it to contain %q", c.Name, c.Evidence, w)
+				}
+			}
+		})
+	}
+}
+
+// Merging the results of two segments (goldenpath merge) judges the
+// comparison again on the merged rounds, with the same verdicts.
+func TestRegressionChecksAfterMerge(t *testing.T) {
+	old := regBaseline(t, regRounds(6, nil))
+	part := func(seg string) *report.Results {
+		// Both segments watch the same target: their memory and CPU
+		// figures add up on merging, and are divided back by the copies.
+		scs := append(regRounds(6, map[string]float64{"server_db": 2}), ComparisonScenario(old, baseline.DefaultThresholds, nil))
+		return &report.Results{Schema: report.Schema, Options: report.Options{Suites: []string{Regression}}, Segments: []string{seg}, Scenarios: scs}
+	}
+	single := part("1/1")
+	if err := Evaluate(single, DefaultSLA()); err != nil {
+		t.Fatal(err)
+	}
+	merged, err := report.Merge([]*report.Results{part("1/2"), part("2/2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range merged.Scenarios {
+		Summarise(&merged.Scenarios[i])
+	}
+	if err := Evaluate(merged, DefaultSLA()); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range merged.Checks {
+		if s := single.Checks[i]; c.Name != s.Name || c.Status != s.Status {
+			t.Errorf("after merge %s = %s (%s); the single process judged %s (%s)", c.Name, c.Status, c.Evidence, s.Status, s.Evidence)
+		}
+	}
+	if c := byName(merged.Checks)["database_performance_regression"]; c.Status != report.Fail {
+		t.Errorf("after merge database_performance_regression = %s; want fail (server_db doubled)", c.Status)
+	}
+}
+
+// keepBaselines writes the first baseline, then compares with it; a run
+// with other settings is not compared; --save-baseline replaces a baseline.
+func TestKeepBaselines(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			w.Write([]byte(`{"status":"ok","version":"1.4.2"}`))
+		}
+	}))
+	defer srv.Close()
+	tgt, err := journey.NewTarget(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	e := &Env{Target: tgt, Users: 10, Duration: 12 * time.Second, Regression: RegressionOptions{Dir: dir, Rounds: 6}}
+	scs := regRounds(6, nil)
+	state := func(sc report.Scenario) string { return readComparison(&sc).state }
+
+	first := e.keepBaselines(t.Context(), scs)
+	if state(first) != stateFirst || !strings.Contains(first.Samples[0].Detail, "wrote the first one") {
+		t.Fatalf("keepBaselines(no baseline) = %s, %v; want the first baseline written", state(first), first.Samples)
+	}
+	b, err := baseline.Load(baseline.Path(dir, DefaultBaselineName))
+	if err != nil {
+		t.Fatalf("the first baseline: %v", err)
+	}
+	if b.Env.TargetVersion != "1.4.2" || b.Env.TargetURL != srv.URL || b.Settings.Users != 10 || b.Settings.Round != "2s" || b.Rounds != 6 {
+		t.Errorf("the first baseline = env %+v, settings %+v, %d rounds; want target version 1.4.2, 10 users, 2s rounds, 6 rounds", b.Env, b.Settings, b.Rounds)
+	}
+
+	again := e.keepBaselines(t.Context(), regRounds(6, map[string]float64{"db_operation": 2}))
+	if state(again) != stateCompared {
+		t.Fatalf("keepBaselines(a baseline exists) = %s, %v; want compared", state(again), again.Samples)
+	}
+	if c := byName(regressionChecks(append(regRounds(6, map[string]float64{"db_operation": 2}), again), DefaultSLA()))["database_performance_regression"]; c.Status != report.Fail {
+		t.Errorf("database_performance_regression after a slower database = %s (%s); want fail", c.Status, c.Evidence)
+	}
+
+	e.Users = 20
+	if other := e.keepBaselines(t.Context(), scs); state(other) != stateIncomparable {
+		t.Errorf("keepBaselines(20 users against a 10-user baseline) = %s; want incomparable", state(other))
+	}
+
+	e.Users, e.Regression.Save = 10, "nightly"
+	saved := e.keepBaselines(t.Context(), scs)
+	if _, err := os.Stat(baseline.Path(dir, "nightly")); err != nil || state(saved) != stateFirst ||
+		!slices.ContainsFunc(saved.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, "wrote the first one") }) {
+		t.Errorf("keepBaselines(--save-baseline nightly) = %s, %v, %v; want nightly written as the first baseline", state(saved), saved.Samples, err)
+	}
+
+	e.Regression = RegressionOptions{Dir: dir, Baseline: "default", Save: "copy"}
+	both := e.keepBaselines(t.Context(), scs)
+	if state(both) != stateCompared || !slices.ContainsFunc(both.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, `as baseline "copy"`) }) {
+		t.Errorf("keepBaselines(--baseline default --save-baseline copy) = %s, %v; want compared, and copy saved", state(both), both.Samples)
+	}
+
+	e.RaceBuild = true
+	if race := e.keepBaselines(t.Context(), scs); state(race) != stateNotKept {
+		t.Errorf("keepBaselines(race build) = %s; want nothing kept", state(race))
+	}
+}
+
+func TestCounterNamesAgree(t *testing.T) {
+	if baseline.CounterTargetPeakRSS != CounterTargetPeakRSS {
+		t.Errorf("baseline.CounterTargetPeakRSS = %q, suite.CounterTargetPeakRSS = %q; want the same counter", baseline.CounterTargetPeakRSS, CounterTargetPeakRSS)
+	}
+	if !slices.Equal(RegressionCheckNames(), regressionNames) {
+		t.Errorf("RegressionCheckNames() = %v; want the seed's %v", RegressionCheckNames(), regressionNames)
+	}
+}
