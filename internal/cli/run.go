@@ -32,9 +32,13 @@ the answer. Without --target, goldenpath starts its reference backend as a
 child process on a free loopback port, with a temporary database and cheap
 password hashes (bcrypt cost 4) so that many test users register in seconds.
 
-Suites: integrated (every phase against its SLA) and load (5, 10 and 15
-users, a concurrency burst, the error rate, and a capacity search that
-raises users until an SLA or the error budget breaks).
+Suites: integrated (every phase against its SLA); load (5, 10 and 15
+users, a concurrency burst, the error rate, the target's memory per step,
+and a capacity search that raises users until an SLA or the error budget
+breaks); race (handshake, factory, config, isolation, cleanup, database and
+ordering races, judged by oracles on every frame); memory (the target's
+memory over cycles of load: bounds, leaks, counts back to baseline); and
+regression (this build against a stored baseline, --baseline NAME).
 
 Writes results.json and junit.xml to --out. Exit codes: 0 every check
 passed, 1 a check failed (or the run was interrupted), 2 bad usage or
@@ -241,7 +245,12 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	if code, _ := probeMetrics(ctx, tgt); code == 200 {
 		// Its own client: closing the load's idle connections (the memory
 		// suite does, before it counts the target's) leaves this one be.
-		sources = append(sources, monitor.MetricsSource(base+"/metrics", &http.Client{Timeout: 5 * time.Second}))
+		// One connection only: concurrent scrapes (the loop and the memory
+		// suite's own samples) must not leave a second idle connection,
+		// which would cost the target a goroutine and a descriptor.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxConnsPerHost = 1
+		sources = append(sources, monitor.MetricsSource(base+"/metrics", &http.Client{Timeout: 5 * time.Second, Transport: tr}))
 	}
 	if len(sources) > 0 {
 		mon, err := monitor.New(sources)
