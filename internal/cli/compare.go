@@ -218,7 +218,7 @@ func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline
 			fmt.Fprintf(e.stderr, "goldenpath compare: writing reports: %v\n", err)
 			return ExitFailed
 		}
-		fmt.Fprintf(e.stdout, "\nreports: %s/results.json, %s/junit.xml\n", o.out, o.out)
+		fmt.Fprintf(e.stdout, "\nreports: %[1]s/results.json, %[1]s/junit.xml, %[1]s/report.md, %[1]s/report.html\n", o.out)
 	}
 	switch {
 	case res.Interrupted:

@@ -311,7 +311,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		return ExitFailed
 	}
 	report.WriteSummary(e.stdout, res)
-	fmt.Fprintf(e.stdout, "\nreports: %s/results.json, %s/junit.xml\n", o.out, o.out)
+	fmt.Fprintf(e.stdout, "\nreports: %[1]s/results.json, %[1]s/junit.xml, %[1]s/report.md, %[1]s/report.html\n", o.out)
 	switch {
 	case res.Interrupted:
 		fmt.Fprintln(e.stderr, "goldenpath run: interrupted; partial results written")
