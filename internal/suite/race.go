@@ -363,3 +363,23 @@ func judgeRaceDetector(sc *report.Scenario) (string, string) {
 	return report.Fail, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
 		n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; "))
 }
+
+// evidence keeps at most maxSamples samples, from many goroutines.
+type evidence struct {
+	mu      sync.Mutex
+	samples []report.Sample
+}
+
+func (ev *evidence) add(s report.Sample) {
+	ev.mu.Lock()
+	if len(ev.samples) < maxSamples {
+		ev.samples = append(ev.samples, s)
+	}
+	ev.mu.Unlock()
+}
+
+func (ev *evidence) list() []report.Sample {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return append([]report.Sample(nil), ev.samples...)
+}

@@ -48,15 +48,8 @@ func gauges(ctx context.Context, t *journey.Target) (conns, runs float64, err er
 func raceCleanup(ctx context.Context, e *Env, n int, rt time.Duration) (report.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
-	var mu sync.Mutex
-	var samples []report.Sample
-	sample := func(s report.Sample) {
-		mu.Lock()
-		if len(samples) < maxSamples {
-			samples = append(samples, s)
-		}
-		mu.Unlock()
-	}
+	var ev evidence
+	sample := ev.add
 	baseConns, baseRuns, err := gauges(ctx, e.Target)
 	if err != nil {
 		set.Add(cSkipped, 1)
@@ -126,7 +119,7 @@ func raceCleanup(ctx context.Context, e *Env, n int, rt time.Duration) (report.S
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return manual(scRaceCleanup, n, set, start, samples), ctx.Err() != nil, nil
+	return manual(scRaceCleanup, n, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
 func judgeCleanup(sc *report.Scenario) (string, string) {

@@ -71,7 +71,6 @@ var registerModel = porcupine.Model{
 func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
-	var samples []report.Sample
 	skip := func(why string) (report.Scenario, bool, error) {
 		set.Add(cSkipped, 1)
 		return manual(scRaceConfig, 0, set, start, []report.Sample{{Kind: "skipped", Detail: why}}), false, nil
@@ -109,13 +108,8 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		ops = append(ops, op)
 		mu.Unlock()
 	}
-	sample := func(s report.Sample) {
-		mu.Lock()
-		if len(samples) < maxSamples {
-			samples = append(samples, s)
-		}
-		mu.Unlock()
-	}
+	var ev evidence
+	sample := ev.add
 	var wg sync.WaitGroup
 	// The writer. It first sets every register to 0 (the model's initial
 	// state) before the readers start; a write whose outcome is unknown (an
@@ -204,11 +198,11 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		set.Add(cLinOK, 1)
 	case porcupine.Illegal:
 		set.Add(cLinIllegal, 1)
-		samples = append(samples, report.Sample{Kind: "not_linearizable", Detail: fmt.Sprintf("the %d reads and writes of %d registers have no linearization: a read returned a value that was not current", len(ops), configKeys)})
+		sample(report.Sample{Kind: "not_linearizable", Detail: fmt.Sprintf("the %d reads and writes of %d registers have no linearization: a read returned a value that was not current", len(ops), configKeys)})
 	default:
 		set.Add(cLinUnknown, 1)
 	}
-	return manual(scRaceConfig, configReaders+1, set, start, samples), ctx.Err() != nil, nil
+	return manual(scRaceConfig, configReaders+1, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
 func judgeConfig(sc *report.Scenario) (string, string) {

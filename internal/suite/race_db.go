@@ -20,15 +20,8 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 	const users, threadsPer, msgsPer = 10, 3, 2
 	start := time.Now()
 	set := metrics.NewSet()
-	var mu sync.Mutex
-	var samples []report.Sample
-	sample := func(s report.Sample) {
-		mu.Lock()
-		if len(samples) < maxSamples {
-			samples = append(samples, s)
-		}
-		mu.Unlock()
-	}
+	var ev evidence
+	sample := ev.add
 	var wg sync.WaitGroup
 	for u := range users {
 		wg.Add(1)
@@ -135,7 +128,7 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 		}()
 	}
 	wg.Wait()
-	return manual(scRaceDB, users, set, start, samples), ctx.Err() != nil, nil
+	return manual(scRaceDB, users, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
 func judgeDB(sc *report.Scenario) (string, string) {
