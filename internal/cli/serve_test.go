@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,39 +30,13 @@ const (
 	pollBound  = 10 * time.Second // for a reload to show
 )
 
-// syncBuffer is an io.Writer safe for the server's goroutines and the
-// test's; changed is signalled after every write.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{changed: make(chan struct{}, 1)} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	n, err := b.b.Write(p)
-	b.mu.Unlock()
-	select {
-	case b.changed <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // served is `goldenpath serve` running in this process, as Main runs it.
 type served struct {
 	t              *testing.T
 	args           []string
 	url            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *lockedBuffer
 	hc             *http.Client
 	cancel         context.CancelFunc
 	done           chan int
@@ -84,8 +57,8 @@ func startServe(t *testing.T, extra ...string) *served {
 	s := &served{
 		t:      t,
 		args:   append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--hash-cost", "4", "--drain-timeout", "2s"}, extra...),
-		stdout: newSyncBuffer(),
-		stderr: newSyncBuffer(),
+		stdout: newLockedBuffer(),
+		stderr: newLockedBuffer(),
 		hc:     &http.Client{Transport: &http.Transport{}, Timeout: startBound},
 		cancel: cancel,
 		done:   make(chan int, 1),
@@ -107,7 +80,7 @@ func startServe(t *testing.T, extra ...string) *served {
 
 // waitFor waits until buf matches re and returns the match; it fails the
 // test when Main returns first.
-func (s *served) waitFor(buf *syncBuffer, re *regexp.Regexp) []string {
+func (s *served) waitFor(buf *lockedBuffer, re *regexp.Regexp) []string {
 	s.t.Helper()
 	bound := time.NewTimer(startBound)
 	defer bound.Stop()
