@@ -30,7 +30,6 @@ const (
 	pollBound  = 10 * time.Second // for a reload to show
 )
 
-
 // served is `goldenpath serve` running in this process, as Main runs it.
 type served struct {
 	t              *testing.T
