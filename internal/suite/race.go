@@ -56,6 +56,7 @@ const (
 	cDBLost             = "db_lost"
 	cDBDuplicated       = "db_duplicated"
 	cDBUnexpected       = "db_unexpected"
+	cDBRecovered        = "db_recovered" // writes sent but not acknowledged (timed out, failed) that were read back: indeterminate, not wrong
 	cDBErrors           = "db_errors"
 	cNotReadyAfter      = "not_ready_after"
 	cDataRaces          = "data_races"
