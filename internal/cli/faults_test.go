@@ -67,6 +67,12 @@ var faultMatrix = []faultRow{
 		fails("memory/memory_leak_detection", `did not come back to baseline: .*connections [1-9][0-9]* \([0-9]+\)`),
 	}},
 	{fault: "", suites: "race,memory", lane: 1},
+	{fault: "lose-writes=5", suites: "race", lane: 1, fails: []mustFail{
+		fails("race/database_connection_pooling_races", `: [1-9][0-9]* lost, .*lacks the acknowledged assistant message`),
+	}},
+	{fault: "duplicate-writes=5", suites: "race", lane: 1, fails: []mustFail{
+		fails("race/database_connection_pooling_races", `[1-9][0-9]* duplicated, .*holds the assistant message of .* 2 times`),
+	}},
 	{fault: "memory-leak=16KiB", suites: "memory", lane: 2, stopAfter: "memory_cycles_journeys", fails: []mustFail{
 		fails("memory/memory_leak_detection", `memory grows [0-9.]+ [KM]iB/cycle`),
 	}},

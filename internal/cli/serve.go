@@ -25,7 +25,7 @@ drains gracefully on SIGINT/SIGTERM.
 
 Faults (--fault NAME[=VALUE],...) switch on deliberate defects so that every
 goldenpath detector can be proven to fire; see docs/faults.md. Known faults:
-  ` + "handshake-race[=DUR] shared-agent config-torn cross-user cleanup-leak memory-leak[=SIZE]\n  drop-events=N duplicate-events=N reorder-events=N slow-login=DUR slow-db=DUR\n  slow-factory=DUR slow-config=DUR close-1011=P"
+  ` + "handshake-race[=DUR] shared-agent config-torn cross-user cleanup-leak memory-leak[=SIZE]\n  drop-events=N duplicate-events=N reorder-events=N slow-login=DUR slow-db=DUR\n  slow-factory=DUR slow-config=DUR close-1011=P lose-writes=N\n  duplicate-writes=N data-race"
 
 // faultFlag is a --fault value.
 type faultFlag struct{ set fault.Set }

@@ -26,6 +26,9 @@
 //	slow-factory=DUR       every agent instantiation takes DUR longer
 //	slow-config=DUR        every config read takes DUR longer
 //	close-1011=P           a fraction P of connections is closed with 1011 mid-run
+//	lose-writes=N          one answer in N is acknowledged (agent_completed) but never
+//	                       stored: a lost write
+//	duplicate-writes=N     one answer in N is stored twice: a duplicated write
 //	data-race              runs update a plain counter from many goroutines: a real
 //	                       Go data race, for goldenpath run --race-detector to find
 //	                       (harmless, and invisible, without the race detector)
@@ -61,6 +64,8 @@ type Set struct {
 	SlowFactory     time.Duration
 	SlowConfig      time.Duration
 	Close1011       float64 // fraction of connections closed with 1011 mid-run
+	LoseWrites      int     // one answer in N acknowledged but not stored
+	DuplicateWrites int     // one answer in N stored twice
 	DataRace        bool    // an unsynchronised counter shared by runs
 }
 
@@ -68,7 +73,7 @@ type Set struct {
 var Names = []string{
 	"handshake-race", "shared-agent", "config-torn", "cross-user", "cleanup-leak",
 	"memory-leak", "drop-events", "duplicate-events", "reorder-events",
-	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011", "data-race",
+	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011", "lose-writes", "duplicate-writes", "data-race",
 }
 
 // Parse reads a comma-separated list of NAME[=VALUE] faults. The empty string
@@ -111,11 +116,11 @@ func Parse(list string) (Set, error) {
 				s.MemoryLeak, err = ParseSize(val)
 			}
 		case "drop-events":
-			s.DropEvents, err = everyN(val, hasVal)
+			s.DropEvents, err = everyN(val, hasVal, "frame")
 		case "duplicate-events":
-			s.DuplicateEvents, err = everyN(val, hasVal)
+			s.DuplicateEvents, err = everyN(val, hasVal, "frame")
 		case "reorder-events":
-			s.ReorderEvents, err = everyN(val, hasVal)
+			s.ReorderEvents, err = everyN(val, hasVal, "frame")
 		case "slow-login":
 			s.SlowLogin, err = duration(val, hasVal)
 		case "slow-db":
@@ -126,6 +131,10 @@ func Parse(list string) (Set, error) {
 			s.SlowConfig, err = duration(val, hasVal)
 		case "close-1011":
 			s.Close1011, err = fraction(val, hasVal)
+		case "lose-writes":
+			s.LoseWrites, err = everyN(val, hasVal, "answer")
+		case "duplicate-writes":
+			s.DuplicateWrites, err = everyN(val, hasVal, "answer")
 		case "data-race":
 			err = noValue(hasVal)
 			s.DataRace = true
@@ -164,6 +173,8 @@ func (s Set) String() string {
 	add(s.SlowFactory > 0, "slow-factory=%s", s.SlowFactory)
 	add(s.SlowConfig > 0, "slow-config=%s", s.SlowConfig)
 	add(s.Close1011 > 0, "close-1011=%g", s.Close1011)
+	add(s.LoseWrites > 0, "lose-writes=%d", s.LoseWrites)
+	add(s.DuplicateWrites > 0, "duplicate-writes=%d", s.DuplicateWrites)
 	add(s.DataRace, "data-race")
 	if len(parts) == 0 {
 		return "none"
@@ -196,13 +207,13 @@ func optDuration(val string, hasVal bool, def time.Duration) (time.Duration, err
 	return duration(val, true)
 }
 
-func everyN(val string, hasVal bool) (int, error) {
+func everyN(val string, hasVal bool, what string) (int, error) {
 	if !hasVal {
-		return 0, errors.New("needs N, one frame in N, e.g. =50")
+		return 0, fmt.Errorf("needs N, one %s in N, e.g. =50", what)
 	}
 	n, err := strconv.Atoi(val)
 	if err != nil || n < 2 {
-		return 0, fmt.Errorf("%q is not an integer N >= 2 (one frame in N)", val)
+		return 0, fmt.Errorf("%q is not an integer N >= 2 (one %s in N)", val, what)
 	}
 	return n, nil
 }

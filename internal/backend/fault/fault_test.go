@@ -14,7 +14,7 @@ import (
 // fails the test.
 const knownFaults = "handshake-race, shared-agent, config-torn, cross-user, cleanup-leak, " +
 	"memory-leak, drop-events, duplicate-events, reorder-events, " +
-	"slow-login, slow-db, slow-factory, slow-config, close-1011"
+	"slow-login, slow-db, slow-factory, slow-config, close-1011, lose-writes, duplicate-writes, data-race"
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -45,6 +45,8 @@ func TestParse(t *testing.T) {
 		{"slow-config=1m", fault.Set{SlowConfig: time.Minute}},
 		{"close-1011=0.1", fault.Set{Close1011: 0.1}},
 		{"close-1011=1", fault.Set{Close1011: 1}},
+		{"lose-writes=5", fault.Set{LoseWrites: 5}},
+		{"duplicate-writes=2", fault.Set{DuplicateWrites: 2}},
 		{"data-race", fault.Set{DataRace: true}},
 		{" shared-agent , slow-db=5ms ,cross-user", fault.Set{SharedAgent: true, SlowDB: 5 * time.Millisecond, CrossUser: true}},
 		{"memory-leak,handshake-race", fault.Set{MemoryLeak: fault.DefaultLeakSize, HandshakeRace: fault.DefaultHandshakeWindow}},
@@ -99,6 +101,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate-events=0", `"0" is not an integer N >= 2`},
 		{"reorder-events=-3", `"-3" is not an integer N >= 2`},
 		{"drop-events=2.5", `"2.5" is not an integer N >= 2`},
+		{"lose-writes", "fault: lose-writes: needs N, one answer in N"},
+		{"duplicate-writes=1", `fault: duplicate-writes: "1" is not an integer N >= 2 (one answer in N)`},
 		{"drop-events=", `"" is not an integer N >= 2`},
 		{"slow-login", "fault: slow-login: needs a duration, e.g. =200ms"},
 		{"slow-db", "fault: slow-db: needs a duration"},
@@ -155,13 +159,15 @@ var full = fault.Set{
 	SlowFactory:     1500 * time.Millisecond,
 	SlowConfig:      time.Minute + 5*time.Second,
 	Close1011:       0.25,
+	LoseWrites:      9,
+	DuplicateWrites: 8,
 	DataRace:        true,
 }
 
 func TestStringFullSet(t *testing.T) {
 	const want = "handshake-race=250ms,shared-agent,config-torn,cross-user,cleanup-leak," +
 		"memory-leak=16384,drop-events=50,duplicate-events=40,reorder-events=30," +
-		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25,data-race"
+		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25,lose-writes=9,duplicate-writes=8,data-race"
 	if got := full.String(); got != want {
 		t.Errorf("String() of the full Set = %q; want %q", got, want)
 	}
@@ -198,6 +204,8 @@ func TestAny(t *testing.T) {
 		{"slow-db", fault.Set{SlowDB: time.Millisecond}, true},
 		{"slow-factory", fault.Set{SlowFactory: time.Millisecond}, true},
 		{"slow-config", fault.Set{SlowConfig: time.Millisecond}, true},
+		{"lose-writes", fault.Set{LoseWrites: 2}, true},
+		{"duplicate-writes", fault.Set{DuplicateWrites: 2}, true},
 		{"close-1011", fault.Set{Close1011: 0.5}, true},
 	}
 	for _, tt := range tests {

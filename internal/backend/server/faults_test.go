@@ -35,6 +35,8 @@ func TestFaultSymptoms(t *testing.T) {
 		{"slow-factory=80ms", nil, observeTiming("agent_started", "factory_ms", 80)},
 		{"slow-config=30ms", nil, observeTiming("agent_started", "config_ms", 30)},
 		{"close-1011=1", []serverOpt{withThink(50)}, observeClose1011},
+		{"lose-writes=3", nil, observeWrites},
+		{"duplicate-writes=3", nil, observeWrites},
 	}
 	for _, tc := range cases {
 		t.Run(tc.fault, func(t *testing.T) {
@@ -315,4 +317,41 @@ func observeClose1011(t *testing.T, h *harness) string {
 		return "connection closed with 1011 mid-run"
 	}
 	return ""
+}
+
+// observeWrites runs six completed runs in one thread, then reads the thread
+// back and reports any answer that is missing or stored more than once
+// although its agent_completed arrived.
+func observeWrites(t *testing.T, h *harness) string {
+	u := h.newUser()
+	c := h.dial(u)
+	thread := ""
+	var completed []string
+	for i := range 6 {
+		evs := c.run(fmt.Sprintf("keep me %d", i), thread)
+		last := evs[len(evs)-1]
+		if last.Type != protocol.EventAgentCompleted {
+			t.Fatalf("run %d ended with %s; want agent_completed", i, last.Type)
+		}
+		thread = last.str("thread_id")
+		completed = append(completed, last.str("message_id"))
+	}
+	var ml protocol.MessageList
+	h.do("GET", protocol.PathThreads+"/"+thread+"/messages", u.token, nil).decode(t, &ml)
+	answers := map[string]int{}
+	for _, m := range ml.Messages {
+		if m.Role == "assistant" {
+			answers[m.MessageID]++
+		}
+	}
+	var symptoms []string
+	for _, mid := range completed {
+		switch n := answers[mid]; {
+		case n == 0:
+			symptoms = append(symptoms, "the answer of completed run "+mid+" was never stored")
+		case n > 1:
+			symptoms = append(symptoms, fmt.Sprintf("the answer of run %s is stored %d times", mid, n))
+		}
+	}
+	return strings.Join(symptoms, "; ")
 }

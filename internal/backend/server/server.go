@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.store = fault.SlowStore(db, cfg.Faults.SlowDB)
+	s.store = fault.LossyStore(fault.SlowStore(db, cfg.Faults.SlowDB), cfg.Faults.LoseWrites, cfg.Faults.DuplicateWrites)
 
 	secret := cfg.JWTSecret
 	if len(secret) == 0 {
