@@ -142,6 +142,8 @@ func TestRunRegressionFlags(t *testing.T) {
 		{[]string{"--baseline", "../etc/x"}, `--baseline: baseline: name "../etc/x" must be`},
 		{[]string{"--save-baseline", ".x"}, `--save-baseline: baseline: name ".x" must be`},
 		{[]string{"--baseline-dir", ""}, "--baseline-dir must name a directory"},
+		{[]string{"--thresholds", "speed=1%"}, `--thresholds: baseline: unknown threshold "speed"`},
+		{[]string{"--thresholds", "latency=x"}, `--thresholds: baseline: threshold latency: "x" is not a number`},
 	} {
 		o := gp(boundedContext(t, compareBound), append([]string{"run", "--target", "http://127.0.0.1:1"}, tc.args...)...)
 		if o.code != ExitUsage || !strings.Contains(o.stderr, tc.want) {
@@ -199,7 +201,32 @@ func TestRunRegressionFirstBaseline(t *testing.T) {
 		t.Fatalf("golden_path_performance_baseline = %+v; want a pass saying it wrote %s", c, path)
 	}
 	b, err := baseline.Load(path)
-	if err != nil || b.Name != "ci" || !b.Env.Embedded || b.Env.CPUs == 0 || b.Env.Go == "" || len(b.Metrics["db_operation.p50"]) != 1 || b.Histograms["journey"] == nil {
-		t.Errorf("baseline.Load(%s) = %+v, %v; want one round of the embedded backend with its environment", path, b, err)
+	if err != nil || b.Name != "ci" || !b.Env.Embedded || b.Env.CPUs == 0 || b.Env.Go == "" || b.Env.TargetVersion == "" ||
+		len(b.Metrics["db_operation.p50"]) != 1 || b.Histograms["journey"] == nil {
+		t.Errorf("baseline.Load(%s) = %+v, %v; want one round of the embedded backend with its environment and version", path, b, err)
+	}
+	// A second run compares with it, under the thresholds given.
+	o = gp(boundedContext(t, runBound), "run", "--suite", "regression", "--rounds", "1", "--users", "2", "--duration", "1s",
+		"--target-think", "20ms", "--max-users", "0", "--quiet", "--baseline-dir", filepath.Join(dir, "baselines"),
+		"--baseline", "ci", "--thresholds", "latency=35%,memory=45%", "--out", filepath.Join(dir, "out2"))
+	if o.code != ExitOK {
+		t.Fatalf("%s\nwant exit 0", o)
+	}
+	// The comparison scenario records the thresholds it judged by.
+	res = readResults(t, filepath.Join(dir, "out2"))
+	found := false
+	for _, sc := range res.Scenarios {
+		c := sc.Metrics.Counters
+		if _, ok := c["threshold_latency"]; !ok {
+			continue
+		}
+		found = true
+		if c["threshold_latency"] != int64(0.35*baseline.CounterScale) || c["threshold_memory"] != int64(0.45*baseline.CounterScale) {
+			t.Errorf("comparison scenario %s thresholds: latency %d, memory %d; want %d and %d (--thresholds latency=35%%,memory=45%%)",
+				sc.Name, c["threshold_latency"], c["threshold_memory"], int64(0.35*baseline.CounterScale), int64(0.45*baseline.CounterScale))
+		}
+	}
+	if !found {
+		t.Errorf("second run's results hold no comparison scenario; want one, against baseline ci")
 	}
 }

@@ -15,12 +15,15 @@ const DefaultBaselineDir = "goldenpath-baselines"
 type regressionFlags struct {
 	save, compare, dir string
 	rounds             int
+	thresholds         string
+	parsed             baseline.Thresholds // thresholds, parsed by validate
 }
 
 func (r *regressionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.save, "save-baseline", "", "regression suite: save this run's rounds as baseline `NAME` (replacing it)")
 	fs.StringVar(&r.compare, "baseline", "", "regression suite: compare with baseline `NAME`, writing it from this run when it does not exist (default: the --save-baseline name, else \""+suite.DefaultBaselineName+"\")")
 	fs.StringVar(&r.dir, "baseline-dir", DefaultBaselineDir, "regression suite: `DIR` of the baselines (NAME.json each)")
+	fs.StringVar(&r.thresholds, "thresholds", "", "regression suite: `LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
 	fs.IntVar(&r.rounds, "rounds", baseline.DefaultRounds, "regression suite: rounds to measure (`K`; at least 5 for a change to be significant at alpha 0.01)")
 }
 
@@ -32,6 +35,11 @@ func (r *regressionFlags) validate() error {
 	if r.dir == "" {
 		return fmt.Errorf("--baseline-dir must name a directory")
 	}
+	th, err := baseline.ParseThresholds(r.thresholds)
+	if err != nil {
+		return fmt.Errorf("--thresholds: %v", err)
+	}
+	r.parsed = th
 	for flagName, v := range map[string]string{"--save-baseline": r.save, "--baseline": r.compare} {
 		if v == "" {
 			continue
@@ -46,5 +54,5 @@ func (r *regressionFlags) validate() error {
 // options are the regression suite's options for a run of the embedded
 // backend (with faults) or of another target.
 func (r *regressionFlags) options(embedded bool, faults string) suite.RegressionOptions {
-	return suite.RegressionOptions{Rounds: r.rounds, Dir: r.dir, Baseline: r.compare, Save: r.save, Embedded: embedded, Faults: faults}
+	return suite.RegressionOptions{Rounds: r.rounds, Dir: r.dir, Baseline: r.compare, Save: r.save, Embedded: embedded, Faults: faults, Thresholds: r.parsed}
 }

@@ -43,6 +43,7 @@ type Deps struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 	IDs        func(prefix string) string
+	Version    string // reported by /healthz as "version" (baselines record it); empty: left out
 }
 
 // Phases reported by /readyz.
@@ -337,7 +338,11 @@ func (a *api) threadMessages(w http.ResponseWriter, r *http.Request) {
 // ---- operations ----
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
-	a.reply(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	body := map[string]string{"status": "ok"}
+	if a.Version != "" {
+		body["version"] = a.Version
+	}
+	a.reply(w, r, http.StatusOK, body)
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,7 @@ type Config struct {
 	ModelName    string
 	ModelKey     string
 	Log          *slog.Logger
+	Version      string // build version reported by /healthz; empty: none
 }
 
 // Server is a running reference backend.
@@ -162,7 +163,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	handler := httpapi.New(httpapi.Deps{
 		Auth: authn, Store: s.store, Config: s.config, AdminToken: cfg.AdminToken,
 		Registry: s.metrics.Registry, Phase: s.Phase, WebSocket: s.hub, Log: cfg.Log,
-		IDs: newID,
+		IDs: newID, Version: cfg.Version,
 	})
 	s.http = &http.Server{
 		Handler:           handler,

@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
@@ -319,7 +320,7 @@ func TestConfigAdminAndSnapshot(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
-	h := start(t)
+	h := start(t, func(c *server.Config) { c.Version = "v1.2.3-test" })
 	u := h.newUser()
 	h.dial(u).run("count me", "")
 	r := h.do("GET", protocol.PathMetrics, "", nil)
@@ -328,8 +329,8 @@ func TestOperations(t *testing.T) {
 			t.Errorf("/metrics lacks %q", m)
 		}
 	}
-	if r := h.do("GET", protocol.PathHealthz, "", nil); r.code != 200 {
-		t.Errorf("healthz = %d; want 200", r.code)
+	if r := h.do("GET", protocol.PathHealthz, "", nil); r.code != 200 || !strings.Contains(string(r.body), `"version":"v1.2.3-test"`) {
+		t.Errorf("healthz = %d %s; want 200 with the build version", r.code, r.body)
 	}
 	if r := h.do("GET", protocol.PathReadyz, "", nil); r.code != 200 {
 		t.Errorf("readyz = %d; want 200", r.code)
