@@ -48,6 +48,9 @@ const (
 	counterStartupRSS  = "startup_rss"
 	counterNoMonitor   = "no_monitor"
 	counterRaceBuild   = "race_build"
+	counterOpsDone     = "workload_ops"        // operations of the cycles' workload, warm-up included
+	counterOpsFailed   = "workload_ops_failed" // of which failed
+	maxFailedShare     = 0.01                  // beyond this share of failed operations the memory proves nothing
 )
 
 // Memory scenarios, one per workload.
@@ -109,17 +112,17 @@ func runMemory(ctx context.Context, e *Env, add func(report.Scenario)) (bool, er
 		name   string
 		cycles int
 		ops    int
-		run    func(ctx context.Context) error
+		run    func(context.Context, *tally) error
 	}{
-		{scMemJourneys, memoryCycles, 200, func(ctx context.Context) error {
-			return e.quiet(ctx, load.Plan{Model: load.Closed, Users: users, Iterations: 200}, journey.Options{RunTimeout: rt, ConfigAccess: true, DBOps: true})
+		{scMemJourneys, memoryCycles, 200, func(ctx context.Context, t *tally) error {
+			return e.quiet(ctx, t, load.Plan{Model: load.Closed, Users: users, Iterations: 200}, journey.Options{RunTimeout: rt, ConfigAccess: true, DBOps: true})
 		}},
-		{scMemRuns, memoryMinorCycles, 200, func(ctx context.Context) error {
-			return e.quiet(ctx, load.Plan{Model: load.Closed, Users: users, Iterations: 50}, journey.Options{RunTimeout: rt, Messages: 4})
+		{scMemRuns, memoryMinorCycles, 200, func(ctx context.Context, t *tally) error {
+			return e.quiet(ctx, t, load.Plan{Model: load.Closed, Users: users, Iterations: 50}, journey.Options{RunTimeout: rt, Messages: 4})
 		}},
-		{scMemConns, memoryMinorCycles, 200, func(ctx context.Context) error { return connectionBurst(ctx, e, users, 200) }},
-		{scMemConfig, memoryMinorCycles, 400, func(ctx context.Context) error { return configBurst(ctx, e, 400) }},
-		{scMemDB, memoryMinorCycles, 300, func(ctx context.Context) error { return dbBurst(ctx, e, users, 100) }},
+		{scMemConns, memoryMinorCycles, 200, func(ctx context.Context, t *tally) error { return connectionBurst(ctx, e, t, users, 200) }},
+		{scMemConfig, memoryMinorCycles, 400, func(ctx context.Context, t *tally) error { return configBurst(ctx, e, t, 400) }},
+		{scMemDB, memoryMinorCycles, 300, func(ctx context.Context, t *tally) error { return dbBurst(ctx, e, t, users, 100) }},
 	}
 	for _, w := range workloads {
 		sc, err := e.memoryCycles(ctx, w.name, w.cycles, w.ops, w.run)
@@ -134,11 +137,44 @@ func runMemory(ctx context.Context, e *Env, add func(report.Scenario)) (bool, er
 	return false, nil
 }
 
-// quiet runs a plan without progress output or recording.
-func (e *Env) quiet(ctx context.Context, plan load.Plan, jo journey.Options) error {
+// tally counts the operations of a memory workload and keeps the first
+// failure: memory measured under a load that failed proves nothing.
+type tally struct {
+	mu           sync.Mutex
+	done, failed int64
+	first        string
+}
+
+// add counts one operation, failed when err is not nil.
+func (t *tally) add(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.done++
+	if err != nil {
+		t.failed++
+		if t.first == "" {
+			t.first = journey.Redact(err.Error())
+		}
+	}
+}
+
+// quiet runs a plan without progress output or recording, counting each
+// journey in t.
+func (e *Env) quiet(ctx context.Context, t *tally, plan load.Plan, jo journey.Options) error {
 	plan.Segment = e.Segment
 	_, err := load.Run(ctx, plan, load.ExecutorFunc(func(ctx context.Context, it load.Iteration) {
-		journey.Run(ctx, e.Target, e.account(it.VU), jo)
+		res := journey.Run(ctx, e.Target, e.account(it.VU), jo)
+		switch {
+		case ctx.Err() != nil: // interrupted: neither done nor failed
+		case res.Err != nil:
+			t.add(res.Err)
+		case len(res.Violations) > 0:
+			t.add(fmt.Errorf("protocol violation: %s", res.Violations[0].Detail))
+		case !res.OK():
+			t.add(fmt.Errorf("journey not completed"))
+		default:
+			t.add(nil)
+		}
 	}))
 	return err
 }
@@ -190,10 +226,12 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // memoryCycles runs one warm-up cycle, takes the baseline counts, then
 // runs n cycles of burst -> drain -> idle -> sample.
-func (e *Env) memoryCycles(ctx context.Context, name string, n, ops int, burst func(context.Context) error) (report.Scenario, error) {
+func (e *Env) memoryCycles(ctx context.Context, name string, n, ops int, run func(context.Context, *tally) error) (report.Scenario, error) {
 	start := time.Now()
 	set := metrics.NewSet()
 	var samples []report.Sample
+	var work tally
+	burst := func(ctx context.Context) error { return run(ctx, &work) }
 	if series := e.Monitor.Series(); len(series) > 0 {
 		set.Add(counterStartupRSS, int64(rss(series[0]))) // the first sample: taken before any load
 	}
@@ -240,6 +278,11 @@ func (e *Env) memoryCycles(ctx context.Context, name string, n, ops int, burst f
 	} else if v := rss(p); ok && !math.IsNaN(v) {
 		set.Add(counterPeakRSS, int64(v))
 	}
+	set.Add(counterOpsDone, work.done)
+	set.Add(counterOpsFailed, work.failed)
+	if work.first != "" {
+		samples = append(samples, report.Sample{Kind: "workload_failed", Detail: work.first})
+	}
 	sc := report.Scenario{Name: name, Suite: Memory, Model: "cycles", DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
 	Summarise(&sc)
 	return sc, nil
@@ -281,6 +324,9 @@ func memoryChecks(scs []report.Scenario, _ SLA) []report.Check {
 		default:
 			c.Scenario = sc.Name
 			c.Status, c.Evidence = judge(sc)
+			if bad := workloadFailed(sc); bad != "" {
+				c.Status, c.Evidence = report.Fail, bad+"; "+c.Evidence
+			}
 		}
 		return c
 	}
@@ -314,6 +360,23 @@ func memoryChecks(scs []report.Scenario, _ SLA) []report.Check {
 		chk("configuration_cache_memory_bounds", find(scs, scMemConfig), leak("config reads and admin updates")),
 		chk("database_connection_memory_management", find(scs, scMemDB), leak("thread writes and reads")),
 	}
+}
+
+// workloadFailed says how a memory scenario's workload failed when more
+// than maxFailedShare of its operations failed, or none ran: memory
+// measured under a load that did not happen proves nothing, and must not
+// pass. It returns "" when the workload ran.
+func workloadFailed(sc *report.Scenario) string {
+	c := sc.Metrics.Counters
+	done, failed := c[counterOpsDone], c[counterOpsFailed]
+	switch {
+	case done == 0:
+		return "the workload did not run: no operation was attempted, so the memory under it proves nothing"
+	case float64(failed) > maxFailedShare*float64(done):
+		return fmt.Sprintf("the workload failed: %d of %d operations failed (more than %.0f%%; e.g. %s), so the memory under it proves nothing",
+			failed, done, maxFailedShare*100, firstSample(sc, "workload_failed"))
+	}
+	return ""
 }
 
 // judgeGrowth projects the memory slope over cycles to GrowthHorizon.
@@ -355,7 +418,7 @@ func judgeReturn(sc *report.Scenario) (string, string) {
 }
 
 // connectionBurst opens and closes n WebSocket connections, c at a time.
-func connectionBurst(ctx context.Context, e *Env, c, n int) error {
+func connectionBurst(ctx context.Context, e *Env, t *tally, c, n int) error {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, c)
 	for i := range n {
@@ -364,8 +427,12 @@ func connectionBurst(ctx context.Context, e *Env, c, n int) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if s, err := openSession(ctx, e.Target, e.account(i), nil); err == nil {
+			s, err := openSession(ctx, e.Target, e.account(i), nil)
+			if err == nil {
 				s.close()
+			}
+			if ctx.Err() == nil {
+				t.add(err)
 			}
 		}()
 	}
@@ -375,16 +442,24 @@ func connectionBurst(ctx context.Context, e *Env, c, n int) error {
 
 // configBurst reads the config n times (and updates it a few times when
 // there is an admin token).
-func configBurst(ctx context.Context, e *Env, n int) error {
+func configBurst(ctx context.Context, e *Env, t *tally, n int) error {
 	us, err := journey.Login(ctx, e.Target, e.account(0))
 	if err != nil {
-		return nil // counted by the cycles: nothing ran
+		if ctx.Err() == nil {
+			t.add(err)
+		}
+		return nil
 	}
 	var snap protocol.ConfigSnapshot
 	for i := range n {
-		_, _, _ = httpJSON(ctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &snap)
+		if ctx.Err() != nil {
+			return nil
+		}
+		_, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &snap)
+		t.add(err)
 		if e.AdminToken != "" && i%100 == 0 && len(snap.Values) > 0 {
-			_, _, _ = httpJSON(ctx, e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": snap.Values}, nil)
+			_, _, err := httpJSON(ctx, e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": snap.Values}, nil)
+			t.add(err)
 		}
 	}
 	return nil
@@ -392,7 +467,7 @@ func configBurst(ctx context.Context, e *Env, n int) error {
 
 // dbBurst creates, lists and reads threads: n operations of each kind over
 // c users.
-func dbBurst(ctx context.Context, e *Env, c, n int) error {
+func dbBurst(ctx context.Context, e *Env, t *tally, c, n int) error {
 	var wg sync.WaitGroup
 	per := max(1, n/c)
 	for u := range c {
@@ -401,15 +476,25 @@ func dbBurst(ctx context.Context, e *Env, c, n int) error {
 			defer wg.Done()
 			us, err := journey.Login(ctx, e.Target, e.account(u))
 			if err != nil {
+				if ctx.Err() == nil {
+					t.add(err)
+				}
 				return
 			}
 			for range per {
+				if ctx.Err() != nil {
+					return
+				}
 				var th protocol.Thread
-				if _, _, err := httpJSON(ctx, e.Target, "POST", protocol.PathThreads, us.Token, protocol.NewThread{Title: "memory"}, &th); err != nil {
+				_, _, err := httpJSON(ctx, e.Target, "POST", protocol.PathThreads, us.Token, protocol.NewThread{Title: "memory"}, &th)
+				t.add(err)
+				if err != nil {
 					continue
 				}
-				_, _, _ = httpJSON(ctx, e.Target, "GET", protocol.PathThreads, us.Token, nil, nil)
-				_, _, _ = httpJSON(ctx, e.Target, "GET", protocol.PathThreads+"/"+th.ID+"/messages", us.Token, nil, nil)
+				_, _, err = httpJSON(ctx, e.Target, "GET", protocol.PathThreads, us.Token, nil, nil)
+				t.add(err)
+				_, _, err = httpJSON(ctx, e.Target, "GET", protocol.PathThreads+"/"+th.ID+"/messages", us.Token, nil, nil)
+				t.add(err)
 			}
 		}()
 	}

@@ -123,7 +123,7 @@ func RoundSettings(e *Env) baseline.Settings {
 // WarmUp runs one journey per user, unrecorded, so that the first round
 // does not pay for cold caches and connection pools alone.
 func WarmUp(ctx context.Context, e *Env) error {
-	return e.quiet(ctx, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, fullJourney())
+	return e.quiet(ctx, &tally{}, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, fullJourney())
 }
 
 // RunRound measures round i (from 1): a steady scenario of e.Users users

@@ -1,0 +1,64 @@
+package suite
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// cyclesScenario is a memory scenario of ten cycles whose idle RSS is
+// base plus growth per cycle (and a little noise), after done operations
+// of which failed failed.
+func cyclesScenario(base, growth float64, done, failed int64) report.Scenario {
+	c := map[string]int64{
+		counterOpsPerCycle: 200, counterOpsDone: done, counterOpsFailed: failed,
+		counterStartupRSS: int64(base), counterPeakRSS: int64(base + 11*growth + 8<<20),
+	}
+	noise := []float64{0, 300e3, -200e3, 100e3, -400e3, 250e3, -150e3, 50e3, -300e3, 200e3}
+	for i := range 10 {
+		c[counterCycleRSS+strconv.Itoa(i)] = int64(base + float64(i)*growth + noise[i])
+		c[counterCycleSecs+strconv.Itoa(i)] = int64((i + 1) * 6000)
+	}
+	var samples []report.Sample
+	if failed > 0 {
+		samples = append(samples, report.Sample{Kind: "workload_failed", Detail: "ws: close 1011"})
+	}
+	return report.Scenario{Name: scMemJourneys, Suite: Memory, Samples: samples, Metrics: metrics.Snapshot{Counters: c}}
+}
+
+// The leak check judges memory only under a workload that ran: flat memory
+// passes when the load succeeded, and fails, saying why, when it did not.
+func TestMemoryChecksWorkload(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		growth       float64
+		done, failed int64
+		want         string
+		evidence     string
+	}{
+		{"flat, load ran", 0, 2400, 0, report.Pass, "no leak"},
+		{"flat, 1% failed", 0, 2400, 24, report.Pass, "no leak"},
+		{"flat, load failed", 0, 2400, 300, report.Fail, "the workload failed: 300 of 2400 operations failed (more than 1%; e.g. workload_failed: ws: close 1011)"},
+		{"flat, nothing ran", 0, 0, 0, report.Fail, "the workload did not run"},
+		{"leaking, load ran", 4 << 20, 2400, 0, report.Fail, "memory grows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := cyclesScenario(60<<20, tc.growth, tc.done, tc.failed)
+			var leak *report.Check
+			for _, c := range memoryChecks([]report.Scenario{sc}, nil) {
+				if c.Name == "memory_leak_detection" {
+					leak = &c
+				}
+			}
+			if leak == nil {
+				t.Fatal("memoryChecks returned no memory_leak_detection")
+			}
+			if leak.Status != tc.want || !strings.Contains(leak.Evidence, tc.evidence) {
+				t.Errorf("memory_leak_detection = %s (%s); want %s with %q", leak.Status, leak.Evidence, tc.want, tc.evidence)
+			}
+		})
+	}
+}
