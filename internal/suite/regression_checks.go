@@ -181,7 +181,11 @@ func judgeRows(c *report.Check, rows []baseline.Row, groups []baseline.Group, t 
 		return
 	default:
 		c.Status = report.Pass
-		c.Evidence = fmt.Sprintf("no regression in %s; the largest change the worse way: %s", metricCount(len(rows)), rowText(w))
+		if worseness(w) > 0 {
+			c.Evidence = fmt.Sprintf("no regression in %s; the largest change the worse way: %s", metricCount(len(rows)), rowText(w))
+		} else {
+			c.Evidence = fmt.Sprintf("no regression in %s; none moved the worse way, the least gain: %s", metricCount(len(rows)), rowText(w))
+		}
 	}
 	if len(imp) > 0 {
 		c.Evidence += fmt.Sprintf("; %d improved: %s", len(imp), strings.Join(imp, "; "))
