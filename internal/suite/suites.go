@@ -359,7 +359,7 @@ func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
 		}
 	}
 	if c.Broke == 0 {
-		c.Reason = fmt.Sprintf("every step held up to %d users, the most tried (raise --max-users to search further)", c.Held)
+		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; raise --max-users to search further", c.Held)
 	}
 	return c
 }
