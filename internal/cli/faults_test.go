@@ -53,13 +53,13 @@ func fails(check, evidence string) mustFail {
 // evidence patterns ask for a non-zero count where the passing evidence
 // carries the same words with a zero ("0 reused an agent_instance_id").
 //
-// Lanes: the three rows with the memory suite take minutes (the clean one
-// 2 to 4 under -race; cleanup-leak waits the memory suite's full settle
-// time in every cycle, since its connections never come back), so each has
-// a lane, and the short race rows follow the two faulty ones. One after
-// another and each to its end, the rows took 13 minutes under -race on two
-// cores; in three lanes, with stopAfter, about 5. The clock-judged checks keep their margin meanwhile:
-// a concurrent run is "serialised" only past twice the lone run plus 50 ms.
+// Lanes: the rows with the memory suite take the longest (the clean one
+// about a minute on the plain build; cleanup-leak waits the memory suite's
+// settle time in its first cycles, since its connections never come back),
+// so each has a lane, and the short race rows follow them. In three lanes,
+// with stopAfter, the matrix took 2.5 minutes under go test -race on two
+// cores. The clock-judged checks keep their margin meanwhile: a concurrent
+// run is "serialised" only past twice the lone run plus 50 ms.
 var faultMatrix = []faultRow{
 	{fault: "cleanup-leak", suites: "race,memory", lane: 0, stopAfter: "memory_cycles_journeys", fails: []mustFail{
 		fails("race/resource_cleanup_timing_conflicts", `gauges over baseline afterwards: [1-9][0-9]* connections`),
