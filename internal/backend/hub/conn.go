@@ -284,6 +284,20 @@ func (e *emitter) Emit(typ string, data any) error {
 	return dst.enqueueRaw(frame{typ: typ, data: b})
 }
 
+// waitFlushed waits until the connection's writer has written every queued
+// frame (or its socket broke), or until deadline.
+func (c *conn) waitFlushed(deadline time.Time) {
+	for {
+		c.qmu.Lock()
+		idle := !c.writing || c.broken
+		c.qmu.Unlock()
+		if idle || !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // closeWith sends a close frame with code once and makes the read loop end
 // soon; the read loop's exit releases the socket.
 func (c *conn) closeWith(code int, reason string) {

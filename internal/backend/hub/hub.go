@@ -76,7 +76,8 @@ const (
 	DefaultMaxRuns   = 64
 	writeTimeout     = 10 * time.Second
 	lingerTimeout    = time.Second
-	readSlack        = 3 // read deadline = readSlack heartbeats without any frame or pong
+	flushTimeout     = 2 * time.Second // how long Drain lets writers empty their queues before closing
+	readSlack        = 3               // read deadline = readSlack heartbeats without any frame or pong
 )
 
 // Hub serves /ws.
@@ -205,7 +206,11 @@ closeAll:
 		all = append(all, c)
 	}
 	h.mu.Unlock()
+	// A run that has ended may still have its last frames (agent_completed)
+	// in its connection's queue: the close frame must not overtake them.
+	flushBy := time.Now().Add(flushTimeout)
 	for _, c := range all {
+		c.waitFlushed(flushBy)
 		c.closeWith(protocol.CloseGoingAway, "server shutting down")
 	}
 	hd := make(chan struct{})
