@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
-	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 // abSide is one side of a live comparison.
@@ -124,7 +124,7 @@ func (s *abSide) start(ctx context.Context, e *env, o *compareOptions) int {
 		if !o.quiet {
 			fmt.Fprintf(e.stderr, "goldenpath compare: starting %s: %s...\n", s.label, s)
 		}
-		emb, err := target.StartEmbedded(ctx, target.EmbeddedOptions{Think: o.targetThink, Faults: s.faults, Stderr: e.stderr})
+		emb, err := embedded.Start(ctx, embedded.Options{Think: o.targetThink, Faults: s.faults, Stderr: e.stderr})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath compare: side %s: %v\n", s.label, err)
 			return ExitUnreachable
@@ -135,7 +135,7 @@ func (s *abSide) start(ctx context.Context, e *env, o *compareOptions) int {
 			}
 		})
 		base, pid = emb.URL, emb.PID
-	} else if err := target.WaitReady(ctx, base, o.waitReady); err != nil {
+	} else if err := journey.WaitReady(ctx, base, o.waitReady); err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath compare: side %s: %v\n", s.label, err)
 		return ExitUnreachable
 	}

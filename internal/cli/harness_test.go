@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
-	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 // childEnv makes the test binary act as the goldenpath binary.
@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 // childMain is the goldenpath binary: Main with the arguments it was started
 // with (e.g. `serve --addr 127.0.0.1:0 ...`), ending on SIGINT or SIGTERM as
 // cmd/goldenpath does — or when the tests that started it die without
-// stopping it (target.StartEmbedded puts the child in its own process group,
+// stopping it (embedded.Start puts the child in its own process group,
 // so no signal of theirs reaches it).
 func childMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -191,12 +191,12 @@ func boundedContext(t *testing.T, bound time.Duration) context.Context {
 // startBackend starts the reference backend as a child process (this test
 // binary in child mode) for tests that bring their own target; it is
 // stopped when the test ends.
-func startBackend(t *testing.T) *target.Embedded {
+func startBackend(t *testing.T) *embedded.Backend {
 	t.Helper()
 	logs := newLockedBuffer()
-	emb, err := target.StartEmbedded(boundedContext(t, runBound), target.EmbeddedOptions{Binary: os.Args[0], Think: 20 * time.Millisecond, Stderr: logs})
+	emb, err := embedded.Start(boundedContext(t, runBound), embedded.Options{Binary: os.Args[0], Think: 20 * time.Millisecond, Stderr: logs})
 	if err != nil {
-		t.Fatalf("target.StartEmbedded = %v; want a running backend\nits log:\n%s", err, logs)
+		t.Fatalf("embedded.Start = %v; want a running backend\nits log:\n%s", err, logs)
 	}
 	t.Cleanup(func() {
 		if err := emb.Stop(); err != nil {

@@ -17,12 +17,12 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
+	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
-	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 const runSynopsis = `
@@ -171,7 +171,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	raceDir := ""
 	stopEmbedded := func() {}
 	if base == "" {
-		eo := target.EmbeddedOptions{Think: o.targetThink, Faults: o.faults, Stderr: e.stderr}
+		eo := embedded.Options{Think: o.targetThink, Faults: o.faults, Stderr: e.stderr}
 		if o.raceDetector {
 			dir, err := os.MkdirTemp("", "goldenpath-race-")
 			if err != nil {
@@ -180,14 +180,14 @@ func runMain(ctx context.Context, e *env, args []string) int {
 			defer os.RemoveAll(dir)
 			fmt.Fprintln(e.stderr, "goldenpath run: building the reference backend with the race detector (go build -race)...")
 			wd, _ := os.Getwd()
-			if err := target.BuildRace(ctx, wd, filepath.Join(dir, "goldenpath-race")); err != nil {
+			if err := embedded.BuildRace(ctx, wd, filepath.Join(dir, "goldenpath-race")); err != nil {
 				return fail("%v", err)
 			}
-			eo.Binary, eo.Env = filepath.Join(dir, "goldenpath-race"), []string{target.RaceEnv(dir)}
+			eo.Binary, eo.Env = filepath.Join(dir, "goldenpath-race"), []string{embedded.RaceEnv(dir)}
 			raceDir = dir
 		}
 		fmt.Fprintln(e.stderr, "goldenpath run: starting the embedded reference backend...")
-		emb, err := target.StartEmbedded(ctx, eo)
+		emb, err := embedded.Start(ctx, eo)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath run: %v\n", err)
 			return ExitUnreachable
@@ -204,7 +204,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	} else {
 		base = strings.TrimRight(base, "/")
 		res.Target = report.Target{URL: base}
-		if err := target.WaitReady(ctx, base, o.waitReady); err != nil {
+		if err := journey.WaitReady(ctx, base, o.waitReady); err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath run: %v\n", err)
 			return ExitUnreachable
 		}
@@ -292,7 +292,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		// The race logs are complete once the backend has exited.
 		stopEmbedded()
 		stopEmbedded = func() {}
-		races, err := target.ReadRaces(raceDir)
+		races, err := embedded.ReadRaces(raceDir)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath run: reading the race detector's logs: %v\n", err)
 		}

@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
-	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 // Race is the race suite: races found from outside, by oracles that check
@@ -338,7 +338,7 @@ func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
 
 // RaceDetectorScenario records what Go's race detector reported from a
 // race-built target (goldenpath run --race-detector), deduplicated.
-func RaceDetectorScenario(races []target.Race) report.Scenario {
+func RaceDetectorScenario(races []embedded.Race) report.Scenario {
 	set := metrics.NewSet()
 	set.Add(cDataRaces, 0)
 	var samples []report.Sample

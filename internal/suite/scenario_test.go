@@ -13,7 +13,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
-	"github.com/goldenpath-dev/goldenpath/internal/target"
 )
 
 // startBackend starts the reference backend on a free loopback port, with
@@ -38,7 +37,7 @@ func startBackend(t *testing.T) *journey.Target {
 			t.Errorf("backend Run: %v", err)
 		}
 	})
-	if err := target.WaitReady(ctx, srv.URL(), 10*time.Second); err != nil {
+	if err := journey.WaitReady(ctx, srv.URL(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	tgt, err := journey.NewTarget(srv.URL())

@@ -1,4 +1,4 @@
-package target
+package embedded
 
 import (
 	"bufio"
@@ -20,16 +20,16 @@ func BuildRace(ctx context.Context, dir, out string) error {
 	gomod, err := cmd.Output()
 	mod := strings.TrimSpace(string(gomod))
 	if err != nil || mod == "" || mod == os.DevNull {
-		return fmt.Errorf("target: --race-detector builds the reference backend from source with the Go toolchain: run it from the goldenpath repository (no Go module found from %s)", dir)
+		return fmt.Errorf("embedded: --race-detector builds the reference backend from source with the Go toolchain: run it from the goldenpath repository (no Go module found from %s)", dir)
 	}
 	b, err := os.ReadFile(mod)
 	if err != nil || !strings.Contains(string(b), "module github.com/goldenpath-dev/goldenpath") {
-		return fmt.Errorf("target: --race-detector needs the goldenpath source; %s is another module", mod)
+		return fmt.Errorf("embedded: --race-detector needs the goldenpath source; %s is another module", mod)
 	}
 	build := exec.CommandContext(ctx, "go", "build", "-race", "-o", out, "./cmd/goldenpath")
 	build.Dir = filepath.Dir(mod)
 	if msg, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("target: go build -race: %v\n%s", err, msg)
+		return fmt.Errorf("embedded: go build -race: %v\n%s", err, msg)
 	}
 	return nil
 }

@@ -1,8 +1,8 @@
-// Package target starts and checks the systems goldenpath loads: the
-// embedded reference backend, run as a child process of its own (so that
-// its memory can be watched apart from the load generator's), and any
-// other target reached by URL.
-package target
+// Package embedded starts goldenpath's reference backend as a child
+// process of its own (`goldenpath serve` on a free loopback port), so that
+// its memory can be watched apart from the load generator's, and builds it
+// with Go's race detector when asked.
+package embedded
 
 import (
 	"bufio"
@@ -12,18 +12,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 )
 
-// Embedded is a reference backend running as a child process.
-type Embedded struct {
+// Backend is a reference backend running as a child process.
+type Backend struct {
 	URL        string
 	AdminToken string
 	PID        int
@@ -35,8 +34,8 @@ type Embedded struct {
 	ownDir bool
 }
 
-// EmbeddedOptions configure [StartEmbedded].
-type EmbeddedOptions struct {
+// Options configure [Start].
+type Options struct {
 	Binary   string        // the goldenpath executable; default os.Executable()
 	Env      []string      // extra environment for the child
 	DataDir  string        // default: a new temporary directory, removed on Stop
@@ -47,14 +46,14 @@ type EmbeddedOptions struct {
 	Ready    time.Duration // how long to wait for /readyz (default 30s)
 }
 
-// StartEmbedded starts `goldenpath serve` on a free loopback port with a
+// Start starts `goldenpath serve` on a free loopback port with a
 // temporary database and a random admin token, and waits until it is
 // ready.
-func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+func Start(ctx context.Context, o Options) (*Backend, error) {
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("target: cannot find the goldenpath executable to start the embedded backend: %w", err)
+			return nil, fmt.Errorf("embedded: cannot find the goldenpath executable to start the embedded backend: %w", err)
 		}
 		o.Binary = exe
 	}
@@ -64,11 +63,11 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if o.Ready == 0 {
 		o.Ready = 30 * time.Second
 	}
-	e := &Embedded{AdminToken: randomToken(), Faults: o.Faults, waited: make(chan error, 1)}
+	e := &Backend{AdminToken: randomToken(), Faults: o.Faults, waited: make(chan error, 1)}
 	if o.DataDir == "" {
 		dir, err := os.MkdirTemp("", "goldenpath-target-")
 		if err != nil {
-			return nil, fmt.Errorf("target: temporary data directory: %w", err)
+			return nil, fmt.Errorf("embedded: temporary data directory: %w", err)
 		}
 		o.DataDir, e.ownDir = dir, true
 	}
@@ -91,7 +90,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		e.cleanup()
-		return nil, fmt.Errorf("target: start %s serve: %w", o.Binary, err)
+		return nil, fmt.Errorf("embedded: start %s serve: %w", o.Binary, err)
 	}
 	e.cmd, e.PID = cmd, cmd.Process.Pid
 	urlc := make(chan string, 1)
@@ -110,15 +109,15 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	case err := <-e.waited:
 		e.waited <- err
 		e.cleanup()
-		return nil, fmt.Errorf("target: the embedded backend exited before listening: %v", err)
+		return nil, fmt.Errorf("embedded: the embedded backend exited before listening: %v", err)
 	case <-time.After(o.Ready):
 		_ = e.Stop()
-		return nil, fmt.Errorf("target: the embedded backend printed no URL within %s", o.Ready)
+		return nil, fmt.Errorf("embedded: the embedded backend printed no URL within %s", o.Ready)
 	case <-ctx.Done():
 		_ = e.Stop()
 		return nil, ctx.Err()
 	}
-	if err := WaitReady(ctx, e.URL, o.Ready); err != nil {
+	if err := journey.WaitReady(ctx, e.URL, o.Ready); err != nil {
 		_ = e.Stop()
 		return nil, err
 	}
@@ -127,7 +126,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 
 // Stop sends SIGTERM, waits for a graceful exit (up to 30s, then kills),
 // and removes a temporary data directory.
-func (e *Embedded) Stop() error {
+func (e *Backend) Stop() error {
 	if e.cmd == nil || e.cmd.Process == nil {
 		e.cleanup()
 		return nil
@@ -144,60 +143,15 @@ func (e *Embedded) Stop() error {
 	e.cleanup()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return fmt.Errorf("target: the embedded backend exited with %v", ee)
+		return fmt.Errorf("embedded: the embedded backend exited with %v", ee)
 	}
 	return err
 }
 
-func (e *Embedded) cleanup() {
+func (e *Backend) cleanup() {
 	if e.ownDir && e.DataDir != "" {
 		_ = os.RemoveAll(e.DataDir)
 	}
-}
-
-// ErrUnreachable wraps failures to reach a target or find it ready.
-var ErrUnreachable = errors.New("target unreachable or not ready")
-
-// WaitReady polls GET /readyz until it answers 200 or timeout passes. A
-// target without /readyz (404) is accepted when /healthz or / answers.
-func WaitReady(ctx context.Context, baseURL string, timeout time.Duration) error {
-	hc := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		resp, err := get(ctx, hc, baseURL+protocol.PathReadyz)
-		switch {
-		case err != nil:
-			last = err.Error()
-		case resp.StatusCode == http.StatusOK:
-			return nil
-		case resp.StatusCode == http.StatusNotFound:
-			if r2, err := get(ctx, hc, baseURL+protocol.PathHealthz); err == nil && r2.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = "/readyz and /healthz not found"
-		default:
-			last = fmt.Sprintf("/readyz answered %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%w: %s: %s (waited %s)", ErrUnreachable, baseURL, last, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func get(ctx context.Context, hc *http.Client, url string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp, nil
 }
 
 func randomToken() string {
