@@ -6,13 +6,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/goldenpath-dev/goldenpath"
 )
 
 // Exit codes.
@@ -21,6 +21,7 @@ const (
 	ExitFailed      = 1 // a check failed, or the command failed at run time
 	ExitUsage       = 2 // bad usage or configuration
 	ExitUnreachable = 3 // the target is unreachable or not ready
+	ExitInterrupted = 4 // interrupted (SIGINT or SIGTERM); partial results were written
 )
 
 // env is what a subcommand runs with.
@@ -88,23 +89,6 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'goldenpath <command> -h' for a command's flags.")
 }
 
-// parse parses a subcommand's flags; it returns done=true with the exit code
-// when parsing ended the command (help or a usage error).
-func parse(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
-	fs.SetOutput(e.stderr)
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK, true
-	case err != nil:
-		return ExitUsage, true
-	case fs.NArg() > 0:
-		fmt.Fprintf(e.stderr, "goldenpath %s: unexpected argument %q (flags go before arguments; see -h)\n", fs.Name(), fs.Arg(0))
-		return ExitUsage, true
-	}
-	return 0, false
-}
-
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
@@ -114,30 +98,11 @@ func newFlagSet(name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// Version is goldenpath's version: the module version when built from a
-// tagged module, else "devel" with the VCS revision when known.
-func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
-	}
-	return v
-}
-
 func versionMain(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet("version", "Print goldenpath's version.")
 	if code, done := parse(fs, e, args); done {
 		return code
 	}
-	fmt.Fprintln(e.stdout, "goldenpath", Version())
+	fmt.Fprintln(e.stdout, "goldenpath", goldenpath.Version())
 	return ExitOK
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/goldenpath-dev/goldenpath"
 	"log/slog"
 	"path/filepath"
 	"regexp"
@@ -115,8 +116,8 @@ func TestMainVersion(t *testing.T) {
 	if !want.MatchString(stdout.String()) {
 		t.Errorf("Main([version]) printed %q; want a line matching %s", &stdout, want)
 	}
-	if got := "goldenpath " + Version() + "\n"; stdout.String() != got {
-		t.Errorf("Main([version]) printed %q; want %q, from Version()", &stdout, got)
+	if got := "goldenpath " + goldenpath.Version() + "\n"; stdout.String() != got {
+		t.Errorf("Main([version]) printed %q; want %q, from goldenpath.Version()", &stdout, got)
 	}
 }
 

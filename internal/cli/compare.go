@@ -5,15 +5,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath"
+	"github.com/goldenpath-dev/goldenpath/internal/abtest"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
-	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
 const compareSynopsis = `
@@ -34,10 +36,10 @@ change shows as "~". Improvements are never called regressions.
       A, B, B, A, A, B, ... so that a machine drifting under the test
       does not pass for a regression. B is the new side.
 
-Flags go before the files. With --out, writes results.json and junit.xml
-(the regression checks) as goldenpath run does. Exit codes: 0 no
-regression flagged, 1 a regression flagged, 2 bad input, 3 a target
-unreachable.`
+Flags go before the files. With --out, writes results.json, junit.xml,
+report.md and report.html (the regression checks) as goldenpath run does.
+Exit codes: 0 no regression flagged, 1 a regression flagged, 2 bad input,
+3 a target unreachable, 4 interrupted.`
 
 type compareOptions struct {
 	out        string
@@ -69,10 +71,10 @@ func compareFlags(o *compareOptions) *flag.FlagSet {
 	fs.StringVar(&o.faultB, "fault-b", "", "live: `FAULTS` of embedded backend B")
 	fs.IntVar(&o.rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
 	fs.IntVar(&o.users, "users", 10, "live: users of each steady round (`N`)")
-	fs.DurationVar(&o.duration, "duration", 12*time.Second, "live: measured time a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
-	fs.DurationVar(&o.targetThink, "target-think", 200*time.Millisecond, "live: embedded backends' simulated model time per run")
-	fs.DurationVar(&o.runTimeout, "run-timeout", 60*time.Second, "live: longest wait for a run's terminal event")
-	fs.DurationVar(&o.waitReady, "wait-ready", 5*time.Second, "live: how long to wait for a URL's /readyz (exit 3)")
+	fs.Var(newDurationFlag(&o.duration, 12*time.Second, false), "duration", "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
+	fs.Var(newDurationFlag(&o.targetThink, goldenpath.DefaultTargetThink, false), "target-think", "live: embedded backends' simulated model time per run (`duration`)")
+	fs.Var(newDurationFlag(&o.runTimeout, goldenpath.DefaultRunTimeout, false), "run-timeout", "live: longest wait for a run's terminal event (`duration`)")
+	fs.Var(newDurationFlag(&o.waitReady, goldenpath.DefaultWaitReady, false), "wait-ready", "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	return fs
 }
@@ -84,49 +86,62 @@ func (o *compareOptions) live() bool {
 func compareMain(ctx context.Context, e *env, args []string) int {
 	var o compareOptions
 	fs := compareFlags(&o)
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "goldenpath compare: "+format+"\n", a...)
-		return ExitUsage
+	if code, done := parseArgs(fs, e, args); done {
+		return code
 	}
 	th, err := baseline.ParseThresholds(o.thresholds)
 	if err != nil {
-		return fail("--thresholds: %v", err)
+		return usageError(e, "compare", "--thresholds: %v", err)
 	}
 	th.Alpha = o.alpha
 	if err := th.Validate(); err != nil {
-		return fail("%v", err)
+		return usageError(e, "compare", "%v", err)
 	}
 	var res *report.Results
 	var cmp *baseline.Comparison
 	switch {
 	case o.live() && fs.NArg() > 0:
-		return fail("either two files or --a/--b (--fault-a/--fault-b), not both")
+		return usageError(e, "compare", "either two files or --a/--b (--fault-a/--fault-b), not both")
 	case o.live():
 		if msg, ok := o.validateLive(); !ok {
-			return fail("%s", msg)
+			return usageError(e, "compare", "%s", msg)
 		}
-		var code int
-		res, cmp, code = compareLive(ctx, e, &o, th)
-		if res == nil {
-			return code
+		var log io.Writer = e.stderr
+		if o.quiet {
+			log = nil
+		}
+		res, cmp, err = abtest.Run(ctx, abtest.Options{A: abtest.Side{URL: o.a, Faults: o.faultA}, B: abtest.Side{URL: o.b, Faults: o.faultB},
+			Rounds: o.rounds, Users: o.users, Duration: o.duration, TargetThink: thinkOrNone(o.targetThink), RunTimeout: o.runTimeout,
+			WaitReady: o.waitReady, Thresholds: th, Version: goldenpath.Version(), Log: log})
+		switch {
+		case errors.Is(err, testbed.ErrUnreachable):
+			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
+			return ExitUnreachable
+		case errors.Is(err, abtest.ErrInterrupted) || (err != nil && ctx.Err() != nil):
+			fmt.Fprintf(e.stderr, "goldenpath compare: interrupted; nothing compared\n")
+			return ExitInterrupted
+		case err != nil:
+			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
+			return ExitUsage
 		}
 	case fs.NArg() != 2:
-		return fail("name two files, OLD and NEW (baselines or results.json with rounds), or measure live with --a/--b; see -h")
+		return usageError(e, "compare", "name two files, OLD and NEW (baselines or results.json with rounds), or measure live with --a/--b")
 	default:
-		var code int
-		res, cmp, code = compareFiles(e, fs.Arg(0), fs.Arg(1), th)
-		if res == nil {
-			return code
+		if res, cmp, err = abtest.Files(fs.Arg(0), fs.Arg(1), th, goldenpath.Version()); err != nil {
+			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
+			return ExitUsage
 		}
 	}
 	return finishCompare(e, &o, res, cmp)
+}
+
+// thinkOrNone maps a flag's 0 (no model time) to the negative value that
+// says so.
+func thinkOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // validateLive checks the live flags; it returns the problem and false.
@@ -154,53 +169,10 @@ func (o *compareOptions) validateLive() (string, bool) {
 	return "", true
 }
 
-// compareFiles compares two stored measurements. A nil result comes with
-// the exit code.
-func compareFiles(e *env, oldPath, newPath string, th baseline.Thresholds) (*report.Results, *baseline.Comparison, int) {
-	var sides [2]*baseline.Baseline
-	for i, p := range []string{oldPath, newPath} {
-		b, err := baseline.Load(p)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
-			return nil, nil, ExitUsage
-		}
-		sides[i] = b
-	}
-	cmp, err := baseline.Compare(sides[0], sides[1], th)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "goldenpath compare: %s and %s: %v\n", oldPath, newPath, err)
-		return nil, nil, ExitUsage
-	}
-	now := time.Now().UTC()
-	res := compareResults(now, sides[1])
-	res.Scenarios = []report.Scenario{suite.ComparisonScenario(sides[0], th, sides[1].Metrics)}
-	res.Notes = append(res.Notes, fmt.Sprintf("compared %s (old) with %s (new)", oldPath, newPath))
-	return res, cmp, ExitOK
-}
-
-// compareResults is the frame of the results of a comparison whose new
-// side is nb.
-func compareResults(start time.Time, nb *baseline.Baseline) *report.Results {
-	d := time.Duration(0)
-	if r, err := time.ParseDuration(nb.Settings.Round); err == nil {
-		d = r * time.Duration(max(nb.Rounds, 1))
-	}
-	return &report.Results{
-		Schema: report.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
-		Tool:   report.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
-		Target: report.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
-		Options: report.Options{Suites: []string{suite.Regression}, Users: nb.Settings.Users, Duration: d.String(),
-			Segment: "1/1", SLA: suite.DefaultSLA().Lines()},
-		Segments: []string{"1/1"},
-	}
-}
-
 // finishCompare judges the checks, prints the table and writes the
 // results; it returns the exit code.
 func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline.Comparison) int {
-	res.FinishedAt = time.Now().UTC()
-	res.Phases = report.MergePhases(res.Scenarios)
-	if err := suite.Evaluate(res, suite.DefaultSLA()); err != nil {
+	if err := abtest.Judge(res); err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
 		return ExitFailed
 	}
@@ -211,8 +183,7 @@ func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline
 	}
 	if o.out != "" {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			fmt.Fprintf(e.stderr, "goldenpath compare: --out: %v\n", err)
-			return ExitUsage
+			return usageError(e, "compare", "--out: %v", err)
 		}
 		if err := report.WriteAll(o.out, res); err != nil {
 			fmt.Fprintf(e.stderr, "goldenpath compare: writing reports: %v\n", err)
@@ -220,11 +191,7 @@ func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline
 		}
 		fmt.Fprintf(e.stdout, "\nreports: %[1]s/results.json, %[1]s/junit.xml, %[1]s/report.md, %[1]s/report.html\n", o.out)
 	}
-	switch {
-	case res.Interrupted:
-		fmt.Fprintln(e.stderr, "goldenpath compare: interrupted; partial results")
-		return ExitFailed
-	case len(cmp.Regressions()) > 0 || res.Failed():
+	if len(cmp.Regressions()) > 0 || res.Failed() {
 		return ExitFailed
 	}
 	return ExitOK

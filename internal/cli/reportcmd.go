@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,15 +27,11 @@ results.json of this version.`
 func reportMain(_ context.Context, e *env, args []string) int {
 	fs := newFlagSet("report", reportSynopsis)
 	out := fs.String("out", "", "`DIR` for the reports (default: the results file's directory)")
-	fs.SetOutput(e.stderr)
 	// The results file may come before or after the flags.
 	var files []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return ExitOK
-			}
-			return ExitUsage
+		if code, done := parseArgs(fs, e, args); done {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
@@ -46,11 +40,9 @@ func reportMain(_ context.Context, e *env, args []string) int {
 	}
 	switch {
 	case len(files) == 0:
-		fmt.Fprintln(e.stderr, "goldenpath report: name the results.json to report on (goldenpath report results.json [--out DIR])")
-		return ExitUsage
+		return usageError(e, "report", "name the results.json to report on (goldenpath report results.json [--out DIR])")
 	case len(files) > 1:
-		fmt.Fprintf(e.stderr, "goldenpath report: one results file at a time (got %d); merge segments first with goldenpath merge\n", len(files))
-		return ExitUsage
+		return usageError(e, "report", "one results file at a time (got %d); merge segments first with goldenpath merge", len(files))
 	}
 	src := files[0]
 	data, err := os.ReadFile(src)

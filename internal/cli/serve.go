@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 )
@@ -115,7 +116,7 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	// Secrets from the environment are read after parsing, never shown as
 	// flag defaults (help text would print them).
 	o.cfg.AdminToken = orEnv(o.cfg.AdminToken, e, "GOLDENPATH_ADMIN_TOKEN")
-	o.cfg.Version = Version()
+	o.cfg.Version = goldenpath.Version()
 	o.jwtSecret = orEnv(o.jwtSecret, e, "GOLDENPATH_JWT_SECRET")
 	o.cfg.ModelKey = orEnv(o.cfg.ModelKey, e, "GOLDENPATH_MODEL_KEY")
 	if o.jwtSecret != "" && len(o.jwtSecret) < 32 {

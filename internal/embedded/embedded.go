@@ -21,6 +21,15 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 )
 
+// ServeEnv is set to "1" in the environment of every embedded backend
+// goldenpath starts: a program that finds it set was started to serve (a
+// test binary's TestMain checks it through goldenpathtest.Main), and must
+// not start an embedded backend of its own.
+const ServeEnv = "GOLDENPATH_EMBEDDED_SERVE"
+
+// IsChild reports whether this process was started as an embedded backend.
+func IsChild() bool { return os.Getenv(ServeEnv) == "1" }
+
 // Backend is a reference backend running as a child process.
 type Backend struct {
 	URL        string
@@ -50,6 +59,9 @@ type Options struct {
 // temporary database and a random admin token, and waits until it is
 // ready.
 func Start(ctx context.Context, o Options) (*Backend, error) {
+	if o.Binary == "" && IsChild() {
+		return nil, errors.New("embedded: this process was itself started as an embedded backend and will not start another (a test binary whose TestMain does not call goldenpathtest.Main(m) runs its tests instead of serving)")
+	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -81,7 +93,7 @@ func Start(ctx context.Context, o Options) (*Backend, error) {
 		args = append(args, "--fault", o.Faults)
 	}
 	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = append(append(os.Environ(), o.Env...), "GOLDENPATH_ADMIN_TOKEN="+e.AdminToken)
+	cmd.Env = append(append(os.Environ(), o.Env...), "GOLDENPATH_ADMIN_TOKEN="+e.AdminToken, ServeEnv+"=1")
 	cmd.Stderr = o.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not the child: we stop it in order
 	out, err := cmd.StdoutPipe()
@@ -109,7 +121,7 @@ func Start(ctx context.Context, o Options) (*Backend, error) {
 	case err := <-e.waited:
 		e.waited <- err
 		e.cleanup()
-		return nil, fmt.Errorf("embedded: the embedded backend exited before listening: %v", err)
+		return nil, fmt.Errorf("embedded: the embedded backend (%s serve) exited before listening: %v; a test binary serves it only when its TestMain calls goldenpathtest.Main(m)", o.Binary, err)
 	case <-time.After(o.Ready):
 		_ = e.Stop()
 		return nil, fmt.Errorf("embedded: the embedded backend printed no URL within %s", o.Ready)

@@ -1,0 +1,236 @@
+package goldenpath
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
+)
+
+// Defaults of [Config]: a zero field of a Config given to [Run] takes
+// these values.
+const (
+	DefaultUsers        = 10
+	DefaultDuration     = 10 * time.Second
+	DefaultMaxUsers     = 160
+	DefaultStepDuration = 5 * time.Second
+	DefaultRunTimeout   = 60 * time.Second
+	DefaultWaitReady    = 5 * time.Second
+	DefaultTargetThink  = 200 * time.Millisecond
+	DefaultBaselineDir  = "goldenpath-baselines"
+	DefaultBaseline     = "default"
+)
+
+// Config is what one run does. Its zero value, given to [Run], runs every
+// suite against the embedded reference backend with the defaults above and
+// writes no files; [DefaultConfig] returns the same values filled in, as
+// the goldenpath command starts from.
+type Config struct {
+	// Target is the base URL of the target, e.g. http://127.0.0.1:8080.
+	// Empty starts the embedded reference backend as a child process (see
+	// [goldenpathtest.Main] for running it from a test binary).
+	Target string
+	// AdminToken is the target's admin token, for the checks that change
+	// its configuration; the embedded backend's is made up at start.
+	AdminToken string
+	// UsersFile is a CSV file of email,password accounts on the target;
+	// empty registers fresh test users.
+	UsersFile string
+	// Suites are the suites to run, in any order; nil runs every one of
+	// [Suites].
+	Suites []string
+	// Users is the integrated scenario's concurrency (and the base of the
+	// concurrency burst).
+	Users int
+	// Duration is how long each scenario runs.
+	Duration time.Duration
+	// Rate, when positive, runs the integrated scenario in the open model
+	// at Rate journeys per second (Poisson arrivals).
+	Rate float64
+	// Think is the closed model's pause between one user's journeys.
+	Think time.Duration
+	// SLA holds rules over the defaults, one per element in the form of an
+	// SLA file's line, e.g. "login: p95 < 5s" or "success_rate: >= 98%".
+	SLA []string
+	// Segment runs one part "i/n" of a distributed test; empty is "1/1".
+	Segment string
+	// MaxUsers is the capacity search's ceiling; a negative value skips
+	// the search.
+	MaxUsers int
+	// StepDuration is how long each capacity step runs.
+	StepDuration time.Duration
+	// RunTimeout bounds the wait for one run's terminal event.
+	RunTimeout time.Duration
+	// WaitReady bounds the wait for Target's /readyz.
+	WaitReady time.Duration
+	// TargetThink is the embedded backend's simulated model time per run;
+	// a negative value means none.
+	TargetThink time.Duration
+	// Faults are the embedded backend's deliberate defects, e.g.
+	// "slow-db=20ms,drop-events=50" (docs/faults.md).
+	Faults string
+	// RaceDetector builds the embedded backend with Go's race detector and
+	// reports every data race it finds (it needs the Go toolchain and the
+	// goldenpath source; memory checks are skipped).
+	RaceDetector bool
+	// Regression configures the regression suite.
+	Regression Regression
+	// Out is the directory for results.json, junit.xml, report.md and
+	// report.html; empty writes no files.
+	Out string
+	// Log receives progress: what starts, one line per scenario, and a
+	// live line about once a second unless Quiet. Nil is silent.
+	Log   io.Writer
+	Quiet bool
+}
+
+// Regression configures the regression suite: how many rounds it
+// measures, which stored baseline it compares with, and its thresholds.
+type Regression struct {
+	// Rounds is how many rounds to measure; 5 or more for a change to be
+	// significant at alpha 0.01.
+	Rounds int
+	// Dir holds the baselines, NAME.json each.
+	Dir string
+	// Baseline is the baseline to compare with; this run's rounds become
+	// it when it does not exist yet. Empty: Save, else [DefaultBaseline].
+	Baseline string
+	// Save names a baseline to write (replacing it) with this run's rounds.
+	Save string
+	// Thresholds override the defaults, e.g. "latency=10%,error=2".
+	Thresholds string
+}
+
+// DefaultConfig returns a Config with every default filled in.
+func DefaultConfig() Config {
+	var c Config
+	c.fill()
+	return c
+}
+
+// Suites lists the suites that exist, in run order.
+func Suites() []string { return suite.Names() }
+
+// fill gives zero fields their defaults.
+func (c *Config) fill() {
+	if c.Suites == nil {
+		c.Suites = suite.Names()
+	}
+	setDefault(&c.Users, DefaultUsers)
+	setDefault(&c.Duration, DefaultDuration)
+	setDefault(&c.MaxUsers, DefaultMaxUsers)
+	setDefault(&c.StepDuration, DefaultStepDuration)
+	setDefault(&c.RunTimeout, DefaultRunTimeout)
+	setDefault(&c.WaitReady, DefaultWaitReady)
+	setDefault(&c.TargetThink, DefaultTargetThink)
+	setDefault(&c.Segment, "1/1")
+	setDefault(&c.Regression.Rounds, baseline.DefaultRounds)
+	setDefault(&c.Regression.Dir, DefaultBaselineDir)
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// A ConfigError says which field of a [Config] is wrong and why.
+type ConfigError struct {
+	Field string // e.g. "Users", "Regression.Rounds"
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return "goldenpath: Config." + e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErr(field, format string, a ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// k6Output is k6's --out form, NAME=FILE.
+var k6Output = regexp.MustCompile(`^[a-z][a-z0-9-]*=`)
+
+// Validate reports the first field of c that is out of range, as a
+// [*ConfigError]. It does not fill in defaults: a zero Users, Duration,
+// StepDuration, RunTimeout, WaitReady or Regression.Rounds is an error
+// here, where [Run] would have used the default.
+func (c Config) Validate() error {
+	if len(c.Suites) == 0 {
+		return configErr("Suites", "names no suite; known: %s", strings.Join(suite.Names(), ", "))
+	}
+	if _, err := suite.Lookup(c.Suites); err != nil {
+		return &ConfigError{Field: "Suites", Err: err}
+	}
+	if _, err := load.ParseSegment(c.Segment); err != nil {
+		return &ConfigError{Field: "Segment", Err: err}
+	}
+	positive := []struct {
+		field string
+		v     time.Duration
+	}{{"Duration", c.Duration}, {"StepDuration", c.StepDuration}, {"RunTimeout", c.RunTimeout}, {"WaitReady", c.WaitReady}}
+	switch {
+	case c.Users < 1:
+		return configErr("Users", "must be at least 1 (got %d)", c.Users)
+	case c.Rate < 0:
+		return configErr("Rate", "must not be negative (got %g); 0 runs the closed model", c.Rate)
+	case c.Think < 0:
+		return configErr("Think", "must not be negative (got %s)", c.Think)
+	case c.Regression.Rounds < 1:
+		return configErr("Regression.Rounds", "must be at least 1 (got %d)", c.Regression.Rounds)
+	case c.Regression.Dir == "":
+		return configErr("Regression.Dir", "must name a directory")
+	}
+	for _, p := range positive {
+		if p.v <= 0 {
+			return configErr(p.field, "must be positive (got %s)", p.v)
+		}
+	}
+	if c.Target != "" {
+		if u, err := url.Parse(c.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return configErr("Target", "%q is not an http(s) URL such as http://127.0.0.1:8080", c.Target)
+		}
+		switch {
+		case c.Faults != "":
+			return configErr("Faults", "applies to the embedded backend only; drop it or drop Target")
+		case c.RaceDetector:
+			return configErr("RaceDetector", "builds and runs the embedded backend; it cannot instrument Target")
+		}
+	}
+	if _, err := fault.Parse(c.Faults); err != nil {
+		return &ConfigError{Field: "Faults", Err: err}
+	}
+	if _, err := parseSLA(c.SLA); err != nil {
+		return &ConfigError{Field: "SLA", Err: err}
+	}
+	if _, err := baseline.ParseThresholds(c.Regression.Thresholds); err != nil {
+		return &ConfigError{Field: "Regression.Thresholds", Err: err}
+	}
+	for field, v := range map[string]string{"Regression.Save": c.Regression.Save, "Regression.Baseline": c.Regression.Baseline} {
+		if v == "" {
+			continue
+		}
+		if err := baseline.ValidName(v); err != nil {
+			return &ConfigError{Field: field, Err: err}
+		}
+	}
+	if k6Output.MatchString(c.Out) {
+		return configErr("Out", "%q looks like k6's --out NAME=FILE; goldenpath's is a directory, into which it writes results.json, junit.xml, report.md and report.html", c.Out)
+	}
+	return nil
+}
+
+// parseSLA reads the rules of c.SLA over the defaults.
+func parseSLA(lines []string) (suite.SLA, error) {
+	if len(lines) == 0 {
+		return suite.DefaultSLA(), nil
+	}
+	return suite.ParseSLA([]byte(strings.Join(lines, "\n")))
+}

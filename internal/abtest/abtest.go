@@ -1,0 +1,184 @@
+// Package abtest measures two targets live and compares them metric by
+// metric: each side is brought up by [testbed.Up], warmed up, then measured
+// in rounds interleaved A, B, B, A, A, B, ... so that a machine drifting
+// under the test hits both sides alike, and neither always goes first.
+// It is `goldenpath compare --a/--b` (and --fault-a/--fault-b).
+package abtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/testbed"
+)
+
+// ErrInterrupted is returned when ctx ends before every round ran;
+// nothing is compared then.
+var ErrInterrupted = errors.New("abtest: interrupted; nothing compared")
+
+// Side is one target of the comparison: a URL, or an embedded reference
+// backend with Faults ("" or "none": the clean backend).
+type Side struct {
+	URL    string
+	Faults string
+}
+
+// String names the side as a reader of the report wants it.
+func (s Side) String() string {
+	if s.URL != "" {
+		return s.URL
+	}
+	if s.Faults == "" || s.Faults == "none" {
+		return "embedded reference backend (no fault)"
+	}
+	return "embedded reference backend with --fault " + s.Faults
+}
+
+// Options configure [Run].
+type Options struct {
+	A, B        Side // A is the old side, B the new
+	Rounds      int
+	Users       int
+	Duration    time.Duration // measured time a side, split into the rounds
+	TargetThink time.Duration // embedded backends' model time (0: the default, <0: none)
+	RunTimeout  time.Duration
+	WaitReady   time.Duration
+	Thresholds  baseline.Thresholds
+	Version     string    // goldenpath's, for the results
+	Log         io.Writer // progress lines; nil: none
+}
+
+type side struct {
+	label string
+	spec  Side
+	bed   *testbed.Bed
+	env   *suite.Env
+	scs   []report.Scenario
+}
+
+// Run brings both sides up, measures them and compares them. The results
+// hold B's scenarios and the comparison scenario, ready for Evaluate. An
+// error wrapping [testbed.ErrUnreachable] means a side could not be
+// brought up.
+func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison, error) {
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(logw, format, a...) }
+	start := time.Now().UTC()
+	sides := []*side{{label: "A", spec: o.A}, {label: "B", spec: o.B}}
+	defer func() {
+		for _, s := range sides {
+			if s.bed != nil {
+				s.bed.Close()
+			}
+		}
+	}()
+	for _, s := range sides {
+		bed, err := testbed.Up(ctx, testbed.Spec{URL: s.spec.URL, Faults: s.spec.Faults, Think: o.TargetThink,
+			WaitReady: o.WaitReady, Register: testbed.AccountsFor(o.Users, 0), Log: logw, Label: "goldenpath compare: side " + s.label})
+		if err != nil {
+			return nil, nil, fmt.Errorf("side %s: %w", s.label, err)
+		}
+		s.bed = bed
+		s.env = &suite.Env{Target: bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, Monitor: bed.Monitor,
+			SLA: suite.DefaultSLA(), Users: o.Users, Duration: o.Duration, RunTimeout: o.RunTimeout, Segment: load.Whole,
+			Regression: suite.RegressionOptions{Rounds: o.Rounds, Embedded: bed.Embedded, Faults: s.spec.Faults}}
+	}
+	for _, s := range sides {
+		say("goldenpath compare: warming up %s (%s)\n", s.label, s.spec)
+		if err := suite.WarmUp(ctx, s.env); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := 1; i <= o.Rounds; i++ {
+		order := sides
+		if i%2 == 0 {
+			order = []*side{sides[1], sides[0]}
+		}
+		for _, s := range order {
+			scs, stopped, err := suite.RunRound(ctx, s.env, i)
+			s.scs = append(s.scs, scs...)
+			if err != nil {
+				return nil, nil, err
+			}
+			if stopped || ctx.Err() != nil {
+				return nil, nil, ErrInterrupted
+			}
+			for _, sc := range scs {
+				say("  %s %-20s %5d journeys  %6.1f/s  %d failed\n", s.label, sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+			}
+		}
+	}
+	var bs [2]*baseline.Baseline
+	for i, s := range sides {
+		b, err := baseline.New(s.scs, s.env.Environment(ctx), suite.RoundSettings(s.env), start)
+		if err != nil {
+			return nil, nil, fmt.Errorf("side %s: %w", s.label, err)
+		}
+		b.Name = s.label
+		bs[i] = b
+	}
+	cmp, err := baseline.Compare(bs[0], bs[1], o.Thresholds)
+	if err != nil {
+		return nil, nil, err
+	}
+	res := Frame(start, bs[1], o.Version)
+	res.Scenarios = append(sides[1].scs, suite.ComparisonScenario(bs[0], o.Thresholds, nil))
+	res.Notes = append(res.Notes, fmt.Sprintf("live comparison: A (old) = %s, B (new) = %s; %d rounds a side, interleaved A, B, B, A, ...; the scenarios are B's, A's values are in %s",
+		o.A, o.B, o.Rounds, suite.ScenarioComparison))
+	return res, cmp, nil
+}
+
+// Files compares two stored measurements (baselines, or results.json
+// files with rounds), OLD and NEW.
+func Files(oldPath, newPath string, th baseline.Thresholds, version string) (*report.Results, *baseline.Comparison, error) {
+	var sides [2]*baseline.Baseline
+	for i, p := range []string{oldPath, newPath} {
+		b, err := baseline.Load(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		sides[i] = b
+	}
+	cmp, err := baseline.Compare(sides[0], sides[1], th)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s and %s: %w", oldPath, newPath, err)
+	}
+	res := Frame(time.Now().UTC(), sides[1], version)
+	res.Scenarios = []report.Scenario{suite.ComparisonScenario(sides[0], th, sides[1].Metrics)}
+	res.Notes = append(res.Notes, fmt.Sprintf("compared %s (old) with %s (new)", oldPath, newPath))
+	return res, cmp, nil
+}
+
+// Frame is the frame of the results of a comparison whose new side is nb.
+func Frame(start time.Time, nb *baseline.Baseline, version string) *report.Results {
+	d := time.Duration(0)
+	if r, err := time.ParseDuration(nb.Settings.Round); err == nil {
+		d = r * time.Duration(max(nb.Rounds, 1))
+	}
+	return &report.Results{
+		Schema: report.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
+		Tool:   report.Tool{Name: "goldenpath", Version: version, Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Target: report.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
+		Options: report.Options{Suites: []string{suite.Regression}, Users: nb.Settings.Users, Duration: d.String(),
+			Segment: "1/1", SLA: suite.DefaultSLA().Lines()},
+		Segments: []string{"1/1"},
+	}
+}
+
+// Judge evaluates the comparison's checks on res.
+func Judge(res *report.Results) error {
+	res.FinishedAt = time.Now().UTC()
+	res.Phases = report.MergePhases(res.Scenarios)
+	return suite.Evaluate(res, suite.DefaultSLA())
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// parse parses a subcommand's flags; it returns done=true with the exit code
+// when parsing ended the command (help or a usage error). A usage error is
+// one line that names the flag, then where the help is — not the whole
+// help, which would bury it.
+func parse(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return ExitOK, true
+	case err != nil:
+		return usageError(e, fs.Name(), "%s", flagError(err)), true
+	case fs.NArg() > 0:
+		return usageError(e, fs.Name(), "unexpected argument %q (flags go before arguments)", fs.Arg(0)), true
+	}
+	return 0, false
+}
+
+// parseArgs is parse for a subcommand that takes arguments after its
+// flags.
+func parseArgs(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return ExitOK, true
+	case err != nil:
+		return usageError(e, fs.Name(), "%s", flagError(err)), true
+	}
+	return 0, false
+}
+
+// usageError prints a usage error of a subcommand and returns ExitUsage.
+func usageError(e *env, cmd, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "goldenpath %s: %s\nsee goldenpath %s -h\n", cmd, fmt.Sprintf(format, a...), cmd)
+	return ExitUsage
+}
+
+var (
+	invalidValueRE = regexp.MustCompile(`^invalid (?:value|boolean value) "(.*)" for flag -([^:]+): (.*)$`)
+	notDefinedRE   = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
+)
+
+// flagError rewrites the flag package's errors in goldenpath's words:
+// "--duration "10": ...", "unknown flag --nosuch".
+func flagError(err error) string {
+	msg := err.Error()
+	if m := invalidValueRE.FindStringSubmatch(msg); m != nil {
+		why := strings.TrimPrefix(m[3], "parse error")
+		if why == "" {
+			why = "not a valid value"
+		}
+		return fmt.Sprintf("--%s %q: %s", m[2], m[1], strings.TrimPrefix(why, ": "))
+	}
+	if m := notDefinedRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("unknown flag --%s", m[1])
+	}
+	return msg
+}
+
+// durationFlag is a time.Duration flag whose errors say what is wrong:
+// a number without a unit, or a negative duration.
+type durationFlag struct {
+	d        *time.Duration
+	negative bool // a negative duration is allowed
+}
+
+func newDurationFlag(d *time.Duration, v time.Duration, negative bool) *durationFlag {
+	*d = v
+	return &durationFlag{d: d, negative: negative}
+}
+
+func (f *durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f *durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := fmt.Sscanf(s, "%g", new(float64)); nerr == nil && !strings.ContainsAny(s, "hmsuµn") {
+			return fmt.Errorf("a duration needs a unit: write e.g. %ss, %sms or %sm", s, s, s)
+		}
+		return fmt.Errorf("not a duration; write e.g. 10s, 500ms or 2m")
+	}
+	if d < 0 && !f.negative {
+		return fmt.Errorf("must not be negative")
+	}
+	*f.d = d
+	return nil
+}
+
+// Type names the value in -h ("-duration duration").
+func (f *durationFlag) Type() string { return "duration" }

@@ -1,0 +1,188 @@
+package goldenpath
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/monitor"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/testbed"
+)
+
+// ErrUnreachable is the error [Run] wraps when the target cannot be
+// reached, found ready, or given its test users.
+var ErrUnreachable = testbed.ErrUnreachable
+
+// Run runs the suites of cfg against its target and judges them. Zero
+// fields of cfg take their defaults; a field out of range is a
+// [*ConfigError] that names it, returned before anything starts.
+//
+// Run returns results whenever the suites ran, even if checks failed
+// ([Results.Passed] says) or ctx ended part way ([Results.Interrupted]):
+// partial results are judged and, with cfg.Out, written. It returns an
+// error wrapping [ErrUnreachable] when the target cannot be brought up,
+// and only returns once everything it started has stopped.
+func Run(ctx context.Context, cfg Config) (*Results, error) {
+	cfg.fill()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	suites, _ := suite.Lookup(cfg.Suites)
+	seg, _ := load.ParseSegment(cfg.Segment)
+	sla, _ := parseSLA(cfg.SLA)
+	th, _ := baseline.ParseThresholds(cfg.Regression.Thresholds)
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(logw, "goldenpath run: "+format+"\n", a...) }
+	spec := testbed.Spec{URL: cfg.Target, Faults: cfg.Faults, Think: cfg.TargetThink, RaceDetector: cfg.RaceDetector,
+		WaitReady: cfg.WaitReady, AdminToken: cfg.AdminToken, Register: testbed.AccountsFor(cfg.Users, max(cfg.MaxUsers, 0)),
+		Log: logw, Label: "goldenpath run"}
+	if cfg.UsersFile != "" {
+		accts, err := testbed.ReadAccounts(cfg.UsersFile)
+		if err != nil {
+			return nil, &ConfigError{Field: "UsersFile", Err: err}
+		}
+		spec.Accounts = accts
+	}
+	if cfg.Out != "" {
+		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+			return nil, &ConfigError{Field: "Out", Err: err}
+		}
+	}
+
+	res := &report.Results{
+		Schema: report.Schema, StartedAt: time.Now().UTC(),
+		Tool: report.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Options: report.Options{Suites: suiteNames(suites), Users: cfg.Users, Duration: cfg.Duration.String(), Rate: cfg.Rate,
+			Segment: seg.String(), SLA: sla.Lines()},
+		Segments: []string{seg.String()},
+	}
+	bed, err := testbed.Up(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer bed.Close()
+	res.Target = report.Target{URL: bed.URL, Embedded: bed.Embedded, Faults: cfg.Faults}
+	res.Notes = append(res.Notes, bed.Notes...)
+
+	env := &suite.Env{
+		RaceBuild: cfg.RaceDetector,
+		Target:    bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
+		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think,
+		MaxUsers: max(cfg.MaxUsers, 0), StepDuration: cfg.StepDuration, Segment: seg, RunTimeout: cfg.RunTimeout,
+		Monitor: bed.Monitor,
+		Regression: suite.RegressionOptions{Rounds: cfg.Regression.Rounds, Dir: cfg.Regression.Dir,
+			Baseline: cfg.Regression.Baseline, Save: cfg.Regression.Save, Embedded: bed.Embedded, Faults: cfg.Faults, Thresholds: th},
+	}
+	clearProgress := func() {}
+	if cfg.Log != nil && !cfg.Quiet {
+		env.Progress, clearProgress = newProgress(cfg.Log)
+	}
+	for _, s := range suites {
+		say("suite %s", s.Name)
+		stopped, err := s.Run(ctx, env, func(sc report.Scenario) {
+			res.Scenarios = append(res.Scenarios, sc)
+			clearProgress()
+			fmt.Fprintf(logw, "  %-24s %6d journeys  %6.1f/s  %d failed\n", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("goldenpath: suite %s: %w", s.Name, err)
+		}
+		if stopped || ctx.Err() != nil {
+			res.Interrupted = true
+			break
+		}
+	}
+	if races, ok, err := bed.Races(); ok {
+		if err != nil {
+			say("reading the race detector's logs: %v", err)
+		}
+		res.Scenarios = append(res.Scenarios, suite.RaceDetectorScenario(races))
+	}
+	res.FinishedAt = time.Now().UTC()
+	if bed.Monitor != nil {
+		res.TargetMemory = memoryPoints(bed.Monitor.Series(), res.StartedAt)
+	}
+	res.Phases = report.MergePhases(res.Scenarios)
+	if err := suite.Evaluate(res, sla); err != nil {
+		return nil, fmt.Errorf("goldenpath: %w", err)
+	}
+	out := fromModel(res)
+	if cfg.Out != "" {
+		if err := out.WriteReports(cfg.Out); err != nil {
+			return out, fmt.Errorf("goldenpath: writing reports: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// IsUnreachable reports whether err says the target could not be reached.
+func IsUnreachable(err error) bool { return errors.Is(err, ErrUnreachable) }
+
+func suiteNames(ss []suite.Suite) []string {
+	var n []string
+	for _, s := range ss {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// memoryPoints turns the monitor's samples into the results' series.
+func memoryPoints(ss []monitor.Sample, start time.Time) []report.MemoryPoint {
+	out := make([]report.MemoryPoint, 0, len(ss))
+	for _, s := range ss {
+		p := report.MemoryPoint{T: s.T.Sub(start).Seconds(), Goroutines: s.Metrics["go_goroutines"],
+			Connections: s.Metrics["goldenpath_active_connections"], FDs: s.Metrics["process_open_fds"]}
+		switch {
+		case s.HasProc:
+			p.RSS, p.FDs = float64(s.RSS), float64(s.FDs)
+		default:
+			p.RSS = s.Metrics["process_resident_memory_bytes"]
+		}
+		if p.RSS > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Version is goldenpath's version: the module version when built from a
+// tagged module, else "devel" with the VCS revision when known.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if bi.Main.Path != modulePath {
+		// A program of another module that imports goldenpath.
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				return d.Version
+			}
+		}
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+const modulePath = "github.com/goldenpath-dev/goldenpath"
