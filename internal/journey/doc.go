@@ -31,6 +31,16 @@
 // socket; every answer quotes its request). It is exported so that suites
 // that open their own sockets judge them by the same rules.
 //
+// # Raw connections
+//
+// Checks that need control a journey does not give — dropping a
+// connection mid-run, writing into chosen threads — use the same wire
+// client piecewise: [Dial] logs in, opens the WebSocket and waits for
+// connection_established, and the [Conn] it returns sends requests
+// ([Conn.Ask]), follows them ([Conn.Await]), vanishes ([Conn.Abort]) or
+// closes ([Conn.Close]), with an [Oracle] judging every frame as in [Run].
+// [Target.JSON] makes one authenticated JSON call of the HTTP API.
+//
 // # Failures
 //
 // A failure that ends the journey is an [*Error] with a Fail* kind

@@ -216,31 +216,19 @@ func Register(ctx context.Context, t *Target, acct Account) (userID string, err 
 // call sends one JSON request and decodes a reply of status want into out
 // (when out is not nil). It returns the reply's header, also on failure.
 func (t *Target) call(ctx context.Context, phase, method, path, token string, body any, want int, out any) (http.Header, *Error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, &Error{Kind: FailInternal, Phase: phase, Message: "encode request: " + err.Error()}
-		}
-		rd = bytes.NewReader(b)
+	rd, err := jsonBody(body)
+	if err != nil {
+		return nil, &Error{Kind: FailInternal, Phase: phase, Message: "encode request: " + err.Error()}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, t.BaseURL+path, rd)
+	req, err := t.newRequest(ctx, method, path, token, rd)
 	if err != nil {
 		return nil, &Error{Kind: FailOptions, Phase: phase, Message: err.Error()}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := t.HTTP.Do(req)
 	if err != nil {
 		return nil, classify(ctx, phase, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // let the connection be reused
-	resp.Body.Close()
+	b, err := readReply(resp)
 	if err != nil {
 		return resp.Header, classify(ctx, phase, err)
 	}
@@ -253,6 +241,80 @@ func (t *Target) call(ctx context.Context, phase, method, path, token string, bo
 		}
 	}
 	return resp.Header, nil
+}
+
+// JSON sends one HTTP request to the target's path: body, when not nil,
+// encoded as JSON, and token, when set, as a bearer token. A 2xx reply is
+// decoded into out when out is not nil; the reply's status and body (at
+// most 4 MiB) are returned whatever they are, so that a text endpoint such
+// as /metrics can be read with a nil out. A reply that is not 2xx is an
+// error "METHOD PATH: HTTP status: body" (the body cut at 200 bytes).
+//
+// JSON is for suites that call the API outside a journey; it records no
+// timings and returns plain errors, not [*Error]s.
+func (t *Target) JSON(ctx context.Context, method, path, token string, body, out any) (status int, reply []byte, err error) {
+	rd, err := jsonBody(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := t.newRequest(ctx, method, path, token, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := readReply(resp)
+	if err != nil {
+		return resp.StatusCode, nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, b, fmt.Errorf("%s %s: HTTP %d: %.200s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, b, fmt.Errorf("%s %s: reply is not the expected JSON: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, b, nil
+}
+
+// jsonBody encodes body as a request body; nil gives none.
+func jsonBody(body any) (io.Reader, error) {
+	if body == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// newRequest builds a request to the target's path with a JSON body (when
+// body is not nil) and a bearer token (when token is set).
+func (t *Target) newRequest(ctx context.Context, method, path, token string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, t.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+// readReply reads at most maxBody of a reply, drains the rest so that the
+// connection can be reused, and closes the body.
+func readReply(resp *http.Response) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	return b, err
 }
 
 // statusError reports an unexpected HTTP status with the protocol's error

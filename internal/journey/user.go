@@ -1,7 +1,6 @@
 package journey
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,29 +18,20 @@ import (
 
 // user is one journey in progress.
 type user struct {
-	ctx     context.Context
-	t       *Target
-	opts    Options
-	res     *Result
-	sess    Session
-	conn    *websocket.Conn
-	unwatch func() bool   // stops the context watcher that aborts conn
-	aborted chan struct{} // closed when the watcher, once started, has finished
-	oracle  *Oracle
-	clk     clockSync
-	buf     bytes.Buffer // the current frame; reused
-	thread  string       // the thread of the first run; later requests join it
-	asked   []request
-	answer  time.Time // arrival of the last answer
+	ctx    context.Context
+	t      *Target
+	opts   Options
+	res    *Result
+	sess   Session
+	sock   *socket // nil until connected, and after abort
+	oracle *Oracle // the socket's, kept after it closes
+	clk    clockSync
+	thread string // the thread of the first run; later requests join it
+	asked  []request
+	answer time.Time // arrival of the last answer
 }
 
 type request struct{ messageID, content string }
-
-// userMessage is the client frame of a request.
-type userMessage struct {
-	Type    string               `json:"type"`
-	Payload protocol.UserMessage `json:"payload"`
-}
 
 func (u *user) sample(name string, d time.Duration) {
 	u.res.Phases = append(u.res.Phases, Sample{Name: name, D: d})
@@ -106,7 +96,7 @@ func (u *user) converse() *Error {
 	}
 	u.sample(PhaseJourney, u.answer.Sub(u.res.Start))
 	if u.oracle.HasGap() { // a reordered frame may still come
-		_ = u.conn.SetReadDeadline(time.Now().Add(gapGrace))
+		_ = u.sock.ws.SetReadDeadline(time.Now().Add(gapGrace))
 		for u.oracle.HasGap() {
 			if _, err := u.next(); err != nil {
 				break
@@ -119,15 +109,13 @@ func (u *user) converse() *Error {
 
 // connect dials, checks the upgrade and waits for connection_established.
 func (u *user) connect() *Error {
-	hdr := make(http.Header, 1)
-	if u.opts.Subprotocol {
-		hdr.Set("Sec-WebSocket-Protocol", protocol.SubprotocolAuth+", "+protocol.SubprotocolTokenPrefix+u.sess.Token)
-	} else {
-		hdr.Set("Authorization", "Bearer "+u.sess.Token)
+	var oo []OracleOption
+	if u.opts.Foreign != nil {
+		oo = append(oo, WithForeign(u.opts.Foreign))
 	}
 	dialed := time.Now()
-	conn, resp, err := u.t.Dialer.DialContext(u.ctx, u.t.wsURL, hdr)
-	if err != nil {
+	sock, resp, err := dialSocket(u.ctx, u.t, u.sess, u.opts.Subprotocol, oo)
+	if sock == nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 			return statusError(PhaseWSConnect, "GET "+protocol.PathWS, resp.StatusCode, body)
@@ -136,23 +124,12 @@ func (u *user) connect() *Error {
 	}
 	upgraded := time.Now()
 	u.sample(PhaseWSConnect, upgraded.Sub(dialed))
-	u.conn = conn
-	u.aborted = make(chan struct{})
-	u.unwatch = context.AfterFunc(u.ctx, func() {
-		defer close(u.aborted)
-		_ = conn.NetConn().Close()
-	})
-	conn.SetReadLimit(maxFrame)
-	if u.opts.Subprotocol && conn.Subprotocol() != protocol.SubprotocolAuth {
-		return &Error{Kind: FailProtocol, Phase: PhaseWSConnect,
-			Message: fmt.Sprintf("server selected subprotocol %q, want %q", conn.Subprotocol(), protocol.SubprotocolAuth)}
+	u.sock = sock
+	if err != nil {
+		return err.(*Error) // the upgrade chose the wrong subprotocol
 	}
-	var oo []OracleOption
-	if u.opts.Foreign != nil {
-		oo = append(oo, WithForeign(u.opts.Foreign))
-	}
-	u.oracle = NewOracle(u.sess.UserID, oo...)
-	_ = conn.SetReadDeadline(upgraded.Add(u.opts.RunTimeout))
+	u.oracle = sock.oracle
+	_ = sock.ws.SetReadDeadline(upgraded.Add(u.opts.RunTimeout))
 	f, err := u.next()
 	if err != nil {
 		e := classify(u.ctx, PhaseWSReady, err)
@@ -163,7 +140,7 @@ func (u *user) connect() *Error {
 	}
 	received := time.Now()
 	if f.Type != protocol.EventConnectionEstablished {
-		return &Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(u.buf.Bytes())}
+		return &Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(u.sock.buf.Bytes())}
 	}
 	u.sample(PhaseWSReady, received.Sub(upgraded))
 	if u.clk = newClockSync(dialed, received, f.ServerTime); u.clk.ok {
@@ -172,27 +149,14 @@ func (u *user) connect() *Error {
 	return nil
 }
 
-// next reads and observes one frame. The frame's bytes stay in u.buf until
-// the next read.
+// next reads and observes one frame. The frame's bytes stay in u.sock.buf
+// until the next read.
 func (u *user) next() (Frame, error) {
-	typ, r, err := u.conn.NextReader()
+	f, vs, err := u.sock.next()
 	if err != nil {
 		return Frame{}, err
 	}
-	u.buf.Reset()
-	if _, err := u.buf.ReadFrom(r); err != nil {
-		return Frame{}, err
-	}
 	u.res.Frames++
-	if typ != websocket.TextMessage {
-		u.violate(Violation{Kind: ViolationBadEnvelope, Detail: "a binary frame; the protocol sends text frames", Sample: sample(u.buf.Bytes())})
-	}
-	f, vs := u.oracle.Observe(u.buf.Bytes())
-	for _, v := range vs {
-		if v.Kind == ViolationSeqDuplicate {
-			f.Type = "" // a repeat moves nothing on
-		}
-	}
 	u.violate(vs...)
 	return f, nil
 }
@@ -201,19 +165,15 @@ func (u *user) next() (Frame, error) {
 func (u *user) ask(i int) *Error {
 	nonce := u.opts.Nonce()
 	req := request{messageID: "m" + strconv.Itoa(i+1) + "-" + nonce, content: "golden path question " + strconv.Itoa(i+1) + ": " + nonce}
-	u.oracle.Expect(req.messageID, req.content)
 	u.asked = append(u.asked, req)
-	msg, err := json.Marshal(userMessage{Type: protocol.MessageUser,
-		Payload: protocol.UserMessage{MessageID: req.messageID, Content: req.content, ThreadID: u.thread}})
-	if err != nil {
-		return &Error{Kind: FailInternal, Phase: PhaseFirstEvent, Message: "encode user_message: " + err.Error()}
+	sent, err := u.sock.send(req.messageID, req.content, u.thread)
+	if e, ok := err.(*Error); ok {
+		return e
 	}
-	sent := time.Now()
-	_ = u.conn.SetWriteDeadline(sent.Add(writeTimeout))
-	if err := u.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+	if err != nil {
 		return classify(u.ctx, PhaseFirstEvent, err)
 	}
-	_ = u.conn.SetReadDeadline(sent.Add(u.opts.RunTimeout))
+	_ = u.sock.ws.SetReadDeadline(sent.Add(u.opts.RunTimeout))
 	var started, last time.Time
 	for {
 		phase := PhaseFirstEvent
@@ -230,7 +190,7 @@ func (u *user) ask(i int) *Error {
 		}
 		now := time.Now()
 		if f.Type == protocol.EventErrorMessage {
-			return &Error{Kind: FailProtocol, Phase: phase, Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.buf.Bytes())}
+			return &Error{Kind: FailProtocol, Phase: phase, Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
 		}
 		if f.MessageID != req.messageID || !protocol.IsRunEvent(f.Type) {
 			continue
@@ -266,7 +226,7 @@ func (u *user) ask(i int) *Error {
 			u.answer = now
 			return nil
 		case protocol.EventAgentError:
-			return &Error{Kind: FailProtocol, Phase: PhaseAgentExecution, Message: "agent_error " + f.Code + ": " + f.Message, Sample: sample(u.buf.Bytes())}
+			return &Error{Kind: FailProtocol, Phase: PhaseAgentExecution, Message: "agent_error " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
 		}
 	}
 }
@@ -274,8 +234,8 @@ func (u *user) ask(i int) *Error {
 // close sends close 1000 and reads (and judges) what still arrives until
 // the server's close frame, for at most closeWait.
 func (u *user) close() {
-	_ = u.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
-	_ = u.conn.SetReadDeadline(time.Now().Add(closeWait))
+	_ = u.sock.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
+	_ = u.sock.ws.SetReadDeadline(time.Now().Add(closeWait))
 	for {
 		if _, err := u.next(); err != nil {
 			break
@@ -286,15 +246,9 @@ func (u *user) close() {
 
 // abort releases the socket and the context watcher; it is idempotent.
 func (u *user) abort() {
-	if u.unwatch != nil {
-		if !u.unwatch() {
-			<-u.aborted // the watcher ran: let it finish before Run returns
-		}
-		u.unwatch = nil
-	}
-	if u.conn != nil {
-		_ = u.conn.Close()
-		u.conn = nil
+	if u.sock != nil {
+		u.sock.release() // waits for the context watcher: Run returns after it
+		u.sock = nil
 	}
 }
 
