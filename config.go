@@ -199,9 +199,9 @@ func (c Config) Validate() error {
 		}
 		switch {
 		case c.Faults != "":
-			return configErr("Faults", "applies to the embedded backend only; drop it or drop Target")
+			return configErr("Faults", "applies to the embedded backend only; drop it, or drop the target URL")
 		case c.RaceDetector:
-			return configErr("RaceDetector", "builds and runs the embedded backend; it cannot instrument Target")
+			return configErr("RaceDetector", "builds and runs the embedded backend; it cannot instrument a target given by URL")
 		}
 	}
 	if _, err := fault.Parse(c.Faults); err != nil {
@@ -222,7 +222,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if k6Output.MatchString(c.Out) {
-		return configErr("Out", "%q looks like k6's --out NAME=FILE; goldenpath's is a directory, into which it writes results.json, junit.xml, report.md and report.html", c.Out)
+		return configErr("Out", "%q looks like k6's --out NAME=FILE, but goldenpath's names a directory, into which it writes results.json, junit.xml, report.md and report.html (e.g. --out reports)", c.Out)
 	}
 	return nil
 }

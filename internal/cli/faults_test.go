@@ -216,10 +216,13 @@ func runFaultRow(t *testing.T, bin string, row faultRow) {
 		t.Fatalf("%s\nthe run outlived the row's bound of %s", o, faultRowBound)
 	}
 	want := ExitFailed
-	if row.fault == "" {
+	switch {
+	case row.stopAfter != "":
+		want = ExitInterrupted
+	case row.fault == "":
 		want = ExitOK
 	}
-	if o.code != ExitOK && o.code != ExitFailed {
+	if o.code != ExitOK && o.code != ExitFailed && o.code != ExitInterrupted {
 		t.Fatalf("%s\nwant %d: the run completes and judges the backend", o, want)
 	}
 	r := readResults(t, out)

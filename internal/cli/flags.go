@@ -23,7 +23,7 @@ func parse(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
 		fs.Usage()
 		return ExitOK, true
 	case err != nil:
-		return usageError(e, fs.Name(), "%s", flagError(err)), true
+		return usageError(e, fs.Name(), "%s", flagError(fs, err)), true
 	case fs.NArg() > 0:
 		return usageError(e, fs.Name(), "unexpected argument %q (flags go before arguments)", fs.Arg(0)), true
 	}
@@ -41,7 +41,7 @@ func parseArgs(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
 		fs.Usage()
 		return ExitOK, true
 	case err != nil:
-		return usageError(e, fs.Name(), "%s", flagError(err)), true
+		return usageError(e, fs.Name(), "%s", flagError(fs, err)), true
 	}
 	return 0, false
 }
@@ -59,12 +59,22 @@ var (
 
 // flagError rewrites the flag package's errors in goldenpath's words:
 // "--duration "10": ...", "unknown flag --nosuch".
-func flagError(err error) string {
+func flagError(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if m := invalidValueRE.FindStringSubmatch(msg); m != nil {
 		why := strings.TrimPrefix(m[3], "parse error")
 		if why == "" {
 			why = "not a valid value"
+			if g, ok := fs.Lookup(m[2]).Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case int, int64, uint, uint64:
+					why = "not a whole number"
+				case float64:
+					why = "not a number"
+				case bool:
+					why = "not true or false"
+				}
+			}
 		}
 		return fmt.Sprintf("--%s %q: %s", m[2], m[1], strings.TrimPrefix(why, ": "))
 	}

@@ -153,7 +153,7 @@ func TestReportBadUsage(t *testing.T) {
 		{"empty file", []string{file}, "goldenpath report: " + file + ": report: not a results file: EOF"},
 		{"not results", []string{"testdata/run/users-no-email.csv"}, "goldenpath report: testdata/run/users-no-email.csv: report: not a results file"},
 		{"results of another schema", []string{"testdata/run/other-schema.json"}, `report: schema "something/else", want "goldenpath.results/v1"`},
-		{"unknown flag", []string{"testdata/run/other-schema.json", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"testdata/run/other-schema.json", "--bogus"}, "goldenpath report: unknown flag --bogus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

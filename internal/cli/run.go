@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,8 +162,16 @@ func configError(e *env, cmd string, err error, slaFile string) int {
 	if ce.Field == "SLA" && slaFile != "" {
 		name += " " + slaFile
 	}
-	return usageError(e, cmd, "%s: %v", name, ce.Err)
+	msg := ce.Err.Error()
+	sep := ": "
+	if first, _, _ := strings.Cut(msg, " "); strings.HasPrefix(msg, `"`) || slices.Contains(verbs, first) {
+		sep = " " // "--users must be ...", "--target "x" is not ..."
+	}
+	return usageError(e, cmd, "%s%s%s", name, sep, msg)
 }
+
+// verbs start the Config errors that read on from the flag's name.
+var verbs = []string{"must", "applies", "builds", "names", "looks"}
 
 func splitList(s string) []string {
 	out := []string{}

@@ -191,9 +191,14 @@ func TestRunBadUsage(t *testing.T) {
 		{"unknown suite", []string{"--suite", "nope"}, `goldenpath run: --suite: suite: unknown suite "nope"; known suites: integrated, load`},
 		{"no suite", []string{"--suite", ","}, "goldenpath run: --suite names no suite"},
 		{"no users", []string{"--users", "0"}, "goldenpath run: --users must be at least 1 (got 0)"},
+		{"negative users", []string{"--users", "-4"}, "goldenpath run: --users must be at least 1 (got -4)"},
 		{"no duration", []string{"--duration", "0"}, "goldenpath run: --duration must be positive (got 0s)"},
-		{"duration without unit", []string{"--duration", "5"}, `invalid value "5" for flag -duration`},
-		{"negative rate", []string{"--rate", "-1"}, "--rate, --max-users and --think must not be negative"},
+		{"duration without unit", []string{"--duration", "10"}, `goldenpath run: --duration "10": a duration needs a unit: write e.g. 10s, 10ms or 10m`},
+		{"duration that is not one", []string{"--duration", "soon"}, `goldenpath run: --duration "soon": not a duration; write e.g. 10s, 500ms or 2m`},
+		{"negative rate", []string{"--rate", "-3"}, "goldenpath run: --rate must not be negative (got -3); 0 runs the closed model"},
+		{"negative think", []string{"--think", "-1s"}, `goldenpath run: --think "-1s": must not be negative`},
+		{"k6's --out form", []string{"--out", "json=x.json"}, `goldenpath run: --out "json=x.json" looks like k6's --out NAME=FILE`},
+		{"regression rounds", []string{"--rounds", "0"}, "goldenpath run: --rounds must be at least 1 (got 0)"},
 		{"segment beyond its count", []string{"--segment", "3/2"}, `goldenpath run: --segment: load: segment "3/2" is not i/n with 1 <= i <= n`},
 		{"segment not i/n", []string{"--segment", "half"}, `goldenpath run: --segment: load: segment "half" is not i/n`},
 		{"missing SLA file", []string{"--sla", "testdata/run/missing.yaml"}, "goldenpath run: --sla: open testdata/run/missing.yaml: no such file"},
@@ -209,9 +214,9 @@ func TestRunBadUsage(t *testing.T) {
 		{"target without a scheme", []string{"--target", "localhost:8080"}, `goldenpath run: --target "localhost:8080" is not an http(s) URL such as http://127.0.0.1:8080`},
 		{"target of another scheme", []string{"--target", "ftp://127.0.0.1:21"}, `--target "ftp://127.0.0.1:21" is not an http(s) URL`},
 		{"fault with a target", []string{"--target", "http://127.0.0.1:1", "--fault", "slow-login=1s"},
-			"goldenpath run: --fault applies to the embedded backend only; drop it or drop --target"},
-		{"an argument", []string{"extra"}, `goldenpath run: unexpected argument "extra" (flags go before arguments; see -h)`},
-		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
+			"goldenpath run: --fault applies to the embedded backend only; drop it, or drop the target URL"},
+		{"an argument", []string{"extra"}, `goldenpath run: unexpected argument "extra" (flags go before arguments)`},
+		{"unknown flag", []string{"--nosuch"}, "goldenpath run: unknown flag --nosuch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,6 +226,11 @@ func TestRunBadUsage(t *testing.T) {
 			o := gp(boundedContext(t, runBound), args...)
 			if o.code != ExitUsage || !strings.Contains(o.stderr, tt.wantErr) {
 				t.Errorf("%s\nwant %d and an error containing %q", o, ExitUsage, tt.wantErr)
+			}
+			// One line that names the problem, then where the help is:
+			// not the whole help, which would bury it.
+			if lines := strings.Split(strings.TrimSpace(o.stderr), "\n"); len(lines) != 2 || lines[1] != "see goldenpath run -h" {
+				t.Errorf("%s\nwant two lines on stderr: the error, then \"see goldenpath run -h\"", o)
 			}
 			if o.stdout != "" {
 				t.Errorf("%s\nwant nothing on stdout when the usage is bad", o)
@@ -290,8 +300,8 @@ func TestRunInterrupted(t *testing.T) {
 	cancel()
 	interrupted := time.Now()
 	o := <-done
-	if o.code != ExitFailed {
-		t.Fatalf("%s\nwant %d for an interrupted run", o, ExitFailed)
+	if o.code != ExitInterrupted {
+		t.Fatalf("%s\nwant %d for an interrupted run", o, ExitInterrupted)
 	}
 	// Stopping takes the journeys in flight and the backend's drain; a 30 s
 	// scenario must not run on.
