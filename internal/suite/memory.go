@@ -441,9 +441,9 @@ func connectionBurst(ctx context.Context, e *Env, t *tally, c, n int) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s, err := openSession(ctx, e.Target, e.account(i), nil)
+			s, err := journey.Dial(ctx, e.Target, e.account(i))
 			if err == nil {
-				s.close()
+				s.Close()
 			}
 			if ctx.Err() == nil {
 				t.add(err)
@@ -469,10 +469,10 @@ func configBurst(ctx context.Context, e *Env, t *tally, n int) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		_, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &snap)
+		_, _, err := e.Target.JSON(ctx, "GET", protocol.PathConfig, us.Token, nil, &snap)
 		t.add(err)
 		if e.AdminToken != "" && i%100 == 0 && len(snap.Values) > 0 {
-			_, _, err := httpJSON(ctx, e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": snap.Values}, nil)
+			_, _, err := e.Target.JSON(ctx, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": snap.Values}, nil)
 			t.add(err)
 		}
 	}
@@ -500,14 +500,14 @@ func dbBurst(ctx context.Context, e *Env, t *tally, c, n int) error {
 					return
 				}
 				var th protocol.Thread
-				_, _, err := httpJSON(ctx, e.Target, "POST", protocol.PathThreads, us.Token, protocol.NewThread{Title: "memory"}, &th)
+				_, _, err := e.Target.JSON(ctx, "POST", protocol.PathThreads, us.Token, protocol.NewThread{Title: "memory"}, &th)
 				t.add(err)
 				if err != nil {
 					continue
 				}
-				_, _, err = httpJSON(ctx, e.Target, "GET", protocol.PathThreads, us.Token, nil, nil)
+				_, _, err = e.Target.JSON(ctx, "GET", protocol.PathThreads, us.Token, nil, nil)
 				t.add(err)
-				_, _, err = httpJSON(ctx, e.Target, "GET", protocol.PathThreads+"/"+th.ID+"/messages", us.Token, nil, nil)
+				_, _, err = e.Target.JSON(ctx, "GET", protocol.PathThreads+"/"+th.ID+"/messages", us.Token, nil, nil)
 				t.add(err)
 			}
 		}()

@@ -158,7 +158,7 @@ func raceMixed(ctx context.Context, e *Env, n int, rt time.Duration) (report.Sce
 		return journey.Options{RunTimeout: rt, Messages: 2, ConfigAccess: true, DBOps: true, Nonce: nonceFor(it.VU), Foreign: foreignFor(it.VU)}
 	}, nil)
 	if err == nil && !stopped {
-		if _, _, rerr := httpJSON(ctx, e.Target, "GET", "/readyz", "", nil, nil); rerr != nil {
+		if _, _, rerr := e.Target.JSON(ctx, "GET", "/readyz", "", nil, nil); rerr != nil {
 			sc.Metrics.Counters[cNotReadyAfter] = 1
 			sc.Samples = append(sc.Samples, report.Sample{Kind: "not_ready", Detail: "after the mixed load: " + rerr.Error()})
 		}

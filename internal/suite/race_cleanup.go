@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -15,11 +16,13 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 )
 
+var errNoMetrics = errors.New("the target has no /metrics endpoint")
+
 var gaugeRE = regexp.MustCompile(`(?m)^(goldenpath_active_connections|goldenpath_active_runs) ([0-9.eE+\-]+)$`)
 
 // gauges reads the active-connection and active-run gauges from /metrics.
 func gauges(ctx context.Context, t *journey.Target) (conns, runs float64, err error) {
-	code, body, err := httpJSON(ctx, t, "GET", protocol.PathMetrics, "", nil, nil)
+	code, body, err := t.JSON(ctx, "GET", protocol.PathMetrics, "", nil, nil)
 	if code == 404 {
 		return 0, 0, errNoMetrics
 	}
@@ -62,37 +65,37 @@ func raceCleanup(ctx context.Context, e *Env, n int, rt time.Duration) (report.S
 			defer wg.Done()
 			acct := e.account(u)
 			// First connection: ask, read a random number of frames, vanish.
-			s, err := openSession(ctx, e.Target, acct, nil)
+			s, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
 				set.Add(cCleanupFailed, 1)
 				sample(report.Sample{Kind: "cleanup_error", Detail: err.Error()})
 				return
 			}
 			mid := fmt.Sprintf("old-%d-%x", u, rand.Uint64())
-			if err := s.ask(mid, "soon abandoned "+mid, ""); err == nil {
+			if err := s.Ask(mid, "soon abandoned "+mid, ""); err == nil {
 				for range rand.IntN(4) {
-					if _, err := s.next(rt); err != nil {
+					if _, err := s.Next(rt); err != nil {
 						break
 					}
 				}
 			}
-			s.abort()
+			s.Abort()
 			// Second connection: a new run; nothing of the old may arrive.
-			s2, err := openSession(ctx, e.Target, acct, nil)
+			s2, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
 				set.Add(cCleanupFailed, 1)
 				sample(report.Sample{Kind: "cleanup_error", Detail: "reconnect: " + err.Error()})
 				return
 			}
 			mid2 := fmt.Sprintf("new-%d-%x", u, rand.Uint64())
-			if err := s2.ask(mid2, "after reconnect "+mid2, ""); err == nil {
-				_, err = s2.await(mid2, rt)
+			if err := s2.Ask(mid2, "after reconnect "+mid2, ""); err == nil {
+				_, err = s2.Await(mid2, rt)
 				if err != nil {
 					set.Add(cCleanupFailed, 1)
 					sample(report.Sample{Kind: "cleanup_error", Detail: "run after reconnect: " + err.Error()})
 				}
 			}
-			for _, v := range s2.close() {
+			for _, v := range s2.Close() {
 				if v.Kind == journey.ViolationForeignMessage || v.Kind == journey.ViolationForeignUser {
 					set.Add(cCleanupStale, 1)
 					sample(report.Sample{Kind: "stale_event", Detail: v.Detail, Frame: v.Sample})

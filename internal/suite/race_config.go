@@ -83,7 +83,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		return skip("skipped: cannot log in to read the config: " + err.Error())
 	}
 	var orig protocol.ConfigSnapshot
-	if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &orig); err != nil {
+	if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathConfig, us.Token, nil, &orig); err != nil {
 		return skip("skipped: GET /api/v1/config failed: " + err.Error())
 	}
 	base := map[string]any{}
@@ -93,7 +93,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		return skip("skipped: config values are not an object: " + err.Error())
 	}
 	defer func() { // put the original values back
-		_, _, _ = httpJSON(context.WithoutCancel(ctx), e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": json.RawMessage(orig.Values)}, nil)
+		_, _, _ = e.Target.JSON(context.WithoutCancel(ctx), "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": json.RawMessage(orig.Values)}, nil)
 	}()
 
 	dur := min(e.Duration, 3*time.Second)
@@ -125,7 +125,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 		}
 		return vals
 	}
-	if _, _, err := httpJSON(ctx, e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(make([]int64, configKeys))}, nil); err != nil {
+	if _, _, err := e.Target.JSON(ctx, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(make([]int64, configKeys))}, nil); err != nil {
 		return skip("skipped: the admin config update failed: " + err.Error())
 	}
 	wg.Add(1)
@@ -137,7 +137,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 			next := append([]int64(nil), cur...)
 			next[k] = seq
 			call := now()
-			_, _, err := httpJSON(ctx, e.Target, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(next)}, nil)
+			_, _, err := e.Target.JSON(ctx, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(next)}, nil)
 			ret := now()
 			if err != nil {
 				sample(report.Sample{Kind: "config_write_error", Detail: err.Error()})
@@ -165,7 +165,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 			for n := 0; rctx.Err() == nil && n < configReadsPerReader; n++ {
 				var snap protocol.ConfigSnapshot
 				call := now()
-				_, _, err := httpJSON(rctx, e.Target, "GET", protocol.PathConfig, us.Token, nil, &snap)
+				_, _, err := e.Target.JSON(rctx, "GET", protocol.PathConfig, us.Token, nil, &snap)
 				ret := now()
 				if err != nil {
 					continue

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
@@ -32,16 +33,16 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := openSession(ctx, e.Target, e.account(1000+u), nil)
+			s, err := journey.Dial(ctx, e.Target, e.account(1000+u))
 			if err != nil {
 				set.Add(cDBErrors, 1)
 				sample(report.Sample{Kind: "db_error", Detail: err.Error()})
 				return
 			}
-			defer s.close()
-			tok := s.user.Token
+			defer s.Close()
+			tok := s.Session().Token
 			var before protocol.ThreadList
-			if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads, tok, nil, &before); err != nil {
+			if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads, tok, nil, &before); err != nil {
 				set.Add(cDBErrors, 1)
 				return
 			}
@@ -54,7 +55,7 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 			indeterminate := 0             // thread creations that failed: each may have happened
 			for i := range threadsPer {
 				var th protocol.Thread
-				if _, _, err := httpJSON(ctx, e.Target, "POST", protocol.PathThreads, tok, protocol.NewThread{Title: fmt.Sprintf("race %d/%d", u, i)}, &th); err != nil {
+				if _, _, err := e.Target.JSON(ctx, "POST", protocol.PathThreads, tok, protocol.NewThread{Title: fmt.Sprintf("race %d/%d", u, i)}, &th); err != nil {
 					set.Add(cDBErrors, 1)
 					indeterminate++
 					sample(report.Sample{Kind: "db_error", Detail: err.Error()})
@@ -65,11 +66,11 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 				for j := range msgsPer {
 					mid := fmt.Sprintf("db-%d-%d-%d-%d", u, i, j, time.Now().UnixNano())
 					sent[mid] = true
-					if err := s.ask(mid, "store me "+mid, th.ID); err != nil {
+					if err := s.Ask(mid, "store me "+mid, th.ID); err != nil {
 						set.Add(cDBErrors, 1)
 						continue
 					}
-					f, err := s.await(mid, rt)
+					f, err := s.Await(mid, rt)
 					if err != nil || f.Type != protocol.EventAgentCompleted {
 						set.Add(cDBErrors, 1)
 						sample(report.Sample{Kind: "db_error", Detail: fmt.Sprintf("run %s: %v", mid, err)})
@@ -81,7 +82,7 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 			}
 			// Read back.
 			var after protocol.ThreadList
-			if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads, tok, nil, &after); err != nil {
+			if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads, tok, nil, &after); err != nil {
 				set.Add(cDBErrors, 1)
 				return
 			}
@@ -110,7 +111,7 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 					sample(report.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s listed %d times", id, seen[id])})
 				}
 				var ml protocol.MessageList
-				if _, _, err := httpJSON(ctx, e.Target, "GET", protocol.PathThreads+"/"+url.PathEscape(id)+"/messages", tok, nil, &ml); err != nil {
+				if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads+"/"+url.PathEscape(id)+"/messages", tok, nil, &ml); err != nil {
 					set.Add(cDBErrors, 1)
 					continue
 				}
