@@ -156,6 +156,7 @@ func TestRunRegressionFlags(t *testing.T) {
 // plumbing (two child processes, interleaved rounds, results) works. One
 // round a side can never be significant, so every check is skipped.
 func TestCompareLive(t *testing.T) {
+	long(t)
 	if testing.Short() {
 		t.Skip("starts two backends")
 	}

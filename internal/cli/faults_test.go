@@ -116,6 +116,7 @@ const faultRowBound = 8 * time.Minute
 // with evidence that points at it. Other checks a fault breaks on the way
 // (a dropped agent_completed is also a lost reply) are logged, not judged.
 func TestFaultMatrix(t *testing.T) {
+	long(t)
 	if testing.Short() {
 		t.Skip("the fault matrix runs the race and memory suites ten times (minutes); skipped with -short")
 	}

@@ -220,3 +220,16 @@ func register(t *testing.T, url string, accts ...journey.Account) {
 		}
 	}
 }
+
+// longEnv, when "1", runs the long proofs: the fault matrix, the live
+// comparisons and the race-detector build, minutes each. .ci/run sets it;
+// a developer's `go test ./...` leaves them out to stay quick.
+const longEnv = "GOLDENPATH_LONG_TESTS"
+
+// long skips a long proof unless longEnv is set.
+func long(t *testing.T) {
+	t.Helper()
+	if os.Getenv(longEnv) != "1" {
+		t.Skipf("a long proof; set %s=1 to run it (.ci/run does)", longEnv)
+	}
+}

@@ -15,6 +15,7 @@ import (
 // detector: a clean backend reports no data race; the data-race fault's
 // unsynchronised counter is found, with its place.
 func TestRunRaceDetector(t *testing.T) {
+	long(t)
 	if testing.Short() {
 		t.Skip("builds goldenpath with -race; skipped with -short")
 	}

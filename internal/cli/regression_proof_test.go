@@ -23,6 +23,7 @@ const regressionTrialBound = 4 * time.Minute
 // matrix it runs a plain build: the race detector's slowdown would be
 // measured along with the fault.
 func TestRegressionDetection(t *testing.T) {
+	long(t)
 	if testing.Short() {
 		t.Skip("three live comparisons of about 30 s each")
 	}
