@@ -102,26 +102,28 @@ type Bed struct {
 // Up brings the target up. On error nothing is left running. An error
 // wrapping [ErrUnreachable] means the target could not be reached, made
 // ready, or given its users; any other error is bad input.
-func Up(ctx context.Context, s Spec) (b *Bed, err error) {
+func Up(ctx context.Context, s Spec) (*Bed, error) {
 	if s.Log == nil {
 		s.Log = io.Discard
 	}
 	if s.Label == "" {
 		s.Label = "goldenpath"
 	}
-	b = &Bed{log: s.Log, label: s.Label, Faults: s.Faults}
-	defer func() {
-		if err != nil {
-			b.Close()
-			b = nil
-		}
-	}()
-	if err := b.start(ctx, s); err != nil {
+	b := &Bed{log: s.Log, label: s.Label, Faults: s.Faults}
+	if err := b.up(ctx, s); err != nil {
+		b.Close()
 		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bed) up(ctx context.Context, s Spec) error {
+	if err := b.start(ctx, s); err != nil {
+		return err
 	}
 	tgt, err := journey.NewTarget(b.URL)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b.Target = tgt
 	// Idle pooled connections would hold the target's graceful shutdown.
@@ -132,15 +134,12 @@ func Up(ctx context.Context, s Spec) (b *Bed, err error) {
 		b.say("registering %d test users...", n)
 		if b.Accounts, err = Register(ctx, tgt, n); err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
-			return nil, fmt.Errorf("%w: registering test users on %s: %v", ErrUnreachable, b.URL, err)
+			return fmt.Errorf("%w: registering test users on %s: %v", ErrUnreachable, b.URL, err)
 		}
 	}
-	if err := b.watch(ctx); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return b.watch(ctx)
 }
 
 func (b *Bed) say(format string, a ...any) {
