@@ -79,7 +79,7 @@ func TestMainExitCodes(t *testing.T) {
 		{name: "bad hash cost flag", args: []string{"serve", "--hash-cost", "ten"}, code: ExitUsage,
 			stderr: []string{`goldenpath serve: --hash-cost "ten": not a whole number`}},
 		{name: "no data directory", args: []string{"serve", "--addr", "127.0.0.1:0", "--data", ""}, code: ExitUsage,
-			stderr: []string{"goldenpath serve: server: no data directory; pass --data DIR"}},
+			stderr: []string{"goldenpath serve: no data directory; pass --data DIR\nsee goldenpath serve -h\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

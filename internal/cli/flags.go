@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"log/slog"
+
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"io"
 	"regexp"
 	"strings"
@@ -120,3 +123,44 @@ func (f *durationFlag) Set(s string) error {
 
 // Type names the value in -h ("-duration duration").
 func (f *durationFlag) Type() string { return "duration" }
+
+// faultFlag is a --fault value.
+type faultFlag struct{ set fault.Set }
+
+func (f *faultFlag) String() string { return f.set.String() }
+func (f *faultFlag) Set(s string) error {
+	v, err := fault.Parse(s)
+	if err != nil {
+		return err
+	}
+	f.set = v
+	return nil
+}
+
+// levelFlag is a --log-level value.
+type levelFlag struct{ level slog.Level }
+
+func (l *levelFlag) String() string { return strings.ToLower(l.level.String()) }
+func (l *levelFlag) Set(s string) error {
+	if err := l.level.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("%q is not a log level; use debug, info, warn or error", s)
+	}
+	return nil
+}
+
+// choiceFlag accepts one of a fixed set of words.
+type choiceFlag struct {
+	value   string
+	choices []string
+}
+
+func (c *choiceFlag) String() string { return c.value }
+func (c *choiceFlag) Set(s string) error {
+	for _, ch := range c.choices {
+		if s == ch {
+			c.value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", s, strings.Join(c.choices, ", "))
+}

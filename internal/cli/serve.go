@@ -28,47 +28,6 @@ Faults (--fault NAME[=VALUE],...) switch on deliberate defects so that every
 goldenpath detector can be proven to fire; see docs/faults.md. Known faults:
   ` + "handshake-race[=DUR] shared-agent config-torn cross-user cleanup-leak memory-leak[=SIZE]\n  drop-events=N duplicate-events=N reorder-events=N slow-login=DUR slow-db=DUR\n  slow-factory=DUR slow-config=DUR close-1011=P lose-writes=N\n  duplicate-writes=N data-race"
 
-// faultFlag is a --fault value.
-type faultFlag struct{ set fault.Set }
-
-func (f *faultFlag) String() string { return f.set.String() }
-func (f *faultFlag) Set(s string) error {
-	v, err := fault.Parse(s)
-	if err != nil {
-		return err
-	}
-	f.set = v
-	return nil
-}
-
-// levelFlag is a --log-level value.
-type levelFlag struct{ level slog.Level }
-
-func (l *levelFlag) String() string { return strings.ToLower(l.level.String()) }
-func (l *levelFlag) Set(s string) error {
-	if err := l.level.UnmarshalText([]byte(s)); err != nil {
-		return fmt.Errorf("%q is not a log level; use debug, info, warn or error", s)
-	}
-	return nil
-}
-
-// choiceFlag accepts one of a fixed set of words.
-type choiceFlag struct {
-	value   string
-	choices []string
-}
-
-func (c *choiceFlag) String() string { return c.value }
-func (c *choiceFlag) Set(s string) error {
-	for _, ch := range c.choices {
-		if s == ch {
-			c.value = s
-			return nil
-		}
-	}
-	return fmt.Errorf("%q is not one of %s", s, strings.Join(c.choices, ", "))
-}
-
 type serveOptions struct {
 	cfg       server.Config
 	think     time.Duration
@@ -97,8 +56,8 @@ func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	fs.StringVar(&o.cfg.ConfigFile, "config", "", "YAML or JSON `FILE` of configuration values (reloaded on SIGHUP)")
 	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 signing `SECRET`, at least 32 bytes (env GOLDENPATH_JWT_SECRET); empty: generated and kept in --data")
 	fs.IntVar(&o.cfg.HashCost, "hash-cost", 10, "bcrypt `COST` for passwords, 4..31 (10 is the safe default; 4 makes mass test accounts cheap)")
-	fs.DurationVar(&o.cfg.TokenTTL, "token-ttl", time.Hour, "access token lifetime")
-	fs.DurationVar(&o.cfg.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "how long running runs may finish after SIGTERM before sockets close with 1001")
+	fs.Var(newDurationFlag(&o.cfg.TokenTTL, time.Hour, false), "token-ttl", "access token lifetime (`duration`)")
+	fs.Var(newDurationFlag(&o.cfg.DrainTimeout, server.DefaultDrainTimeout, false), "drain-timeout", "how long running runs may finish after SIGTERM before sockets close with 1001 (`duration`)")
 	fs.StringVar(&o.cfg.ModelURL, "model-url", "", "OpenAI-compatible streaming chat completions `URL` (e.g. http://127.0.0.1:8000/v1/chat/completions); empty: the simulated model")
 	fs.StringVar(&o.cfg.ModelName, "model-name", "gpt-4o-mini", "model `NAME` sent to --model-url")
 	fs.StringVar(&o.cfg.ModelKey, "model-key", "", "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
@@ -119,18 +78,6 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	o.cfg.Version = goldenpath.Version()
 	o.jwtSecret = orEnv(o.jwtSecret, e, "GOLDENPATH_JWT_SECRET")
 	o.cfg.ModelKey = orEnv(o.cfg.ModelKey, e, "GOLDENPATH_MODEL_KEY")
-	if o.jwtSecret != "" && len(o.jwtSecret) < 32 {
-		fmt.Fprintf(e.stderr, "goldenpath serve: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)\n", len(o.jwtSecret))
-		return ExitUsage
-	}
-	switch {
-	case o.cfg.HashCost < 4 || o.cfg.HashCost > 31:
-		fmt.Fprintf(e.stderr, "goldenpath serve: --hash-cost %d is outside bcrypt's 4..31 (10 is the safe default)\n", o.cfg.HashCost)
-		return ExitUsage
-	case o.cfg.TokenTTL <= 0 || o.cfg.DrainTimeout <= 0:
-		fmt.Fprintln(e.stderr, "goldenpath serve: --token-ttl and --drain-timeout must be positive durations")
-		return ExitUsage
-	}
 	o.cfg.JWTSecret = []byte(o.jwtSecret)
 	o.cfg.Faults = o.faults.set
 	o.cfg.Environ = e.environ
@@ -147,6 +94,9 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "goldenpath serve: WARNING: FAULTS ON: %s — this backend is broken on purpose\n", o.cfg.Faults)
 	}
 
+	if err := o.cfg.Validate(); err != nil {
+		return usageError(e, "serve", "%s", strings.TrimPrefix(err.Error(), "server: "))
+	}
 	srv, err := server.New(ctx, o.cfg)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath serve: %v\n", err)

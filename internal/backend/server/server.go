@@ -57,6 +57,22 @@ type Config struct {
 	Version      string // build version reported by /healthz; empty: none
 }
 
+// Validate reports the first field of c out of range, in the words of the
+// serve flag that sets it.
+func (c Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("server: no data directory; pass --data DIR")
+	case len(c.JWTSecret) > 0 && len(c.JWTSecret) < 32:
+		return fmt.Errorf("server: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)", len(c.JWTSecret))
+	case c.HashCost != 0 && (c.HashCost < 4 || c.HashCost > 31):
+		return fmt.Errorf("server: --hash-cost %d is outside bcrypt's 4..31 (10 is the safe default)", c.HashCost)
+	case c.TokenTTL < 0 || c.DrainTimeout < 0:
+		return errors.New("server: --token-ttl and --drain-timeout must be positive durations")
+	}
+	return nil
+}
+
 // Server is a running reference backend.
 type Server struct {
 	cfg     Config
@@ -73,8 +89,8 @@ type Server struct {
 // New opens the store, builds every part and listens on cfg.Addr; the
 // server accepts connections once [Server.Run] is called.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.DataDir == "" {
-		return nil, errors.New("server: no data directory; pass --data DIR")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
