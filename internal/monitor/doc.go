@@ -38,12 +38,11 @@
 // missing ([Sample].HasPSS false) where that file cannot be read. HWM is the
 // kernel's high-water mark of RSS since the process started.
 //
-// # Trend statistics
+// # Leaks
 //
-// [MannKendall] tests a series for a monotonic trend without assuming any
-// distribution; [TheilSen] estimates the slope as the median of all pairwise
-// slopes, with Sen's confidence interval; both ignore a few wild values.
-// [LeakVerdict] combines them: memory leaks when the one-sided Mann-Kendall
+// [LeakVerdict] combines two trend statistics of package trend, the
+// Mann-Kendall test and the Theil-Sen slope with Sen's confidence
+// interval: memory leaks when the one-sided Mann-Kendall
 // p-value is below alpha (0.01 in the memory suite) and the lower confidence
 // bound of the slope is above a growth floor, so that allocator noise and a
 // slow warm-up never count as a leak. Every [Verdict] carries its figures:

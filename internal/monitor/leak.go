@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
 
 // A Verdict is the judgement of [LeakVerdict] on memory over cycles, with
@@ -41,8 +43,8 @@ type Verdict struct {
 // y is NaN or infinite (a failed sample) are left out.
 //
 // Memory leaks when it rises steadily and by more than the floor: the
-// one-sided [MannKendall] p-value is below alpha (0.01 in the memory suite),
-// and the lower bound of the [TheilSen] slope at confidence 1-alpha is
+// one-sided [trend.MannKendall] p-value is below alpha (0.01 in the memory suite),
+// and the lower bound of the [trend.TheilSen] slope at confidence 1-alpha is
 // above floorPerCycle. The floor keeps noise and slow settling from counting
 // as a leak however significant; it should sit well below the smallest leak
 // worth catching, which is the leak per run times the runs per cycle.
@@ -79,9 +81,9 @@ func LeakVerdict(xs, ys []float64, alpha, floorPerCycle float64) Verdict {
 	}
 	v.Baseline, v.Peak = y[0], slices.Max(y)
 	if len(y) >= 2 {
-		v.Slope, _, v.Lo, v.Hi = TheilSen(x, y, v.Confidence)
+		v.Slope, _, v.Lo, v.Hi = trend.TheilSen(x, y, v.Confidence)
 	}
-	mk := MannKendall(y)
+	mk := trend.MannKendall(y)
 	v.P = mk.POneSided
 	v.Leak = !mk.Insufficient && v.P < alpha && v.Lo > floorPerCycle
 
@@ -108,7 +110,7 @@ func LeakVerdict(xs, ys []float64, alpha, floorPerCycle float64) Verdict {
 
 // Projected returns the growth a slope in units per second comes to over
 // horizon, as in "RSS growth projected to 30 minutes": the slope of
-// [TheilSen] over the seconds and bytes of a series, times
+// [trend.TheilSen] over the seconds and bytes of a series, times
 // horizon.Seconds().
 func Projected(slopePerSecond float64, horizon time.Duration) float64 {
 	return slopePerSecond * horizon.Seconds()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
 
 const (
@@ -44,7 +46,7 @@ func simulate(seed uint64, reading func(rng *rand.Rand, cycle int) float64) (fla
 		if LeakVerdict(xs, ys, simAlpha, simFloor).Leak {
 			nf++
 		}
-		if MannKendall(ys).POneSided < simAlpha {
+		if trend.MannKendall(ys).POneSided < simAlpha {
 			nm++
 		}
 	}

@@ -1,4 +1,4 @@
-package monitor
+package trend
 
 import (
 	"fmt"
@@ -109,10 +109,10 @@ func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) 
 // O(n² log n) time.
 func TheilSen(x, y []float64, confidence float64) (slope, intercept, lo, hi float64) {
 	if len(x) != len(y) {
-		panic(fmt.Sprintf("monitor: TheilSen: len(x) = %d, len(y) = %d", len(x), len(y)))
+		panic(fmt.Sprintf("trend: TheilSen: len(x) = %d, len(y) = %d", len(x), len(y)))
 	}
 	if !(confidence > 0 && confidence < 1) {
-		panic(fmt.Sprintf("monitor: TheilSen: confidence %g is not between 0 and 1", confidence))
+		panic(fmt.Sprintf("trend: TheilSen: confidence %g is not between 0 and 1", confidence))
 	}
 	n := len(x)
 	slopes := make([]float64, 0, n*(n-1)/2)
