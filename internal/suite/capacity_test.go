@@ -174,7 +174,7 @@ func TestEvaluate(t *testing.T) {
 			res := &report.Results{Options: report.Options{Suites: tc.suites}, Scenarios: tc.scs,
 				Status: "stale", Checks: []report.Check{{Name: "stale", Status: report.Fail}}}
 			for range 2 { // evaluating again gives the same result
-				if err := Evaluate(res, DefaultSLA()); err != nil {
+				if err := Evaluate(res, DefaultSLA(), suites()); err != nil {
 					t.Fatalf("Evaluate(suites %v): %v", tc.suites, err)
 				}
 				if res.Status != tc.status || len(res.Checks) != tc.checks {
@@ -193,11 +193,11 @@ func TestEvaluate(t *testing.T) {
 		})
 	}
 	res := &report.Results{Options: report.Options{Suites: []string{Load}}, Scenarios: healthy}
-	if err := Evaluate(res, DefaultSLA()); err != nil || res.Capacity == nil || res.Capacity.Held != 20 || res.Capacity.Broke != 40 {
+	if err := Evaluate(res, DefaultSLA(), suites()); err != nil || res.Capacity == nil || res.Capacity.Held != 20 || res.Capacity.Broke != 40 {
 		t.Errorf("Evaluate(load) capacity = %+v, %v; want held 20, broke 40", res.Capacity, err)
 	}
 	res = &report.Results{Options: report.Options{Suites: []string{Load, "nope"}}}
-	if err := Evaluate(res, DefaultSLA()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+	if err := Evaluate(res, DefaultSLA(), suites()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("Evaluate(suites [load nope]) error = %v; want one naming \"nope\"", err)
 	}
 }

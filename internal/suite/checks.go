@@ -27,9 +27,9 @@ func slaCheck(suiteName, name string, sc *report.Scenario, r Rule) report.Check 
 		return c
 	}
 	c.Observed = r.Observe(s)
-	c.Status = verdict(r.Holds(c.Observed))
+	c.Status = Verdict(r.Holds(c.Observed))
 	margin := (c.Threshold - c.Observed) / c.Threshold * 100
-	c.Evidence = fmt.Sprintf("%s %s = %s over %d samples (limit %s, margin %.1f%%)", r.Metric, r.Stat, ms(c.Observed), s.Count, r.Limit, margin)
+	c.Evidence = fmt.Sprintf("%s %s = %s over %d samples (limit %s, margin %.1f%%)", r.Metric, r.Stat, FormatMS(c.Observed), s.Count, r.Limit, margin)
 	return c
 }
 
@@ -64,8 +64,8 @@ func rateCheck(suiteName, name string, r Rule, scs ...*report.Scenario) report.C
 	} else {
 		c.Observed = float64(ok) / float64(journeys)
 	}
-	c.Status = verdict(r.Holds(c.Observed))
-	c.Evidence = fmt.Sprintf("%s = %.2f%% (%d ok, %d failed of %d journeys; limit %s)%s", r.Metric, c.Observed*100, ok, failed, journeys, strings.TrimPrefix(r.String(), r.Metric+": "), errorList(errs))
+	c.Status = Verdict(r.Holds(c.Observed))
+	c.Evidence = fmt.Sprintf("%s = %.2f%% (%d ok, %d failed of %d journeys; limit %s)%s", r.Metric, c.Observed*100, ok, failed, journeys, strings.TrimPrefix(r.String(), r.Metric+": "), ErrorList(errs))
 	return c
 }
 
@@ -98,19 +98,22 @@ func zeroCheck(what string, n int64, sc *report.Scenario) report.Check {
 	}
 	c.Scenario = sc.Name
 	if n > 0 {
-		c.Status, c.Evidence = report.Fail, fmt.Sprintf("%d %s%s", n, what, errorList(sc.Errors))
+		c.Status, c.Evidence = report.Fail, fmt.Sprintf("%d %s%s", n, what, ErrorList(sc.Errors))
 	}
 	return c
 }
 
-func verdict(ok bool) string {
+// Verdict is [report.Pass] when ok, else [report.Fail].
+func Verdict(ok bool) string {
 	if ok {
 		return report.Pass
 	}
 	return report.Fail
 }
 
-func ms(v float64) string {
+// FormatMS renders a duration in milliseconds for evidence: "1.50s",
+// "42ms", "3.20ms", "50µs"; "n/a" for NaN.
+func FormatMS(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "n/a"
@@ -124,7 +127,9 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.2fms", v)
 }
 
-func errorList(errs map[string]int64) string {
+// ErrorList renders error counts for evidence, sorted:
+// "; errors: close:1011 x2, timeout x1"; "" when there are none.
+func ErrorList(errs map[string]int64) string {
 	if len(errs) == 0 {
 		return ""
 	}
@@ -133,4 +138,24 @@ func errorList(errs map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s x%d", k, v))
 	}
 	return "; errors: " + strings.Join(sortStrings(parts), ", ")
+}
+
+// FormatMiB renders bytes in MiB for evidence: "12.5 MiB".
+func FormatMiB(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+// FirstSample returns the first of sc's samples whose kind starts with one
+// of kinds, as evidence ("kind: detail | frame: ..."), or "".
+func FirstSample(sc *report.Scenario, kinds ...string) string {
+	for _, s := range sc.Samples {
+		for _, k := range kinds {
+			if strings.HasPrefix(s.Kind, k) {
+				out := s.Kind + ": " + s.Detail
+				if s.Frame != "" {
+					out += " | frame: " + s.Frame
+				}
+				return out
+			}
+		}
+	}
+	return ""
 }

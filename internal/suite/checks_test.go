@@ -158,8 +158,8 @@ func TestSLACheck(t *testing.T) {
 			}
 			// The evidence shows the observed value as judged.
 			want := tc.sc.Phases[tc.rule.Metric]
-			if obs := tc.rule.Observe(want); c.Observed != obs || !strings.Contains(c.Evidence, ms(obs)) {
-				t.Errorf("slaCheck(%s) observed %g, evidence %q; want %g, shown as %s", tc.rule, c.Observed, c.Evidence, obs, ms(obs))
+			if obs := tc.rule.Observe(want); c.Observed != obs || !strings.Contains(c.Evidence, FormatMS(obs)) {
+				t.Errorf("slaCheck(%s) observed %g, evidence %q; want %g, shown as %s", tc.rule, c.Observed, c.Evidence, obs, FormatMS(obs))
 			}
 			if c.Scenario != "s" {
 				t.Errorf("slaCheck(%s).Scenario = %q; want %q", tc.rule, c.Scenario, "s")
@@ -257,15 +257,15 @@ func TestAllOf(t *testing.T) {
 	}
 }
 
-func TestMS(t *testing.T) {
+func TestFormatMS(t *testing.T) {
 	for _, tc := range []struct {
 		v    float64
 		want string
 	}{
 		{math.NaN(), "n/a"}, {0.05, "50µs"}, {0.1, "0.10ms"}, {2.345, "2.35ms"}, {10, "10ms"}, {999.4, "999ms"}, {1000, "1.00s"}, {61234, "61.23s"},
 	} {
-		if got := ms(tc.v); got != tc.want {
-			t.Errorf("ms(%g) = %q; want %q", tc.v, got, tc.want)
+		if got := FormatMS(tc.v); got != tc.want {
+			t.Errorf("FormatMS(%g) = %q; want %q", tc.v, got, tc.want)
 		}
 	}
 }

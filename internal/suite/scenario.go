@@ -1,10 +1,18 @@
-// Package suite runs goldenpath's suites — integrated, load (and, later,
-// race, memory and regression) — as named checks over scenarios.
+// Package suite runs goldenpath's suites as named checks over scenarios.
 //
 // A scenario is one load pattern (a [load.Plan] and journey options); its
 // measurements are kept raw and mergeable in the results. Checks are
 // computed from scenarios and the SLA alone ([Evaluate]), so results merged
 // from several segments are judged exactly as a single process's would be.
+//
+// This package holds what every suite shares — the [Env] they run with,
+// the scenario runner ([Env.Scenario]), the [SLA] and its parser, the
+// check helpers — and the integrated and load suites with the capacity
+// search. The race, memory and regression suites each live in a package
+// of their own below this one (internal/suite/race, .../memory,
+// .../regression), which import this one; internal/suite/catalog lists
+// all five. A [Suite] is a value, so [Lookup] and [Evaluate] take the
+// suites to consider.
 package suite
 
 import (
@@ -50,62 +58,20 @@ const (
 	prefixViolation      = "violation:"
 )
 
-// maxSamples bounds the evidence kept per scenario.
-const maxSamples = 12
-
-// Progress is a scenario's state, reported about once a second.
-type Progress struct {
-	Scenario string
-	Elapsed  time.Duration
-	Live     *load.Live
-	Set      *metrics.Set
-}
-
-// Env is what the suites run with.
-type Env struct {
-	Target     *journey.Target
-	Accounts   []journey.Account
-	AdminToken string
-	SLA        SLA
-	// Users is the base concurrency (integrated scenario and the
-	// concurrency burst of the load suite).
-	Users int
-	// Duration is how long each scenario runs.
-	Duration time.Duration
-	// Rate, when > 0, runs the integrated scenario in the open model at
-	// this many journeys per second.
-	Rate float64
-	// Think is the closed model's pause between a user's journeys.
-	Think time.Duration
-	// MaxUsers is the capacity search's ceiling; StepDuration its step.
-	MaxUsers     int
-	StepDuration time.Duration
-	Segment      load.Segment
-	// RunTimeout bounds one run's terminal event.
-	RunTimeout time.Duration
-	Progress   func(Progress)
-	// Monitor watches the target's process and /metrics; nil when neither
-	// can be watched. The memory suite needs it.
-	Monitor *monitor.Monitor
-	// RaceBuild says the target runs with Go's race detector, whose
-	// memory and speed are not the target's: memory checks are skipped.
-	RaceBuild bool
-	// Regression configures the regression suite: rounds and baselines.
-	Regression RegressionOptions
-}
-
-// account returns the account of virtual user vu.
-func (e *Env) account(vu int) journey.Account { return e.Accounts[vu%len(e.Accounts)] }
+// MaxSamples bounds the evidence samples kept per scenario.
+const MaxSamples = 12
 
 // Scenario runs one plan and returns its measurements. interrupted is true
 // when ctx ended before the plan did.
 func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Plan, jo journey.Options) (sc report.Scenario, interrupted bool, err error) {
-	return e.scenario(ctx, name, suiteName, plan, func(load.Iteration) journey.Options { return jo }, nil)
+	return e.ScenarioFunc(ctx, name, suiteName, plan, func(load.Iteration) journey.Options { return jo }, nil)
 }
 
-// scenario runs a plan with per-iteration journey options; onResult, if
-// set, sees every journey's result (for checks of their own).
-func (e *Env) scenario(ctx context.Context, name, suiteName string, plan load.Plan, optsFor func(load.Iteration) journey.Options,
+// ScenarioFunc is [Env.Scenario] with journey options per iteration;
+// onResult, when set, sees every journey's result that was not cancelled
+// before it is recorded, with the scenario's metrics, for checks of a
+// suite's own (it may be called from many goroutines at once).
+func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan load.Plan, optsFor func(load.Iteration) journey.Options,
 	onResult func(load.Iteration, *journey.Result, *metrics.Set)) (sc report.Scenario, interrupted bool, err error) {
 	if len(e.Accounts) == 0 {
 		return sc, false, fmt.Errorf("suite: no accounts to run %s with", name)
@@ -142,7 +108,7 @@ func (e *Env) scenario(ctx context.Context, name, suiteName string, plan load.Pl
 	set.Add(CounterDropped, st.Dropped)
 	if e.Monitor != nil { // the target's memory during this scenario
 		if p, ok := monitor.PeakOf(e.Monitor.Window(time.Now().Add(-st.Elapsed-time.Second), time.Now()), monitor.FieldRSS); ok {
-			if v := rss(p); !math.IsNaN(v) {
+			if v := RSS(p); !math.IsNaN(v) {
 				set.Add(CounterTargetPeakRSS, int64(v))
 			}
 		}
@@ -216,7 +182,7 @@ func (r *recorder) allowServerName(name string) bool {
 
 func (r *recorder) sample(s report.Sample) {
 	r.mu.Lock()
-	if len(r.samples) < maxSamples {
+	if len(r.samples) < MaxSamples {
 		r.samples = append(r.samples, s)
 	}
 	r.mu.Unlock()
@@ -227,7 +193,7 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	if jo.RunTimeout == 0 {
 		jo.RunTimeout = r.env.RunTimeout
 	}
-	res := journey.Run(ctx, r.env.Target, r.env.account(it.VU), jo)
+	res := journey.Run(ctx, r.env.Target, r.env.Account(it.VU), jo)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
 		return
@@ -283,8 +249,8 @@ func errorClass(e *journey.Error) string {
 	return e.Kind
 }
 
-// phaseErrors is how many journeys failed in one of phases.
-func phaseErrors(sc report.Scenario, phases ...string) int64 {
+// PhaseErrors is how many journeys of sc failed in one of phases.
+func PhaseErrors(sc report.Scenario, phases ...string) int64 {
 	var n int64
 	for _, p := range phases {
 		n += sc.Metrics.Counters[prefixErrorPhase+p]
@@ -292,11 +258,50 @@ func phaseErrors(sc report.Scenario, phases ...string) int64 {
 	return n
 }
 
-// find returns the scenario named name, or nil.
-func find(scs []report.Scenario, name string) *report.Scenario {
+// Find returns the scenario named name, or nil.
+func Find(scs []report.Scenario, name string) *report.Scenario {
 	i := slices.IndexFunc(scs, func(s report.Scenario) bool { return s.Name == name })
 	if i < 0 {
 		return nil
 	}
 	return &scs[i]
+}
+
+// Quiet runs a plan of journeys without progress output or recording;
+// count, when set, sees the outcome of each journey that was not
+// interrupted: nil when it completed without a violation, else why not.
+// The memory suite measures under such load, the regression suite warms up
+// with it.
+func (e *Env) Quiet(ctx context.Context, plan load.Plan, jo journey.Options, count func(error)) error {
+	plan.Segment = e.Segment
+	_, err := load.Run(ctx, plan, load.ExecutorFunc(func(ctx context.Context, it load.Iteration) {
+		res := journey.Run(ctx, e.Target, e.Account(it.VU), jo)
+		if count == nil || ctx.Err() != nil { // interrupted: neither done nor failed
+			return
+		}
+		switch {
+		case res.Err != nil:
+			count(res.Err)
+		case len(res.Violations) > 0:
+			count(fmt.Errorf("protocol violation: %s", res.Violations[0].Detail))
+		case !res.OK():
+			count(fmt.Errorf("journey not completed"))
+		default:
+			count(nil)
+		}
+	}))
+	return err
+}
+
+// RSS is a sample's resident memory of the target: from /proc when the
+// target is goldenpath's child, else from its /metrics; NaN when neither
+// has it.
+func RSS(s monitor.Sample) float64 {
+	if s.HasProc {
+		return float64(s.RSS)
+	}
+	if v, ok := s.Metrics["process_resident_memory_bytes"]; ok {
+		return v
+	}
+	return math.NaN()
 }

@@ -62,7 +62,7 @@ func TestEnvScenarioOnTheReferenceBackend(t *testing.T) {
 	}
 	env := &Env{Target: tgt, Accounts: accounts, SLA: DefaultSLA(), RunTimeout: 30 * time.Second}
 	plan := load.Plan{Model: load.Closed, Users: 2, Iterations: 4}
-	sc, interrupted, err := env.Scenario(context.Background(), "probe", Integrated, plan, fullJourney())
+	sc, interrupted, err := env.Scenario(context.Background(), "probe", Integrated, plan, FullJourney())
 	if err != nil || interrupted {
 		t.Fatalf("Scenario(2 users, 4 journeys) = interrupted %t, %v; want it to finish", interrupted, err)
 	}
@@ -107,7 +107,7 @@ func TestEnvScenarioCountsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &Env{Target: tgt, Accounts: []journey.Account{{Email: "a@example.test", Password: "secret-pw"}}}
-	sc, _, err := env.Scenario(context.Background(), "down", Load, load.Plan{Model: load.Closed, Users: 3, Iterations: 15}, fullJourney())
+	sc, _, err := env.Scenario(context.Background(), "down", Load, load.Plan{Model: load.Closed, Users: 3, Iterations: 15}, FullJourney())
 	if err != nil {
 		t.Fatalf("Scenario on a target answering 503: %v", err)
 	}
@@ -120,8 +120,8 @@ func TestEnvScenarioCountsFailures(t *testing.T) {
 	if got := sc.Metrics.Counters[prefixErrorPhase+journey.PhaseLogin]; got != 15 {
 		t.Errorf("Scenario counter %s = %d; want 15", prefixErrorPhase+journey.PhaseLogin, got)
 	}
-	if n := len(sc.Samples); n == 0 || n > maxSamples {
-		t.Errorf("Scenario kept %d samples; want 1 to %d", n, maxSamples)
+	if n := len(sc.Samples); n == 0 || n > MaxSamples {
+		t.Errorf("Scenario kept %d samples; want 1 to %d", n, MaxSamples)
 	}
 	for _, s := range sc.Samples {
 		if s.Kind != "http_status:503" || s.Phase != journey.PhaseLogin || strings.Contains(s.Frame, "secret-pw") {
@@ -138,7 +138,7 @@ func TestEnvScenarioCountsFailures(t *testing.T) {
 
 func TestEnvScenarioNeedsAccounts(t *testing.T) {
 	env := &Env{}
-	_, _, err := env.Scenario(context.Background(), "x", Load, load.Plan{Model: load.Closed, Users: 1, Iterations: 1}, fullJourney())
+	_, _, err := env.Scenario(context.Background(), "x", Load, load.Plan{Model: load.Closed, Users: 1, Iterations: 1}, FullJourney())
 	if err == nil || !strings.Contains(err.Error(), "no accounts") {
 		t.Errorf("Scenario without accounts = %v; want an error saying there are no accounts", err)
 	}

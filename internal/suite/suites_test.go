@@ -36,10 +36,13 @@ var (
 	}
 )
 
+// suites are the suites of this package, in run order.
+func suites() []Suite { return []Suite{IntegratedSuite(), LoadSuite()} }
+
 // mustSuite returns the suite called name, through Lookup.
 func mustSuite(t *testing.T, name string) Suite {
 	t.Helper()
-	ss, err := Lookup([]string{name})
+	ss, err := Lookup(suites(), []string{name})
 	if err != nil || len(ss) != 1 || ss[0].Name != name {
 		t.Fatalf("Lookup([%q]) = %d suites, %v; want the %s suite", name, len(ss), err, name)
 	}
@@ -75,23 +78,23 @@ func loadScenarios(n int, burst ...mix) []report.Scenario {
 }
 
 func TestLookup(t *testing.T) {
-	ss, err := Lookup([]string{Load, Integrated})
+	ss, err := Lookup(suites(), []string{Load, Integrated})
 	if err != nil {
 		t.Fatalf("Lookup([load integrated]): %v", err)
 	}
 	if got := []string{ss[0].Name, ss[1].Name}; len(ss) != 2 || !slices.Equal(got, []string{Integrated, Load}) {
 		t.Errorf("Lookup([load integrated]) = %v; want run order [integrated load]", got)
 	}
-	for _, n := range Names() {
+	for _, n := range []string{Integrated, Load} {
 		if s := mustSuite(t, n); s.Checks == nil || s.Run == nil {
 			t.Errorf("suite %s has a nil Run or Checks", n)
 		}
 	}
-	_, err = Lookup([]string{Integrated, "nope"})
+	_, err = Lookup(suites(), []string{Integrated, "nope"})
 	if err == nil {
 		t.Fatalf("Lookup([integrated nope]) = no error; want one naming nope")
 	}
-	for _, w := range append([]string{`unknown suite "nope"`, strings.Join(Names(), ", ")}, Integrated, Load) {
+	for _, w := range []string{`unknown suite "nope"`, "known suites: integrated, load"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("Lookup([integrated nope]) error = %q; want it to contain %q", err, w)
 		}
@@ -244,5 +247,49 @@ func TestLoadChecksSlowUsersScenario(t *testing.T) {
 	}
 	if got := c["memory_usage_under_load"]; got.Status != report.Skip || !strings.Contains(got.Evidence, "memory") {
 		t.Errorf("memory_usage_under_load = %s (%s); want skip with a reason about memory", got.Status, got.Evidence)
+	}
+}
+
+// A suite's Unselected checks are judged only when the suite is not
+// selected, after the selected suites' checks; selected, its Checks are.
+func TestEvaluateUnselected(t *testing.T) {
+	finder := Suite{Name: "finder",
+		Checks: func([]report.Scenario, SLA) []report.Check {
+			return []report.Check{{Suite: "finder", Name: "selected", Status: report.Pass}}
+		},
+		Unselected: func(scs []report.Scenario, _ SLA) []report.Check {
+			if Find(scs, "finding") == nil {
+				return nil
+			}
+			return []report.Check{{Suite: "finder", Name: "found", Status: report.Fail}}
+		},
+	}
+	all := append(suites(), finder)
+	finding := report.Scenario{Name: "finding", Suite: "finder"}
+	for _, tc := range []struct {
+		name   string
+		suites []string
+		scs    []report.Scenario
+		last   string // the name of the last check; "" for an integrated one
+		status string
+	}{
+		{"not selected, with its scenario", []string{Integrated}, []report.Scenario{finding}, "found", report.Fail},
+		{"not selected, without its scenario", []string{Integrated}, nil, "", report.Pass},
+		{"selected", []string{Integrated, "finder"}, []report.Scenario{finding}, "selected", report.Pass},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &report.Results{Options: report.Options{Suites: tc.suites}, Scenarios: tc.scs}
+			if err := Evaluate(res, DefaultSLA(), all); err != nil {
+				t.Fatal(err)
+			}
+			last := res.Checks[len(res.Checks)-1]
+			want := tc.last
+			if want == "" {
+				want = integratedNames[len(integratedNames)-1]
+			}
+			if last.Name != want || res.Status != tc.status {
+				t.Errorf("Evaluate(suites %v): last check %s, status %s; want %s, %s", tc.suites, last.Name, res.Status, want, tc.status)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package suite
+package memory
 
 import (
 	"strconv"
@@ -26,7 +26,7 @@ func cyclesScenario(base, growth float64, done, failed int64) report.Scenario {
 	if failed > 0 {
 		samples = append(samples, report.Sample{Kind: "workload_failed", Detail: "ws: close 1011"})
 	}
-	return report.Scenario{Name: scMemJourneys, Suite: Memory, Samples: samples, Metrics: metrics.Snapshot{Counters: c}}
+	return report.Scenario{Name: scMemJourneys, Suite: Name, Samples: samples, Metrics: metrics.Snapshot{Counters: c}}
 }
 
 // The leak check judges memory only under a workload that ran: flat memory

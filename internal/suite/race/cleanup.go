@@ -1,4 +1,4 @@
-package suite
+package race
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
 var errNoMetrics = errors.New("the target has no /metrics endpoint")
@@ -48,7 +49,7 @@ func gauges(ctx context.Context, t *journey.Target) (conns, runs float64, err er
 // raceCleanup disconnects clients at random points of their runs,
 // reconnects them, and checks that the target's gauges come back to their
 // baseline and that no event of an old run reaches a new connection.
-func raceCleanup(ctx context.Context, e *Env, n int, rt time.Duration) (report.Scenario, bool, error) {
+func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (report.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
 	var ev evidence
@@ -63,7 +64,7 @@ func raceCleanup(ctx context.Context, e *Env, n int, rt time.Duration) (report.S
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			acct := e.account(u)
+			acct := e.Account(u)
 			// First connection: ask, read a random number of frames, vanish.
 			s, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
@@ -132,7 +133,7 @@ func judgeCleanup(sc *report.Scenario) (string, string) {
 	if c[cCleanupFailed] > 0 {
 		ev += fmt.Sprintf("; %d cycles failed", c[cCleanupFailed])
 	}
-	if s := firstSample(sc, "gauges_stuck", "stale_event", "cleanup_error"); s != "" {
+	if s := suite.FirstSample(sc, "gauges_stuck", "stale_event", "cleanup_error"); s != "" {
 		ev += "; e.g. " + s
 	}
 	if c[cCleanupStale] > 0 || c[cCleanupConnsOver] > 0 || c[cCleanupRunsOver] > 0 || c[cCleanupFailed] > 0 || c[cCleanupCycles] == 0 {

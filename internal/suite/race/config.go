@@ -1,4 +1,4 @@
-package suite
+package race
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
 // Config race: readers hammer GET /api/v1/config while one writer replaces
@@ -68,7 +69,7 @@ var registerModel = porcupine.Model{
 	},
 }
 
-func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
+func raceConfig(ctx context.Context, e *suite.Env) (report.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
 	skip := func(why string) (report.Scenario, bool, error) {
@@ -78,7 +79,7 @@ func raceConfig(ctx context.Context, e *Env) (report.Scenario, bool, error) {
 	if e.AdminToken == "" {
 		return skip("skipped: no admin token for the target (--admin-token), so the config cannot be changed while it is read")
 	}
-	us, err := journey.Login(ctx, e.Target, e.account(0))
+	us, err := journey.Login(ctx, e.Target, e.Account(0))
 	if err != nil {
 		return skip("skipped: cannot log in to read the config: " + err.Error())
 	}
@@ -217,7 +218,7 @@ func judgeConfig(sc *report.Scenario) (string, string) {
 		lin = fmt.Sprintf("inconclusive: porcupine found no answer within %s", configLinLimit)
 	}
 	ev += "; history " + lin
-	if s := firstSample(sc, "config_torn", "config_version", "not_linearizable", "config_write_error"); s != "" {
+	if s := suite.FirstSample(sc, "config_torn", "config_version", "not_linearizable", "config_write_error"); s != "" {
 		ev += "; e.g. " + s
 	}
 	switch {

@@ -1,4 +1,4 @@
-package suite
+package race
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
 // raceDB: users create threads and write messages into them concurrently
@@ -22,7 +23,7 @@ import (
 // is indeterminate: read back, it is "recovered", as Jepsen calls it, not
 // unexpected; absent, it is not lost. Only what this user never wrote is
 // unexpected.
-func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, bool, error) {
+func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenario, bool, error) {
 	const users, threadsPer, msgsPer = 10, 3, 2
 	start := time.Now()
 	set := metrics.NewSet()
@@ -33,7 +34,7 @@ func raceDB(ctx context.Context, e *Env, rt time.Duration) (report.Scenario, boo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := journey.Dial(ctx, e.Target, e.account(1000+u))
+			s, err := journey.Dial(ctx, e.Target, e.Account(1000+u))
 			if err != nil {
 				set.Add(cDBErrors, 1)
 				sample(report.Sample{Kind: "db_error", Detail: err.Error()})
@@ -161,7 +162,7 @@ func judgeDB(sc *report.Scenario) (string, string) {
 	if c[cDBErrors] > 0 {
 		ev += fmt.Sprintf("; %d calls failed", c[cDBErrors])
 	}
-	if s := firstSample(sc, "db_lost", "db_duplicated", "db_unexpected", "db_error"); s != "" {
+	if s := suite.FirstSample(sc, "db_lost", "db_duplicated", "db_unexpected", "db_error"); s != "" {
 		ev += "; e.g. " + s
 	}
 	if c[cDBLost] > 0 || c[cDBDuplicated] > 0 || c[cDBUnexpected] > 0 || c[cDBErrors] > 0 || c[cDBAcked] == 0 {

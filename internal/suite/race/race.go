@@ -1,4 +1,15 @@
-package suite
+// Package race is the race suite: races in the target found from outside,
+// by oracles that judge every frame and every reply — WebSocket handshake
+// races, concurrent agent instantiation, configuration reads during
+// writes (porcupine linearizability), user isolation, cleanup after
+// vanished clients, the database under concurrent writers (a Jepsen-style
+// set check), event ordering, and, when the target is built with it, Go's
+// race detector ([DetectorScenario]).
+//
+// [Suite] is run and judged through package suite like every suite; its
+// scenarios keep their evidence as counters and samples, so merged
+// segments are judged the same way.
+package race
 
 import (
 	"context"
@@ -16,11 +27,11 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
-// Race is the race suite: races found from outside, by oracles that check
-// every frame.
-const Race = "race"
+// Name is the race suite's name.
+const Name = "race"
 
 // Race scenarios.
 const (
@@ -64,19 +75,29 @@ const (
 )
 
 // raceUsers is how many users each race scenario uses at once.
-func raceUsers(e *Env) int { return max(10, min(e.Users*2, 40)) }
+func raceUsers(e *suite.Env) int { return max(10, min(e.Users*2, 40)) }
 
-// raceTimeout bounds one run in the race scenarios: a lost request shows
-// as this timeout, so it is short.
-func raceTimeout(e *Env) time.Duration { return min(e.RunTimeout, 10*time.Second) }
-
-func raceSuite() Suite {
-	return Suite{Name: Race, Run: runRace, Checks: raceChecks}
+// Suite is the race suite. Its go_race_detector_reports check counts even
+// when the suite is not selected: a run with --race-detector adds
+// [DetectorScenario] whatever the suites.
+func Suite() suite.Suite {
+	return suite.Suite{Name: Name, Run: runRace, Checks: raceChecks, Unselected: detectorChecks}
 }
 
-func runRace(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+// detectorChecks judges the race detector's scenario, when there is one.
+func detectorChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
+	sc := suite.Find(scs, scRaceDetector)
+	if sc == nil {
+		return nil
+	}
+	c := report.Check{Suite: Name, Name: "go_race_detector_reports", Scenario: sc.Name}
+	c.Status, c.Evidence = judgeRaceDetector(sc)
+	return []report.Check{c}
+}
+
+func runRace(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool, error) {
 	n := raceUsers(e)
-	rt := raceTimeout(e)
+	rt := e.ShortRunTimeout()
 	burst := load.Plan{Model: load.Closed, Users: n, Iterations: int64(n)}
 	type step struct {
 		name string
@@ -92,16 +113,16 @@ func runRace(ctx context.Context, e *Env, add func(report.Scenario)) (bool, erro
 	}
 	steps := []step{
 		{scRaceHandshake, func() (report.Scenario, bool, error) {
-			return e.Scenario(ctx, scRaceHandshake, Race, burst, journey.Options{RunTimeout: rt})
+			return e.Scenario(ctx, scRaceHandshake, Name, burst, journey.Options{RunTimeout: rt})
 		}},
 		{scRaceHandshakeSettled, func() (report.Scenario, bool, error) {
-			return e.Scenario(ctx, scRaceHandshakeSettled, Race, burst, journey.Options{RunTimeout: rt, SettleDelay: 20 * time.Millisecond})
+			return e.Scenario(ctx, scRaceHandshakeSettled, Name, burst, journey.Options{RunTimeout: rt, SettleDelay: 20 * time.Millisecond})
 		}},
 		{scRaceFactoryBaseline, func() (report.Scenario, bool, error) {
-			return e.Scenario(ctx, scRaceFactoryBaseline, Race, load.Plan{Model: load.Closed, Users: 1, Iterations: 3}, journey.Options{RunTimeout: rt})
+			return e.Scenario(ctx, scRaceFactoryBaseline, Name, load.Plan{Model: load.Closed, Users: 1, Iterations: 3}, journey.Options{RunTimeout: rt})
 		}},
 		{scRaceFactory, func() (report.Scenario, bool, error) {
-			return e.scenario(ctx, scRaceFactory, Race, load.Plan{Model: load.Closed, Users: 10, Iterations: 10},
+			return e.ScenarioFunc(ctx, scRaceFactory, Name, load.Plan{Model: load.Closed, Users: 10, Iterations: 10},
 				func(load.Iteration) journey.Options { return journey.Options{RunTimeout: rt} }, instances)
 		}},
 		{scRaceConfig, func() (report.Scenario, bool, error) { return raceConfig(ctx, e) }},
@@ -124,8 +145,8 @@ func runRace(ctx context.Context, e *Env, add func(report.Scenario)) (bool, erro
 
 // manual wraps the metrics of a scenario the suite drove itself.
 func manual(name string, users int, set *metrics.Set, start time.Time, samples []report.Sample) report.Scenario {
-	sc := report.Scenario{Name: name, Suite: Race, Model: "custom", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
-	Summarise(&sc)
+	sc := report.Scenario{Name: name, Suite: Name, Model: "custom", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
+	suite.Summarise(&sc)
 	return sc
 }
 
@@ -152,9 +173,9 @@ func nonceFor(vu int) func() string {
 // raceMixed is concurrent mixed load (journeys, config reads, thread
 // writes and reads) where every user's frames and replies are scanned for
 // every other user's nonces.
-func raceMixed(ctx context.Context, e *Env, n int, rt time.Duration) (report.Scenario, bool, error) {
+func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (report.Scenario, bool, error) {
 	plan := load.Plan{Model: load.Closed, Users: n, Duration: min(e.Duration, 10*time.Second), Think: e.Think}
-	sc, stopped, err := e.scenario(ctx, scRaceMixed, Race, plan, func(it load.Iteration) journey.Options {
+	sc, stopped, err := e.ScenarioFunc(ctx, scRaceMixed, Name, plan, func(it load.Iteration) journey.Options {
 		return journey.Options{RunTimeout: rt, Messages: 2, ConfigAccess: true, DBOps: true, Nonce: nonceFor(it.VU), Foreign: foreignFor(it.VU)}
 	}, nil)
 	if err == nil && !stopped {
@@ -167,9 +188,9 @@ func raceMixed(ctx context.Context, e *Env, n int, rt time.Duration) (report.Sce
 }
 
 // raceChecks judges the race scenarios.
-func raceChecks(scs []report.Scenario, sla SLA) []report.Check {
+func raceChecks(scs []report.Scenario, sla suite.SLA) []report.Check {
 	chk := func(name string, sc *report.Scenario, judge func(sc *report.Scenario) (string, string)) report.Check {
-		c := report.Check{Suite: Race, Name: name}
+		c := report.Check{Suite: Name, Name: name}
 		switch {
 		case sc == nil:
 			c.Status, c.Evidence = report.Skip, "its scenario did not run"
@@ -186,23 +207,20 @@ func raceChecks(scs []report.Scenario, sla SLA) []report.Check {
 		return c
 	}
 	out := []report.Check{
-		chk("websocket_startup_handshake_race_conditions", find(scs, scRaceHandshake), func(sc *report.Scenario) (string, string) {
-			return judgeHandshake(sc, find(scs, scRaceHandshakeSettled))
+		chk("websocket_startup_handshake_race_conditions", suite.Find(scs, scRaceHandshake), func(sc *report.Scenario) (string, string) {
+			return judgeHandshake(sc, suite.Find(scs, scRaceHandshakeSettled))
 		}),
-		chk("agent_factory_concurrent_instantiation", find(scs, scRaceFactory), func(sc *report.Scenario) (string, string) {
-			return judgeFactory(sc, find(scs, scRaceFactoryBaseline))
+		chk("agent_factory_concurrent_instantiation", suite.Find(scs, scRaceFactory), func(sc *report.Scenario) (string, string) {
+			return judgeFactory(sc, suite.Find(scs, scRaceFactoryBaseline))
 		}),
-		chk("configuration_thread_safety", find(scs, scRaceConfig), judgeConfig),
-		chk("user_isolation_state_contamination", find(scs, scRaceMixed), judgeIsolation),
-		chk("resource_cleanup_timing_conflicts", find(scs, scRaceCleanup), judgeCleanup),
-		chk("database_connection_pooling_races", find(scs, scRaceDB), judgeDB),
-		chk("websocket_event_delivery_ordering", find(scs, scRaceMixed), judgeOrdering),
-		chk("memory_management_concurrent_access", find(scs, scRaceMixed), judgeConcurrentAccess),
+		chk("configuration_thread_safety", suite.Find(scs, scRaceConfig), judgeConfig),
+		chk("user_isolation_state_contamination", suite.Find(scs, scRaceMixed), judgeIsolation),
+		chk("resource_cleanup_timing_conflicts", suite.Find(scs, scRaceCleanup), judgeCleanup),
+		chk("database_connection_pooling_races", suite.Find(scs, scRaceDB), judgeDB),
+		chk("websocket_event_delivery_ordering", suite.Find(scs, scRaceMixed), judgeOrdering),
+		chk("memory_management_concurrent_access", suite.Find(scs, scRaceMixed), judgeConcurrentAccess),
 	}
-	if sc := find(scs, scRaceDetector); sc != nil {
-		out = append(out, chk("go_race_detector_reports", sc, judgeRaceDetector))
-	}
-	return out
+	return append(out, detectorChecks(scs, sla)...)
 }
 
 func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string) {
@@ -222,29 +240,13 @@ func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string)
 	return n, parts
 }
 
-// firstSample returns the first sample of one of kinds, as evidence.
-func firstSample(sc *report.Scenario, kinds ...string) string {
-	for _, s := range sc.Samples {
-		for _, k := range kinds {
-			if strings.HasPrefix(s.Kind, k) {
-				out := s.Kind + ": " + s.Detail
-				if s.Frame != "" {
-					out += " | frame: " + s.Frame
-				}
-				return out
-			}
-		}
-	}
-	return ""
-}
-
 func judgeHandshake(sc, settled *report.Scenario) (string, string) {
-	lost := phaseErrors(*sc, journey.PhaseFirstEvent)
+	lost := suite.PhaseErrors(*sc, journey.PhaseFirstEvent)
 	internal, parts := sumPrefix(sc.Errors, "close:1011")
 	backoff, bparts := sumPrefix(sc.Errors, "close:1013", "http_status:503")
 	ev := fmt.Sprintf("%d users connected at once and sent their request the instant connection_established arrived: %d of %d requests got no reply", sc.Users, lost, sc.Journeys)
 	if settled != nil {
-		ev += fmt.Sprintf("; with a 20ms settle delay: %d of %d lost", phaseErrors(*settled, journey.PhaseFirstEvent), settled.Journeys)
+		ev += fmt.Sprintf("; with a 20ms settle delay: %d of %d lost", suite.PhaseErrors(*settled, journey.PhaseFirstEvent), settled.Journeys)
 	}
 	if backoff > 0 {
 		ev += "; refused with back-off (counted, not failed): " + strings.Join(bparts, ", ")
@@ -253,7 +255,7 @@ func judgeHandshake(sc, settled *report.Scenario) (string, string) {
 		if internal > 0 {
 			ev += "; internal errors: " + strings.Join(parts, ", ")
 		}
-		if s := firstSample(sc, "timeout", "close"); s != "" {
+		if s := suite.FirstSample(sc, "timeout", "close"); s != "" {
 			ev += "; e.g. " + s
 		}
 		return report.Fail, ev
@@ -274,7 +276,7 @@ func judgeFactory(sc, base *report.Scenario) (string, string) {
 	}
 	if base != nil && base.Phases[journey.PhaseAgentExecution].Count > 0 && conc.Count > 0 {
 		b := base.Phases[journey.PhaseAgentExecution].P50
-		ev += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", ms(b), conc.Count, ms(conc.P50), ms(conc.Max))
+		ev += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", suite.FormatMS(b), conc.Count, suite.FormatMS(conc.P50), suite.FormatMS(conc.Max))
 		// Serialised runs take k x T for the k-th: their median is about
 		// N/2 x T. Concurrent runs take about T.
 		if conc.P50 > 2*b+50 {
@@ -282,9 +284,9 @@ func judgeFactory(sc, base *report.Scenario) (string, string) {
 			ev += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
 		}
 	}
-	if n := phaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
+	if n := suite.PhaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
 		status = report.Fail
-		ev += fmt.Sprintf("; %d runs failed%s", n, errorList(sc.Errors))
+		ev += fmt.Sprintf("; %d runs failed%s", n, suite.ErrorList(sc.Errors))
 	}
 	if sc.Journeys == 0 {
 		return report.Fail, "no run completed"
@@ -300,7 +302,7 @@ func judgeIsolation(sc *report.Scenario) (string, string) {
 	ev := fmt.Sprintf("%d users, %d journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids", sc.Users, sc.Journeys)
 	if n > 0 {
 		ev += ": " + strings.Join(parts, ", ")
-		if s := firstSample(sc, "violation:foreign", "violation:answer"); s != "" {
+		if s := suite.FirstSample(sc, "violation:foreign", "violation:answer"); s != "" {
 			ev += "; e.g. " + s
 		}
 		return report.Fail, ev
@@ -316,7 +318,7 @@ func judgeOrdering(sc *report.Scenario) (string, string) {
 	ev := fmt.Sprintf("%d journeys under load", sc.Journeys)
 	if n > 0 {
 		ev += ": " + strings.Join(parts, ", ")
-		if s := firstSample(sc, "violation:seq", "violation:grammar", "violation:bad_envelope"); s != "" {
+		if s := suite.FirstSample(sc, "violation:seq", "violation:grammar", "violation:bad_envelope"); s != "" {
 			ev += "; e.g. " + s
 		}
 		return report.Fail, ev
@@ -328,7 +330,7 @@ func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
 	n5, p5 := sumPrefix(sc.Errors, "http_status:5", "close:1011")
 	ev := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
 	if sc.Metrics.Counters[cNotReadyAfter] > 0 {
-		return report.Fail, ev + "; the target was not ready afterwards: " + firstSample(sc, "not_ready")
+		return report.Fail, ev + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
 	}
 	if n5 > 0 {
 		return report.Fail, ev + ": " + strings.Join(p5, ", ")
@@ -336,9 +338,9 @@ func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
 	return report.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
 }
 
-// RaceDetectorScenario records what Go's race detector reported from a
+// DetectorScenario records what Go's race detector reported from a
 // race-built target (goldenpath run --race-detector), deduplicated.
-func RaceDetectorScenario(races []embedded.Race) report.Scenario {
+func DetectorScenario(races []embedded.Race) report.Scenario {
 	set := metrics.NewSet()
 	set.Add(cDataRaces, 0)
 	var samples []report.Sample
@@ -347,8 +349,8 @@ func RaceDetectorScenario(races []embedded.Race) report.Scenario {
 		set.Add(cDataRaceReports, int64(r.Count))
 		samples = append(samples, report.Sample{Kind: "data_race", Detail: fmt.Sprintf("%s (%d reports)", r.Signature, r.Count), Frame: r.Report})
 	}
-	sc := report.Scenario{Name: scRaceDetector, Suite: Race, Model: "race-detector", Samples: samples, Metrics: set.Snapshot()}
-	Summarise(&sc)
+	sc := report.Scenario{Name: scRaceDetector, Suite: Name, Model: "race-detector", Samples: samples, Metrics: set.Snapshot()}
+	suite.Summarise(&sc)
 	return sc
 }
 
@@ -365,7 +367,7 @@ func judgeRaceDetector(sc *report.Scenario) (string, string) {
 		n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; "))
 }
 
-// evidence keeps at most maxSamples samples, from many goroutines.
+// evidence keeps at most suite.MaxSamples samples, from many goroutines.
 type evidence struct {
 	mu      sync.Mutex
 	samples []report.Sample
@@ -373,7 +375,7 @@ type evidence struct {
 
 func (ev *evidence) add(s report.Sample) {
 	ev.mu.Lock()
-	if len(ev.samples) < maxSamples {
+	if len(ev.samples) < suite.MaxSamples {
 		ev.samples = append(ev.samples, s)
 	}
 	ev.mu.Unlock()

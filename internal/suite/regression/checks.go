@@ -1,4 +1,4 @@
-package suite
+package regression
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
 // regressionCheckGroups are the seed's checks, each judging the metrics of its
@@ -26,8 +27,8 @@ var regressionCheckGroups = []struct {
 	{"resource_utilization_regression", []baseline.Group{baseline.GroupMemory, baseline.GroupResource}},
 }
 
-// RegressionCheckNames lists the regression suite's checks in order.
-func RegressionCheckNames() []string {
+// CheckNames lists the regression suite's checks in order.
+func CheckNames() []string {
 	var out []string
 	for _, c := range regressionCheckGroups {
 		out = append(out, c.name)
@@ -74,10 +75,10 @@ func readComparison(sc *report.Scenario) comparison {
 	return out
 }
 
-func regressionChecks(scs []report.Scenario, _ SLA) []report.Check {
+func regressionChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
 	checks := make([]report.Check, len(regressionCheckGroups))
 	for i, rc := range regressionCheckGroups {
-		checks[i] = report.Check{Suite: Regression, Name: rc.name, Scenario: ScenarioComparison}
+		checks[i] = report.Check{Suite: Name, Name: rc.name, Scenario: ScenarioComparison}
 	}
 	skipAll := func(golden, others string) []report.Check {
 		for i := range checks {
@@ -86,7 +87,7 @@ func regressionChecks(scs []report.Scenario, _ SLA) []report.Check {
 		checks[0].Evidence = golden
 		return checks
 	}
-	cs := find(scs, ScenarioComparison)
+	cs := suite.Find(scs, ScenarioComparison)
 	if cs == nil {
 		if len(baseline.Rounds(scs)) == 0 {
 			return skipAll("its scenarios did not run", "its scenarios did not run")

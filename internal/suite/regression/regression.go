@@ -1,13 +1,19 @@
-package suite
+// Package regression is the regression suite: the golden path measured in
+// rounds and compared, metric by metric and with statistics, with a stored
+// baseline (internal/baseline).
+//
+// A round ([RunRound]) is a steady scenario and a burst; the comparison
+// and what became of the baseline files are kept in one scenario
+// ([ComparisonScenario]), so that the checks can be judged again from
+// results.json alone (goldenpath merge, goldenpath compare). The suite
+// takes its settings from [suite.Env].Regression.
+package regression
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
@@ -15,12 +21,11 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
-// Regression is the regression suite: the golden path measured in rounds
-// and compared, metric by metric and with statistics, with a stored
-// baseline (internal/baseline).
-const Regression = "regression"
+// Name is the regression suite's name.
+const Name = "regression"
 
 // DefaultBaselineName is the baseline the regression suite compares with
 // when none is named.
@@ -32,38 +37,16 @@ const DefaultBaselineName = "default"
 // [ComparisonScenario]).
 const ScenarioComparison = "regression_comparison"
 
-// RegressionOptions configure the regression suite ([Env].Regression). The
-// zero value measures [baseline.DefaultRounds] rounds and keeps no
-// baseline.
-type RegressionOptions struct {
-	// Rounds is how many rounds to measure (0: baseline.DefaultRounds).
-	Rounds int
-	// Dir is where baselines are kept, one NAME.json each; empty keeps
-	// none: nothing is read or written.
-	Dir string
-	// Baseline names the baseline to compare with (default: Save, else
-	// DefaultBaselineName). When it does not exist yet, this run's rounds
-	// become it.
-	Baseline string
-	// Save names a baseline to write (or replace) with this run's rounds,
-	// after comparing.
-	Save string
-	// Thresholds judge the changes (zero: baseline.DefaultThresholds).
-	Thresholds baseline.Thresholds
-	// Embedded and Faults describe the target for the baseline's record:
-	// the reference backend started by goldenpath, with these faults.
-	Embedded bool
-	Faults   string
-}
-
-func (o RegressionOptions) rounds() int {
+// rounds is how many rounds o measures.
+func rounds(o suite.RegressionOptions) int {
 	if o.Rounds > 0 {
 		return o.Rounds
 	}
 	return baseline.DefaultRounds
 }
 
-func (o RegressionOptions) thresholds() baseline.Thresholds {
+// thresholds are the thresholds o judges changes by.
+func thresholds(o suite.RegressionOptions) baseline.Thresholds {
 	if o.Thresholds == (baseline.Thresholds{}) {
 		return baseline.DefaultThresholds
 	}
@@ -71,7 +54,7 @@ func (o RegressionOptions) thresholds() baseline.Thresholds {
 }
 
 // compareName is the baseline the rounds are compared with.
-func (o RegressionOptions) compareName() string {
+func compareName(o suite.RegressionOptions) string {
 	switch {
 	case o.Baseline != "":
 		return o.Baseline
@@ -81,11 +64,13 @@ func (o RegressionOptions) compareName() string {
 	return DefaultBaselineName
 }
 
-func regressionSuite() Suite {
-	return Suite{Name: Regression, Run: runRegression, Checks: regressionChecks}
+// Suite is the regression suite; it takes its settings from
+// [suite.Env].Regression.
+func Suite() suite.Suite {
+	return suite.Suite{Name: Name, Run: runRegression, Checks: regressionChecks}
 }
 
-func runRegression(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+func runRegression(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool, error) {
 	o := e.Regression
 	for _, n := range []string{o.Baseline, o.Save} {
 		if n != "" {
@@ -98,7 +83,7 @@ func runRegression(ctx context.Context, e *Env, add func(report.Scenario)) (bool
 		return false, err
 	}
 	var scs []report.Scenario
-	for i := 1; i <= o.rounds(); i++ {
+	for i := 1; i <= rounds(o); i++ {
 		rs, stopped, err := RunRound(ctx, e, i)
 		for _, sc := range rs {
 			add(sc)
@@ -111,19 +96,19 @@ func runRegression(ctx context.Context, e *Env, add func(report.Scenario)) (bool
 			return true, nil
 		}
 	}
-	add(e.keepBaselines(ctx, scs))
+	add(keepBaselines(ctx, e, scs))
 	return false, nil
 }
 
 // RoundSettings are the settings of e's rounds, as a baseline records them.
-func RoundSettings(e *Env) baseline.Settings {
-	return baseline.Settings{Users: e.Users, Round: baseline.RoundDuration(e.Duration, e.Regression.rounds()).String(), BurstUsers: burstUsers(e)}
+func RoundSettings(e *suite.Env) baseline.Settings {
+	return baseline.Settings{Users: e.Users, Round: baseline.RoundDuration(e.Duration, rounds(e.Regression)).String(), BurstUsers: suite.BurstUsers(e)}
 }
 
 // WarmUp runs one journey per user, unrecorded, so that the first round
 // does not pay for cold caches and connection pools alone.
-func WarmUp(ctx context.Context, e *Env) error {
-	return e.quiet(ctx, &tally{}, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, fullJourney())
+func WarmUp(ctx context.Context, e *suite.Env) error {
+	return e.Quiet(ctx, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, suite.FullJourney(), nil)
 }
 
 // RunRound measures round i (from 1): a steady scenario of e.Users users
@@ -131,25 +116,25 @@ func WarmUp(ctx context.Context, e *Env) error {
 // burst of simultaneous users, one full journey each. When e.Monitor is
 // set, each scenario also carries the target's peak memory and the CPU
 // time it used. interrupted is true when ctx ended first.
-func RunRound(ctx context.Context, e *Env, i int) (scs []report.Scenario, interrupted bool, err error) {
-	round := baseline.RoundDuration(e.Duration, e.Regression.rounds())
+func RunRound(ctx context.Context, e *suite.Env, i int) (scs []report.Scenario, interrupted bool, err error) {
+	round := baseline.RoundDuration(e.Duration, rounds(e.Regression))
 	steps := []struct {
 		name string
 		plan load.Plan
 	}{
 		{baseline.RoundName(i), load.Plan{Model: load.Closed, Users: e.Users, Duration: round, Think: e.Think}},
-		{baseline.BurstName(i), load.Plan{Model: load.Closed, Users: burstUsers(e), Iterations: int64(burstUsers(e))}},
+		{baseline.BurstName(i), load.Plan{Model: load.Closed, Users: suite.BurstUsers(e), Iterations: int64(suite.BurstUsers(e))}},
 	}
 	for _, s := range steps {
-		before, okBefore := e.targetSample(ctx)
-		sc, stopped, err := e.Scenario(ctx, s.name, Regression, s.plan, fullJourney())
+		before, okBefore := targetSample(ctx, e)
+		sc, stopped, err := e.Scenario(ctx, s.name, Name, s.plan, suite.FullJourney())
 		if err != nil {
 			return scs, false, err
 		}
-		if after, ok := e.targetSample(ctx); ok {
-			if v := rss(after); v > 0 {
+		if after, ok := targetSample(ctx, e); ok {
+			if v := suite.RSS(after); v > 0 {
 				c := sc.Metrics.Counters
-				c[CounterTargetPeakRSS] = max(c[CounterTargetPeakRSS], int64(v))
+				c[suite.CounterTargetPeakRSS] = max(c[suite.CounterTargetPeakRSS], int64(v))
 			}
 			if cb, ok1 := cpuSeconds(before); ok1 && okBefore {
 				if ca, ok2 := cpuSeconds(after); ok2 && ca >= cb {
@@ -166,7 +151,7 @@ func RunRound(ctx context.Context, e *Env, i int) (scs []report.Scenario, interr
 }
 
 // targetSample samples the target now, if it can be watched.
-func (e *Env) targetSample(ctx context.Context) (monitor.Sample, bool) {
+func targetSample(ctx context.Context, e *suite.Env) (monitor.Sample, bool) {
 	if e.Monitor == nil {
 		return monitor.Sample{}, false
 	}
@@ -184,46 +169,13 @@ func cpuSeconds(s monitor.Sample) (float64, bool) {
 	return v, ok
 }
 
-// Environment describes what measured e's rounds: this build and machine,
-// and the target (its version when its /healthz reports one).
-func (e *Env) Environment(ctx context.Context) baseline.Environment {
-	env := baseline.CurrentEnvironment()
-	env.TargetURL = e.Target.BaseURL
-	env.TargetVersion = targetVersion(ctx, e.Target.HTTP, e.Target.BaseURL)
-	env.Embedded, env.Faults = e.Regression.Embedded, e.Regression.Faults
-	return env
-}
-
-// targetVersion reads the "version" of the target's /healthz reply, or
-// returns "" when it reports none.
-func targetVersion(ctx context.Context, c *http.Client, base string) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-	if err != nil {
-		return ""
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var v struct {
-		Version string `json:"version"`
-	}
-	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&v) != nil || len(v.Version) > 100 {
-		return ""
-	}
-	return v.Version
-}
-
 // keepBaselines reads the baseline the rounds are compared with, writes the
 // first one when there is none (and the one --save-baseline names), and
 // returns the comparison scenario that records it all.
-func (e *Env) keepBaselines(ctx context.Context, scs []report.Scenario) report.Scenario {
+func keepBaselines(ctx context.Context, e *suite.Env, scs []report.Scenario) report.Scenario {
 	o := e.Regression
-	th := o.thresholds()
-	name := o.compareName()
+	th := thresholds(o)
+	name := compareName(o)
 	switch {
 	case o.Dir == "":
 		return stateScenario(stateNotKept, th, "no baseline directory: nothing was compared or kept")
@@ -300,7 +252,7 @@ const (
 
 // ComparisonScenario records a comparison with old in a scenario, so that
 // the regression checks can be judged again from results.json alone
-// ([Evaluate], goldenpath merge): old's values per round and the
+// ([suite.Evaluate], goldenpath merge): old's values per round and the
 // thresholds, as counters. The new values are the results' round scenarios;
 // when there are none (two stored baselines compared), pass them as
 // carryNew and they are stored too.
@@ -323,6 +275,6 @@ func stateScenario(state string, t baseline.Thresholds, detail string) report.Sc
 		counterMemory: t.Memory, counterErrorPts: t.ErrorPoints, counterFloorMS: t.FloorMS, counterAlpha: t.Alpha} {
 		set.Add(name, int64(v*baseline.CounterScale))
 	}
-	return report.Scenario{Name: ScenarioComparison, Suite: Regression, Model: comparisonModel,
+	return report.Scenario{Name: ScenarioComparison, Suite: Name, Model: comparisonModel,
 		Metrics: set.Snapshot(), Samples: []report.Sample{{Kind: kindBaseline, Detail: detail}}}
 }

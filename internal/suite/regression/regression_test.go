@@ -1,4 +1,4 @@
-package suite
+package regression
 
 import (
 	"net/http"
@@ -11,8 +11,65 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
+
+// testNow is the fixed clock of every synthetic scenario's metrics.
+var testNow = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// A mix changes a synthetic scenario.
+type mix func(*metrics.Set)
+
+// journeys counts ok successful and failed failed journeys.
+func journeys(ok, failed int64) mix {
+	return func(s *metrics.Set) {
+		s.Add(suite.CounterJourneys, ok+failed)
+		s.Add(suite.CounterSucceeded, ok)
+		s.Add(suite.CounterFailed, failed)
+	}
+}
+
+// samples records n samples of d in phase.
+func samples(phase string, n int, d time.Duration) mix {
+	return func(s *metrics.Set) {
+		for range n {
+			s.Record(phase, d)
+		}
+	}
+}
+
+func counter(name string, n int64) mix { return func(s *metrics.Set) { s.Add(name, n) } }
+
+// scenario builds a summarised scenario of the given suite from metrics
+// recorded by mixes, as a run (or a merge) would leave it.
+func scenario(name, suiteName string, users int, mixes ...mix) report.Scenario {
+	set := metrics.NewSet(metrics.WithNow(func() time.Time { return testNow }))
+	for _, m := range mixes {
+		m(set)
+	}
+	sc := report.Scenario{Name: name, Suite: suiteName, Model: "closed", Users: users, DurationS: 10, Metrics: set.Snapshot()}
+	suite.Summarise(&sc)
+	return sc
+}
+
+// byName indexes checks by name.
+func byName(cs []report.Check) map[string]report.Check {
+	m := map[string]report.Check{}
+	for _, c := range cs {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func names(cs []report.Check) []string {
+	var n []string
+	for _, c := range cs {
+		n = append(n, c.Name)
+	}
+	return n
+}
 
 var regressionNames = []string{
 	"golden_path_performance_baseline",
@@ -48,9 +105,9 @@ func regRounds(k int, slower map[string]float64) []report.Scenario {
 			steady = append(steady, samples(p, 120, time.Duration(float64(d)*f)))
 			burst = append(burst, samples(p, 50, time.Duration(float64(d)*f*1.2)))
 		}
-		steady = append(steady, journeys(120, 0), counter(CounterTargetPeakRSS, int64(40<<20)), counter(baseline.CounterTargetCPU, 240_000))
-		burst = append(burst, journeys(50, 0), counter(CounterTargetPeakRSS, int64(45<<20)))
-		scs = append(scs, scenario(baseline.RoundName(i), Regression, 10, steady...), scenario(baseline.BurstName(i), Regression, 50, burst...))
+		steady = append(steady, journeys(120, 0), counter(suite.CounterTargetPeakRSS, int64(40<<20)), counter(baseline.CounterTargetCPU, 240_000))
+		burst = append(burst, journeys(50, 0), counter(suite.CounterTargetPeakRSS, int64(45<<20)))
+		scs = append(scs, scenario(baseline.RoundName(i), Name, 10, steady...), scenario(baseline.BurstName(i), Name, 50, burst...))
 	}
 	return scs
 }
@@ -66,7 +123,7 @@ func regBaseline(t *testing.T, scs []report.Scenario) *baseline.Baseline {
 }
 
 func TestRegressionChecks(t *testing.T) {
-	checks := mustSuite(t, Regression).Checks
+	checks := Suite().Checks
 	healthy := regRounds(6, nil)
 	old := regBaseline(t, healthy)
 	compared := func(newRounds []report.Scenario) []report.Scenario {
@@ -111,7 +168,7 @@ func TestRegressionChecks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := checks(tc.scs, DefaultSLA())
+			got := checks(tc.scs, suite.DefaultSLA())
 			if !slices.Equal(names(got), regressionNames) {
 				t.Fatalf("checks = %v; want %v", names(got), regressionNames)
 			}
@@ -139,10 +196,10 @@ func TestRegressionChecksAfterMerge(t *testing.T) {
 		// Both segments watch the same target: their memory and CPU
 		// figures add up on merging, and are divided back by the copies.
 		scs := append(regRounds(6, map[string]float64{"server_db": 2}), ComparisonScenario(old, baseline.DefaultThresholds, nil))
-		return &report.Results{Schema: report.Schema, Options: report.Options{Suites: []string{Regression}}, Segments: []string{seg}, Scenarios: scs}
+		return &report.Results{Schema: report.Schema, Options: report.Options{Suites: []string{Name}}, Segments: []string{seg}, Scenarios: scs}
 	}
 	single := part("1/1")
-	if err := Evaluate(single, DefaultSLA()); err != nil {
+	if err := suite.Evaluate(single, suite.DefaultSLA(), []suite.Suite{Suite()}); err != nil {
 		t.Fatal(err)
 	}
 	merged, err := report.Merge([]*report.Results{part("1/2"), part("2/2")})
@@ -150,9 +207,9 @@ func TestRegressionChecksAfterMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range merged.Scenarios {
-		Summarise(&merged.Scenarios[i])
+		suite.Summarise(&merged.Scenarios[i])
 	}
-	if err := Evaluate(merged, DefaultSLA()); err != nil {
+	if err := suite.Evaluate(merged, suite.DefaultSLA(), []suite.Suite{Suite()}); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range merged.Checks {
@@ -179,11 +236,11 @@ func TestKeepBaselines(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	e := &Env{Target: tgt, Users: 10, Duration: 12 * time.Second, Regression: RegressionOptions{Dir: dir, Rounds: 6}}
+	e := &suite.Env{Target: tgt, Users: 10, Duration: 12 * time.Second, Regression: suite.RegressionOptions{Dir: dir, Rounds: 6}}
 	scs := regRounds(6, nil)
 	state := func(sc report.Scenario) string { return readComparison(&sc).state }
 
-	first := e.keepBaselines(t.Context(), scs)
+	first := keepBaselines(t.Context(), e, scs)
 	if state(first) != stateFirst || !strings.Contains(first.Samples[0].Detail, "wrote the first one") {
 		t.Fatalf("keepBaselines(no baseline) = %s, %v; want the first baseline written", state(first), first.Samples)
 	}
@@ -195,43 +252,43 @@ func TestKeepBaselines(t *testing.T) {
 		t.Errorf("the first baseline = env %+v, settings %+v, %d rounds; want target version 1.4.2, 10 users, 2s rounds, 6 rounds", b.Env, b.Settings, b.Rounds)
 	}
 
-	again := e.keepBaselines(t.Context(), regRounds(6, map[string]float64{"db_operation": 2}))
+	again := keepBaselines(t.Context(), e, regRounds(6, map[string]float64{"db_operation": 2}))
 	if state(again) != stateCompared {
 		t.Fatalf("keepBaselines(a baseline exists) = %s, %v; want compared", state(again), again.Samples)
 	}
-	if c := byName(regressionChecks(append(regRounds(6, map[string]float64{"db_operation": 2}), again), DefaultSLA()))["database_performance_regression"]; c.Status != report.Fail {
+	if c := byName(regressionChecks(append(regRounds(6, map[string]float64{"db_operation": 2}), again), suite.DefaultSLA()))["database_performance_regression"]; c.Status != report.Fail {
 		t.Errorf("database_performance_regression after a slower database = %s (%s); want fail", c.Status, c.Evidence)
 	}
 
 	e.Users = 20
-	if other := e.keepBaselines(t.Context(), scs); state(other) != stateIncomparable {
+	if other := keepBaselines(t.Context(), e, scs); state(other) != stateIncomparable {
 		t.Errorf("keepBaselines(20 users against a 10-user baseline) = %s; want incomparable", state(other))
 	}
 
 	e.Users, e.Regression.Save = 10, "nightly"
-	saved := e.keepBaselines(t.Context(), scs)
+	saved := keepBaselines(t.Context(), e, scs)
 	if _, err := os.Stat(baseline.Path(dir, "nightly")); err != nil || state(saved) != stateFirst ||
 		!slices.ContainsFunc(saved.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, "wrote the first one") }) {
 		t.Errorf("keepBaselines(--save-baseline nightly) = %s, %v, %v; want nightly written as the first baseline", state(saved), saved.Samples, err)
 	}
 
-	e.Regression = RegressionOptions{Dir: dir, Baseline: "default", Save: "copy"}
-	both := e.keepBaselines(t.Context(), scs)
+	e.Regression = suite.RegressionOptions{Dir: dir, Baseline: "default", Save: "copy"}
+	both := keepBaselines(t.Context(), e, scs)
 	if state(both) != stateCompared || !slices.ContainsFunc(both.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, `as baseline "copy"`) }) {
 		t.Errorf("keepBaselines(--baseline default --save-baseline copy) = %s, %v; want compared, and copy saved", state(both), both.Samples)
 	}
 
 	e.RaceBuild = true
-	if race := e.keepBaselines(t.Context(), scs); state(race) != stateNotKept {
+	if race := keepBaselines(t.Context(), e, scs); state(race) != stateNotKept {
 		t.Errorf("keepBaselines(race build) = %s; want nothing kept", state(race))
 	}
 }
 
 func TestCounterNamesAgree(t *testing.T) {
-	if baseline.CounterTargetPeakRSS != CounterTargetPeakRSS {
-		t.Errorf("baseline.CounterTargetPeakRSS = %q, suite.CounterTargetPeakRSS = %q; want the same counter", baseline.CounterTargetPeakRSS, CounterTargetPeakRSS)
+	if baseline.CounterTargetPeakRSS != suite.CounterTargetPeakRSS {
+		t.Errorf("baseline.CounterTargetPeakRSS = %q, suite.suite.CounterTargetPeakRSS = %q; want the same counter", baseline.CounterTargetPeakRSS, suite.CounterTargetPeakRSS)
 	}
-	if !slices.Equal(RegressionCheckNames(), regressionNames) {
-		t.Errorf("RegressionCheckNames() = %v; want the seed's %v", RegressionCheckNames(), regressionNames)
+	if !slices.Equal(CheckNames(), regressionNames) {
+		t.Errorf("CheckNames() = %v; want the seed's %v", CheckNames(), regressionNames)
 	}
 }

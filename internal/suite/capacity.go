@@ -1,0 +1,138 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
+)
+
+// capacitySteps are the user counts the search tries: doubling from 20 up
+// to max, with max itself last.
+func capacitySteps(maxUsers int) []int {
+	var s []int
+	for u := 20; u < maxUsers; u *= 2 {
+		s = append(s, u)
+	}
+	return append(s, maxUsers)
+}
+
+// capacitySearch raises users step by step until a step breaks an SLA or
+// the error budget; every step is its own scenario.
+func capacitySearch(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+	if e.MaxUsers <= 0 {
+		return false, nil
+	}
+	if e.Segment.Count > 1 {
+		return false, nil // adaptive: it cannot be split across processes
+	}
+	for _, u := range capacitySteps(e.MaxUsers) {
+		plan := load.Plan{Model: load.Closed, Users: u, Duration: e.StepDuration, Think: e.Think}
+		sc, stopped, err := e.Scenario(ctx, capacityPrefix+strconv.Itoa(u), Load, plan, FullJourney())
+		if err != nil {
+			return false, err
+		}
+		add(sc)
+		if stopped {
+			return true, nil
+		}
+		if held, _ := stepHeld(&sc, e.SLA); !held {
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// stepHeld judges one capacity step: the success rate and every latency
+// rule with enough samples must hold, and no journey may be dropped.
+func stepHeld(sc *report.Scenario, sla SLA) (bool, string) {
+	if c := rateCheck(Load, "", sla[RateSuccess], sc); c.Status != report.Pass {
+		return false, c.Evidence
+	}
+	if sc.Dropped > 0 {
+		return false, fmt.Sprintf("%d journeys could not start on time", sc.Dropped)
+	}
+	for _, k := range capacityMetrics {
+		r, ok := sla[k]
+		if !ok {
+			continue
+		}
+		if c := slaCheck(Load, "", sc, r); c.Status == report.Fail {
+			return false, c.Evidence
+		}
+	}
+	return true, ""
+}
+
+// capacityMetrics are the user-facing SLAs a capacity step must keep: the
+// journey and its phases as a user lives them. Component budgets
+// (config_access, server_factory) are judged by the integrated suite, not
+// used to define capacity: on a machine shared by the load generator and
+// the target, a 10 ms component budget measured over HTTP breaks long
+// before users notice anything.
+var capacityMetrics = []string{"journey", "login", "ws_handshake", "agent_execution", "response_delivery", "db_operation"}
+
+// capacityOf rebuilds the capacity result from the capacity scenarios.
+func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
+	var steps []report.Scenario
+	for _, sc := range scs {
+		if strings.HasPrefix(sc.Name, capacityPrefix) {
+			steps = append(steps, sc)
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].Users < steps[j].Users })
+	c := &report.Capacity{}
+	for i := range steps {
+		sc := &steps[i]
+		held, why := stepHeld(sc, sla)
+		var er float64
+		if sc.Journeys > 0 {
+			er = float64(sc.Failed) / float64(sc.Journeys)
+		}
+		c.Steps = append(c.Steps, report.CapacityStep{Users: sc.Users, Throughput: sc.Throughput,
+			JourneyP95: sc.Phases["journey"].P95, ErrorRate: er, Held: held, Reason: why})
+		if held && c.Broke == 0 {
+			c.Held = sc.Users
+		} else if !held && c.Broke == 0 {
+			c.Broke, c.Reason = sc.Users, why
+		}
+	}
+	if c.Broke == 0 {
+		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; raise --max-users to search further", c.Held)
+	}
+	return c
+}
+
+func capacityCheck(c *report.Capacity) report.Check {
+	ch := report.Check{Suite: Load, Name: "capacity_search"}
+	switch {
+	case c == nil:
+		ch.Status, ch.Evidence = report.Skip, "the capacity search did not run (--max-users 0, or a segmented run: an adaptive search cannot be split)"
+	case c.Held == 0:
+		ch.Status = report.Fail
+		ch.Evidence = fmt.Sprintf("even the first step (%d users) broke: %s", c.Broke, c.Reason)
+	default:
+		ch.Status = report.Pass
+		last := c.Steps[0]
+		for _, s := range c.Steps {
+			if s.Users == c.Held {
+				last = s
+			}
+		}
+		ch.Evidence = fmt.Sprintf("held %d users (%.1f journeys/s, journey p95 %s)", c.Held, last.Throughput, FormatMS(last.JourneyP95))
+		if c.Broke > 0 {
+			ch.Evidence += fmt.Sprintf("; broke at %d users: %s", c.Broke, c.Reason)
+		} else {
+			ch.Evidence += "; " + c.Reason
+		}
+		ch.Observed, ch.Unit = float64(c.Held), "users"
+	}
+	return ch
+}
