@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // ThinMargin is the share of an SLA's limit (for a success rate, of its
@@ -20,6 +22,7 @@ const ThinMargin = 0.20
 // computed once from the results so that both say the same.
 type analysis struct {
 	r        *Results
+	rules    map[string]Rule // the SLA rules in force, by metric
 	counts   counts
 	sla      []slaRow
 	unjudged []string // SLA lines no check judged
@@ -37,9 +40,10 @@ func (c counts) String() string {
 	return fmt.Sprintf("%d passed, %d failed, %d skipped", c.pass, c.fail, c.skip)
 }
 
-// slaRow is one check, with its rule's margin when it has one.
+// slaRow is one check, with its rule's margin when it judged an SLA rule.
 type slaRow struct {
 	check     Check
+	rule      *Rule   // the SLA rule judged; nil for another check
 	target    string  // the rule without its metric: "p95 < 5s"
 	measured  string  // the observed value, formatted; "—" when not measured
 	margin    float64 // share of the limit (or budget) left; < 0 when broken
@@ -77,11 +81,10 @@ type phaseSummary struct {
 }
 
 func analyse(r *Results) *analysis {
-	a := &analysis{r: r}
-	rules := map[string]string{} // metric -> SLA line
+	a := &analysis{r: r, rules: r.Options.Rules()}
+	inForce := map[string]bool{}
 	for _, line := range r.Options.SLA {
-		metric, _, _ := strings.Cut(line, ":")
-		rules[strings.TrimSpace(metric)] = line
+		inForce[line] = true
 	}
 	judged := map[string]bool{}
 	for _, c := range r.Checks {
@@ -93,9 +96,13 @@ func analyse(r *Results) *analysis {
 		default:
 			a.counts.skip++
 		}
-		row := rowOf(c)
-		if c.Rule != "" {
-			judged[c.Rule] = true
+		rule := c.RuleOf()
+		if !inForce[rule.String()] {
+			rule = nil // not an SLA rule: a regression's or a memory suite's threshold
+		}
+		row := rowOf(c, rule)
+		if rule != nil {
+			judged[rule.String()] = true
 			a.sla = append(a.sla, row)
 		}
 		if c.Status == Fail {
@@ -106,9 +113,9 @@ func analyse(r *Results) *analysis {
 		}
 		switch {
 		case c.Status == Fail:
-			a.roadmap = append(a.roadmap, roadmapItem{row: row, kind: "fail", where: whereToLook(c)})
+			a.roadmap = append(a.roadmap, roadmapItem{row: row, kind: "fail", where: whereToLook(row)})
 		case c.Status == Pass && row.hasMargin && row.margin < ThinMargin:
-			a.roadmap = append(a.roadmap, roadmapItem{row: row, kind: "thin margin", where: whereToLook(c)})
+			a.roadmap = append(a.roadmap, roadmapItem{row: row, kind: "thin margin", where: whereToLook(row)})
 		}
 	}
 	for _, line := range r.Options.SLA {
@@ -127,7 +134,7 @@ func analyse(r *Results) *analysis {
 		}
 		return x.hasMargin && x.margin < y.margin
 	})
-	a.phases, a.phaseSource = phaseRows(r, rules)
+	a.phases, a.phaseSource = phaseRows(r, a.rules)
 	return a
 }
 
@@ -138,39 +145,26 @@ func lessMargin(x, y slaRow) bool {
 	return x.hasMargin && x.margin < y.margin
 }
 
-// ruleOp returns the comparison of an SLA line ("login: p95 < 5s" -> "<").
-func ruleOp(rule string) string {
-	_, text, _ := strings.Cut(rule, ":")
-	for f := range strings.FieldsSeq(text) {
-		switch f {
-		case "<", "<=", ">", ">=":
-			return f
-		}
-	}
-	return ""
-}
-
-// rowOf computes a check's margin: for an upper bound (limit - measured) /
+// rowOf computes a check's margin on rule, the SLA rule it judged (nil
+// for a check that judged none): for an upper bound (limit - measured) /
 // limit, as the suites' evidence does; for a lower bound on a ratio (a
 // success rate), the share of its failure budget (1 - limit) left; for
 // another lower bound (measured - limit) / limit.
-func rowOf(c Check) slaRow {
-	row := slaRow{check: c, measured: "—"}
-	if c.Rule != "" {
-		_, t, _ := strings.Cut(c.Rule, ":")
-		row.target = strings.TrimSpace(t)
+func rowOf(c Check, rule *Rule) slaRow {
+	row := slaRow{check: c, rule: rule, measured: "—"}
+	if rule != nil {
+		row.target = rule.Target()
 	}
-	op := ruleOp(c.Rule)
-	if c.Status == Skip || op == "" || c.Threshold == 0 {
+	if c.Status == Skip || rule == nil || rule.Op == "" || rule.Limit == 0 {
 		if c.Status != Skip && c.Unit != "" && c.Observed != 0 {
 			row.measured = fmtValue(c.Observed, c.Unit)
 		}
 		return row
 	}
-	o, t := c.Observed, c.Threshold
+	o, t := c.Observed, rule.Limit
 	var m float64
 	switch {
-	case strings.HasPrefix(op, "<"):
+	case rule.UpperBound():
 		m = (t - o) / t
 	case c.Unit == "ratio" && t > 0 && t < 1:
 		m = ((1 - t) - (1 - o)) / (1 - t)
@@ -186,7 +180,7 @@ func rowOf(c Check) slaRow {
 	row.margin, row.hasMargin = m, true
 	if c.Status == Fail {
 		switch {
-		case strings.HasPrefix(op, "<"):
+		case rule.UpperBound():
 			row.gap = fmt.Sprintf("%s over the limit (%+.1f%%)", fmtAmount(o-t, c.Unit), (o-t)/t*100)
 		case c.Unit == "ratio" && t < 1:
 			row.gap = fmt.Sprintf("%.2f points under; %.0f%% of the failure budget used", (t-o)*100, (1-o)/(1-t)*100)
@@ -219,10 +213,12 @@ var phaseMeaning = map[string]string{
 	"error_rate":        "the load scenarios' error classes (errors by kind)",
 }
 
-func whereToLook(c Check) string {
-	metric, _, _ := strings.Cut(c.Rule, ":")
-	if m, ok := phaseMeaning[metric]; ok && c.Rule != "" {
-		return m
+func whereToLook(row slaRow) string {
+	c := row.check
+	if row.rule != nil {
+		if m, ok := phaseMeaning[row.rule.Metric]; ok {
+			return m
+		}
 	}
 	if c.Scenario != "" {
 		return "scenario " + c.Scenario + " of suite " + c.Suite
@@ -232,7 +228,7 @@ func whereToLook(c Check) string {
 
 // phaseRows returns the phases the SLA checks judge: the scenario most of
 // them name, else every scenario together.
-func phaseRows(r *Results, rules map[string]string) ([]phaseRow, string) {
+func phaseRows(r *Results, rules map[string]Rule) ([]phaseRow, string) {
 	votes := map[string]int{}
 	for _, c := range r.Checks {
 		if c.Unit == "ms" && c.Scenario != "" && !strings.Contains(c.Scenario, ",") {
@@ -254,30 +250,18 @@ func phaseRows(r *Results, rules map[string]string) ([]phaseRow, string) {
 	var out []phaseRow
 	for _, name := range sortedPhases(phases) {
 		s := phases[name]
-		row := phaseRow{name: name, rule: rules[name],
-			sum: phaseSummary{count: s.Count, p50: s.P50, p95: s.P95, p99: s.P99, max: s.Max}}
-		if stat, limit, ok := parseLatencyRule(row.rule); ok {
-			row.sum.judgedLimit = limit
-			row.sum.judged = map[string]float64{"p50": s.P50, "p90": s.P90, "p95": s.P95, "p99": s.P99,
-				"p99.9": s.P999, "mean": s.Mean, "max": s.Max}[stat]
+		row := phaseRow{name: name, sum: phaseSummary{count: s.Count, p50: s.P50, p95: s.P95, p99: s.P99, max: s.Max}}
+		if rule, ok := rules[name]; ok {
+			row.rule = rule.String()
+			if rule.Unit == results.UnitMS {
+				row.sum.judgedLimit = rule.Limit
+				row.sum.judged = map[string]float64{"p50": s.P50, "p90": s.P90, "p95": s.P95, "p99": s.P99,
+					"p99.9": s.P999, "mean": s.Mean, "max": s.Max}[rule.Stat]
+			}
 		}
 		out = append(out, row)
 	}
 	return out, src
-}
-
-// parseLatencyRule reads "login: p95 < 5s" as p95 and 5000 ms.
-func parseLatencyRule(line string) (stat string, limitMS float64, ok bool) {
-	_, text, _ := strings.Cut(line, ":")
-	f := strings.Fields(text)
-	if len(f) != 3 {
-		return "", 0, false
-	}
-	d, err := time.ParseDuration(f[2])
-	if err != nil {
-		return "", 0, false
-	}
-	return f[0], float64(d) / float64(time.Millisecond), true
 }
 
 func sortedPhases[V any](m map[string]V) []string {

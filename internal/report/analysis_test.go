@@ -3,30 +3,33 @@ package report
 import (
 	"math"
 	"testing"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 func TestRowOfMargin(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		c    Check
+		rule *Rule
 		want float64 // NaN: no margin
 		gap  string
 	}{
-		{"latency held", Check{Status: Pass, Rule: "login: p95 < 5s", Observed: 500, Threshold: 5000, Unit: "ms"}, 0.9, ""},
-		{"latency broken", Check{Status: Fail, Rule: "journey: p95 < 1m0s", Observed: 61200, Threshold: 60000, Unit: "ms"}, -0.02,
+		{"latency held", Check{Status: Pass, Observed: 500, Unit: "ms"}, mustRule(t, "login: p95 < 5s"), 0.9, ""},
+		{"latency broken", Check{Status: Fail, Observed: 61200, Unit: "ms"}, mustRule(t, "journey: p95 < 1m0s"), -0.02,
 			"1.20s over the limit (+2.0%)"},
-		{"success rate held", Check{Status: Pass, Rule: "success_rate: >= 98%", Observed: 0.99, Threshold: 0.98, Unit: "ratio"}, 0.5, ""},
-		{"success rate broken", Check{Status: Fail, Rule: "success_rate: >= 98%", Observed: 0.96, Threshold: 0.98, Unit: "ratio"}, -1,
+		{"success rate held", Check{Status: Pass, Observed: 0.99, Unit: "ratio"}, mustRule(t, "success_rate: >= 98%"), 0.5, ""},
+		{"success rate broken", Check{Status: Fail, Observed: 0.96, Unit: "ratio"}, mustRule(t, "success_rate: >= 98%"), -1,
 			"2.00 points under; 200% of the failure budget used"},
-		{"error rate held", Check{Status: Pass, Rule: "error_rate: < 5%", Observed: 0.01, Threshold: 0.05, Unit: "ratio"}, 0.8, ""},
-		{"error rate broken", Check{Status: Fail, Rule: "error_rate: < 5%", Observed: 0.1, Threshold: 0.05, Unit: "ratio"}, -1,
+		{"error rate held", Check{Status: Pass, Observed: 0.01, Unit: "ratio"}, mustRule(t, "error_rate: < 5%"), 0.8, ""},
+		{"error rate broken", Check{Status: Fail, Observed: 0.1, Unit: "ratio"}, mustRule(t, "error_rate: < 5%"), -1,
 			"5.00 points over the limit (+100.0%)"},
-		{"no journey completed", Check{Status: Fail, Rule: "error_rate: < 5%", Observed: 0, Threshold: 0.05, Unit: "ratio"}, math.NaN(), ""},
-		{"skipped", Check{Status: Skip, Rule: "login: p95 < 5s", Threshold: 5000, Unit: "ms"}, math.NaN(), ""},
-		{"no rule", Check{Status: Pass, Observed: 40, Unit: "users"}, math.NaN(), ""},
+		{"no journey completed", Check{Status: Fail, Observed: 0, Unit: "ratio"}, mustRule(t, "error_rate: < 5%"), math.NaN(), ""},
+		{"skipped", Check{Status: Skip, Unit: "ms"}, mustRule(t, "login: p95 < 5s"), math.NaN(), ""},
+		{"no rule", Check{Status: Pass, Observed: 40, Unit: "users"}, nil, math.NaN(), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			row := rowOf(tc.c)
+			row := rowOf(tc.c, tc.rule)
 			if math.IsNaN(tc.want) {
 				if row.hasMargin {
 					t.Errorf("rowOf(%+v) has margin %g; want none", tc.c, row.margin)
@@ -38,6 +41,15 @@ func TestRowOfMargin(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRule(t *testing.T, line string) *Rule {
+	t.Helper()
+	r, err := results.ParseRule(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &r
 }
 
 func TestShellQuote(t *testing.T) {

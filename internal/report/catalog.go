@@ -7,19 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // The race condition catalog: for each failed check of the race or memory
 // suite, who was affected, when it was first seen, and how to run it
 // again.
-
-// virtualUserRE and userIDRE find the users a sample names: goldenpath's
-// virtual users, and the target's user ids (the reference backend's are
-// "u_" and hex).
-var (
-	virtualUserRE = regexp.MustCompile(`virtual user \d+`)
-	userIDRE      = regexp.MustCompile(`(?:user_id |for user )([A-Za-z0-9_.:-]+)|\b(u_[0-9A-Za-z]{4,})\b`)
-)
 
 func findingOf(r *Results, c Check) finding {
 	var sc *Scenario
@@ -48,12 +42,12 @@ func findingOf(r *Results, c Check) finding {
 		}
 	}
 	for _, s := range relevantSamples(sc.Samples, c.Evidence) {
-		text := s.Detail + " " + s.Frame
-		for _, u := range virtualUserRE.FindAllString(text, -1) {
-			add(u)
+		users := s.Users
+		if len(users) == 0 {
+			users = results.NamedUsers(s) // a sample the suites did not yet give its users
 		}
-		for _, m := range userIDRE.FindAllStringSubmatch(text, -1) {
-			add("user " + m[1] + m[2])
+		for _, u := range users {
+			add(userName(u))
 		}
 	}
 	slices.Sort(named)
@@ -76,6 +70,22 @@ func findingOf(r *Results, c Check) finding {
 		f.affected += fmt.Sprintf("; %d of %d journeys failed", n, sc.Journeys)
 	}
 	return f
+}
+
+// userName names u as the catalog lists it: "user u_3ca4", "virtual user
+// 3", or "user u_3ca4 (virtual user 3)".
+func userName(u User) string {
+	var vu string
+	if u.VirtualUser != nil {
+		vu = "virtual user " + strconv.Itoa(*u.VirtualUser)
+	}
+	switch {
+	case u.ID != "" && vu != "":
+		return "user " + u.ID + " (" + vu + ")"
+	case u.ID != "":
+		return "user " + u.ID
+	}
+	return vu
 }
 
 // relevantSamples returns the samples whose kind the evidence names, else

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goldenpath-dev/goldenpath/internal/monitor"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
+	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
 
 // A figure is one chart of the HTML report, or why it is absent.
@@ -28,22 +29,20 @@ func figures(a *analysis) []figure {
 	tl := newTimeline(r)
 	return []figure{
 		{"Latency percentiles per phase", phaseChart(a), "No phase was measured."},
-		{"Journey latency over time", tl.latencyChart(r), "The results hold no per-second journey latencies."},
+		{"Journey latency over time", tl.latencyChart(a.rules), "The results hold no per-second journey latencies."},
 		{"Throughput over time", tl.throughputChart(), "The results hold no per-second journey counts."},
 		{"Errors by kind", errorsChart(r), "No journey failed and the oracle found no violation."},
-		{"Users vs latency (capacity search)", capacityChart(r), "The capacity search did not run (--max-users 0, or a segmented run)."},
+		{"Users vs latency (capacity search)", capacityChart(r, a.rules), "The capacity search did not run (--max-users 0, or a segmented run)."},
 		{"Target memory over time", memoryChart(r), "The target's memory was not watched: it was neither goldenpath's child process nor served /metrics."},
 		{"Regression comparison", regressionChart(r), "These results carry no regression comparison: the regression suite did not run."},
 	}
 }
 
-func journeyLimit(r *Results) (float64, string) {
-	for _, line := range r.Options.SLA {
-		if strings.HasPrefix(line, "journey:") {
-			if _, limit, ok := parseLatencyRule(line); ok {
-				return limit, line
-			}
-		}
+// journeyLimit is the limit of the SLA rule on the journey's latency, in
+// ms, and the rule; 0 and "" without one.
+func journeyLimit(rules map[string]Rule) (float64, string) {
+	if r, ok := rules["journey"]; ok && r.Unit == results.UnitMS {
+		return r.Limit, r.String()
 	}
 	return 0, ""
 }
@@ -182,7 +181,7 @@ func (tl *timeline) steps(ts timedScenario, fn func(t float64, pts []int)) {
 	}
 }
 
-func (tl *timeline) latencyChart(r *Results) *chart {
+func (tl *timeline) latencyChart(rules map[string]Rule) *chart {
 	yMax := 0.0
 	for _, ts := range tl.scs {
 		for _, p := range ts.sc.Metrics.Series {
@@ -194,7 +193,7 @@ func (tl *timeline) latencyChart(r *Results) *chart {
 	if yMax == 0 {
 		return nil
 	}
-	limit, rule := journeyLimit(r)
+	limit, rule := journeyLimit(rules)
 	showLimit := limit > 0 && limit <= 3*yMax
 	if showLimit {
 		yMax = math.Max(yMax, limit)
@@ -318,7 +317,7 @@ func errorsChart(r *Results) *chart {
 	return c
 }
 
-func capacityChart(r *Results) *chart {
+func capacityChart(r *Results, rules map[string]Rule) *chart {
 	if r.Capacity == nil || len(r.Capacity.Steps) == 0 {
 		return nil
 	}
@@ -328,7 +327,7 @@ func capacityChart(r *Results) *chart {
 	for _, s := range steps {
 		yMax, uMax = math.Max(yMax, s.JourneyP95), max(uMax, s.Users)
 	}
-	limit, rule := journeyLimit(r)
+	limit, rule := journeyLimit(rules)
 	showLimit := limit > 0 && limit <= 3*yMax
 	if showLimit {
 		yMax = math.Max(yMax, limit)
@@ -387,7 +386,7 @@ func memoryChart(r *Results) *chart {
 	for i := 0; i < len(xs); i += stride {
 		tx, ty = append(tx, xs[i]), append(ty, ys[i])
 	}
-	slope, icept, _, _ := monitor.TheilSen(tx, ty, 0.95)
+	slope, icept, _, _ := trend.TheilSen(tx, ty, 0.95)
 	trend := !math.IsNaN(slope)
 	ta, tb := icept+slope*xs[0], icept+slope*xs[len(xs)-1]
 	if trend {
@@ -430,16 +429,17 @@ func memoryChart(r *Results) *chart {
 func regressionChart(r *Results) *chart {
 	var bars []hbar
 	for _, ch := range r.Checks {
-		if ch.Suite != "regression" || ch.Threshold == 0 || ch.Status == Skip {
+		limit := math.Abs(ch.Limit())
+		if ch.Suite != "regression" || limit == 0 || ch.Status == Skip {
 			continue
 		}
-		v := ch.Observed / ch.Threshold * 100
+		v := ch.Observed / limit * 100
 		class := "ok"
 		if ch.Status == Fail {
 			class = "bad"
 		}
 		bars = append(bars, hbar{name: ch.Name, v: v, class: class,
-			tip: fmt.Sprintf("%s: %s of a threshold of %s (%s)", ch.Name, fmtValue(ch.Observed, ch.Unit), fmtValue(ch.Threshold, ch.Unit), ch.Status)})
+			tip: fmt.Sprintf("%s: %s of a threshold of %s (%s)", ch.Name, fmtValue(ch.Observed, ch.Unit), fmtValue(limit, ch.Unit), ch.Status)})
 	}
 	if len(bars) == 0 {
 		return nil

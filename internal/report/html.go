@@ -86,7 +86,7 @@ type htmlPhase struct {
 }
 
 func rowView(s slaRow) htmlRow {
-	v := htmlRow{Check: s.check.Suite + "/" + s.check.Name, Rule: s.check.Rule, Measured: s.measured, Gap: s.gap,
+	v := htmlRow{Check: s.check.Suite + "/" + s.check.Name, Rule: s.rule.String(), Measured: s.measured, Gap: s.gap,
 		Scenario: orDash(s.check.Scenario), Evidence: clip(s.check.Evidence, 4*maxCell), Margin: fmtMargin(s),
 		Status: s.check.Status, StatusWord: s.check.Status, Target: orDash(s.target)}
 	if s.check.Status == Skip {

@@ -62,7 +62,7 @@ func (m *mdWriter) slaSection(a *analysis) {
 			if s.check.Status == Skip {
 				measured = "— " + mdCell(clip(s.check.Evidence, 120))
 			}
-			m.row(mdCellCode(s.check.Rule), mdCellCode(s.check.Suite+"/"+s.check.Name), measured, fmtMargin(s), statusWord(s.check.Status))
+			m.row(mdCellCode(s.rule.String()), mdCellCode(s.check.Suite+"/"+s.check.Name), measured, fmtMargin(s), statusWord(s.check.Status))
 		}
 		m.printf("\nMargin: the share of the limit left (for a success rate, of its failure budget); negative when the rule is broken.\n")
 	}
@@ -92,7 +92,7 @@ func (m *mdWriter) gapSection(a *analysis) {
 		m.printf("Broken rules, furthest from their limit first:\n\n")
 		m.header("check", "rule", "measured", "gap", "scenario")
 		for _, g := range measured {
-			m.row(mdCellCode(g.check.Suite+"/"+g.check.Name), mdCellCode(g.check.Rule), mdCell(g.measured), mdCell(g.gap), mdCell(orDash(g.check.Scenario)))
+			m.row(mdCellCode(g.check.Suite+"/"+g.check.Name), mdCellCode(g.rule.String()), mdCell(g.measured), mdCell(g.gap), mdCell(orDash(g.check.Scenario)))
 		}
 		m.printf("\n")
 	}

@@ -1,156 +1,45 @@
-// Package report holds the model of one goldenpath run's results and its
-// writers: results.json (versioned, documented in docs/results-schema.md),
-// junit.xml (one testcase per check) and the terminal summary.
+// Package report writes the reports of one goldenpath run from its results
+// (package results): results.json (versioned, documented in
+// docs/results-schema.md), junit.xml (one testcase per check), report.md,
+// report.html and the terminal summary; and it merges the results of
+// several segments.
 //
-// The model is plain data: the suites fill it, the writers read it, and
-// `goldenpath merge` rebuilds it from the results of several segments.
+// The results model itself lives in package results; the names below are
+// kept so that code written against this package goes on compiling.
 package report
 
 import (
-	"time"
-
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
-// Schema is the version tag of results.json; a change that breaks readers
-// bumps it.
-const Schema = "goldenpath.results/v1"
+// Schema is the version tag of results.json that [WriteJSON] writes
+// ([results.Schema]).
+const Schema = results.Schema
 
 // Check statuses.
 const (
-	Pass = "pass"
-	Fail = "fail"
-	Skip = "skip"
+	Pass = results.Pass
+	Fail = results.Fail
+	Skip = results.Skip
 )
 
-// Results is everything one run (or a merge of segments) found.
-type Results struct {
-	Schema      string     `json:"schema"`
-	Tool        Tool       `json:"tool"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  time.Time  `json:"finished_at"`
-	Target      Target     `json:"target"`
-	Options     Options    `json:"options"`
-	Status      string     `json:"status"` // pass when no check failed, else fail
-	Interrupted bool       `json:"interrupted,omitempty"`
-	Notes       []string   `json:"notes,omitempty"`
-	Checks      []Check    `json:"checks"`
-	Scenarios   []Scenario `json:"scenarios"`
-	// Phases summarises every phase over all scenarios.
-	Phases   map[string]metrics.Summary `json:"phases"`
-	Capacity *Capacity                  `json:"capacity,omitempty"`
-	// Segments lists the segments merged into these results ("1/1" for a
-	// single process).
-	Segments []string `json:"segments"`
-	// TargetMemory is the target's memory over the run, one point a second,
-	// when it could be watched (its own process, or its /metrics).
-	TargetMemory []MemoryPoint `json:"target_memory,omitempty"`
-}
+// The results model, as package results defines it.
+type (
+	Results      = results.Results
+	Check        = results.Check
+	Rule         = results.Rule
+	Scenario     = results.Scenario
+	Sample       = results.Sample
+	User         = results.User
+	Capacity     = results.Capacity
+	CapacityStep = results.CapacityStep
+	MemoryPoint  = results.MemoryPoint
+	Options      = results.Options
+	Target       = results.Target
+	Tool         = results.Tool
+)
 
-// MemoryPoint is one sample of the target.
-type MemoryPoint struct {
-	T           float64 `json:"t_s"` // seconds since the run started
-	RSS         float64 `json:"rss_bytes"`
-	Goroutines  float64 `json:"goroutines,omitempty"`
-	Connections float64 `json:"active_connections,omitempty"`
-	FDs         float64 `json:"fds,omitempty"`
-}
-
-// Tool names the program that wrote the results.
-type Tool struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Go      string `json:"go"`
-	CPUs    int    `json:"cpus"`
-}
-
-// Target is what was loaded.
-type Target struct {
-	URL      string `json:"url"`
-	Embedded bool   `json:"embedded"` // the reference backend, started by goldenpath as a child process
-	Faults   string `json:"faults,omitempty"`
-}
-
-// Options are the run's settings, as given.
-type Options struct {
-	Suites   []string `json:"suites"`
-	Users    int      `json:"users"`
-	Duration string   `json:"duration"`
-	Rate     float64  `json:"rate,omitempty"`
-	Segment  string   `json:"segment"`
-	SLA      []string `json:"sla"` // the rules in force, e.g. "login: p95 < 5s"
-}
-
-// Check is one named verdict.
-type Check struct {
-	Suite    string `json:"suite"`
-	Name     string `json:"name"`
-	Status   string `json:"status"`
-	Evidence string `json:"evidence"`
-	// Rule, Observed, Threshold and Unit describe threshold checks, e.g.
-	// "login: p95 < 5s", 12.3, 5000, "ms".
-	Rule      string  `json:"rule,omitempty"`
-	Observed  float64 `json:"observed"`
-	Threshold float64 `json:"threshold"`
-	Unit      string  `json:"unit,omitempty"`
-	Scenario  string  `json:"scenario,omitempty"`
-}
-
-// Scenario is one load pattern the suites ran, with its raw measurements
-// (mergeable across segments) and their summaries.
-type Scenario struct {
-	Name      string  `json:"name"`
-	Suite     string  `json:"suite"`
-	Model     string  `json:"model"` // closed or open
-	Users     int     `json:"users"`
-	Rate      float64 `json:"rate,omitempty"`
-	DurationS float64 `json:"duration_s"`
-	Journeys  int64   `json:"journeys"`
-	Succeeded int64   `json:"succeeded"`
-	Failed    int64   `json:"failed"`
-	Dropped   int64   `json:"dropped"`
-	// Throughput is succeeded journeys per second.
-	Throughput float64                    `json:"throughput_per_s"`
-	Phases     map[string]metrics.Summary `json:"phases"`
-	Errors     map[string]int64           `json:"errors,omitempty"`     // by class, e.g. "http_status:503", "close:1011"
-	Violations map[string]int64           `json:"violations,omitempty"` // oracle findings by kind
-	Samples    []Sample                   `json:"samples,omitempty"`    // a few offending frames or replies, redacted
-	Metrics    metrics.Snapshot           `json:"metrics"`              // raw histograms, counters and series
-}
-
-// Sample is one piece of evidence: an error or oracle violation with the
-// offending frame, secrets redacted.
-type Sample struct {
-	Kind   string `json:"kind"`
-	Phase  string `json:"phase,omitempty"`
-	Detail string `json:"detail"`
-	Frame  string `json:"frame,omitempty"`
-}
-
-// Capacity is the result of the capacity search.
-type Capacity struct {
-	Held   int            `json:"held_users"` // the largest load that met every SLA; 0 if none
-	Broke  int            `json:"broke_users,omitempty"`
-	Reason string         `json:"reason"`
-	Steps  []CapacityStep `json:"steps"`
-}
-
-// CapacityStep is one step of the capacity search.
-type CapacityStep struct {
-	Users      int     `json:"users"`
-	Throughput float64 `json:"throughput_per_s"`
-	JourneyP95 float64 `json:"journey_p95_ms"`
-	ErrorRate  float64 `json:"error_rate"`
-	Held       bool    `json:"held"`
-	Reason     string  `json:"reason,omitempty"`
-}
-
-// Failed reports whether any check failed.
-func (r *Results) Failed() bool {
-	for _, c := range r.Checks {
-		if c.Status == Fail {
-			return true
-		}
-	}
-	return false
-}
+// MergePhases summarises every phase over all scenarios
+// ([results.MergePhases]).
+func MergePhases(scs []Scenario) map[string]metrics.Summary { return results.MergePhases(scs) }

@@ -53,11 +53,14 @@ func populated() *report.Results {
 
 	load := timedScenario("users_5", "load", 5, start.Add(31*time.Second), 20, 900*time.Millisecond, "close:1011")
 	race := timedScenario("race_mixed_load", "race", 8, start.Add(55*time.Second), 10, 1200*time.Millisecond, "")
+	three := 3
 	race.Violations = map[string]int64{"foreign_user": 3, "foreign_data": 1}
 	race.Metrics.Series[4].Counters["violation:foreign_user"] = 3
 	race.Samples = []report.Sample{
-		{Kind: "violation:foreign_user", Detail: "agent_thinking carries user_id u_3ca4, want u_5bb7", Frame: `{"type":"agent_thinking","user_id":"u_3ca4"}`},
-		{Kind: "violation:foreign_data", Detail: "GET /api/v1/threads reply carries data of virtual user 3"},
+		{Kind: "violation:foreign_user", Detail: "agent_thinking carries user_id u_3ca4, want u_5bb7", Frame: `{"type":"agent_thinking","user_id":"u_3ca4"}`,
+			Users: []report.User{{ID: "u_5bb7"}, {ID: "u_3ca4", Foreign: true}}},
+		{Kind: "violation:foreign_data", Detail: "GET /api/v1/threads reply carries data of virtual user 3",
+			Users: []report.User{{VirtualUser: &three, Foreign: true}}},
 		{Kind: "http_status:503", Phase: "login", Detail: "unexpected status"},
 	}
 	mem := report.Scenario{Name: "memory_cycles_journeys", Suite: "memory", Model: "cycles", DurationS: 20, Metrics: metrics.Snapshot{}}
@@ -66,11 +69,13 @@ func populated() *report.Results {
 
 	r.Checks = append(r.Checks,
 		report.Check{Suite: "integrated", Name: "configuration_access_under_10ms", Status: report.Pass,
-			Evidence: "config_access p95 = 8.70ms over 40 samples (limit 10ms, margin 13.0%)",
-			Rule:     "config_access: p95 < 10ms", Observed: 8.7, Threshold: 10, Unit: "ms", Scenario: "integrated"},
+			Evidence:  "config_access p95 = 8.70ms over 40 samples (limit 10ms, margin 13.0%)",
+			TypedRule: &report.Rule{Metric: "config_access", Stat: "p95", Op: "<", Limit: 10, Unit: "ms"},
+			Observed:  8.7, Unit: "ms", Samples: 40, Scenario: "integrated"},
 		report.Check{Suite: "integrated", Name: "golden_path_success_rate", Status: report.Fail,
-			Evidence: "success_rate = 96.00% (48 ok, 2 failed of 50 journeys; limit >= 98%); errors: http_status:503 x2",
-			Rule:     "success_rate: >= 98%", Observed: 0.96, Threshold: 0.98, Unit: "ratio", Scenario: "integrated"},
+			Evidence:  "success_rate = 96.00% (48 ok, 2 failed of 50 journeys; limit >= 98%); errors: http_status:503 x2",
+			TypedRule: &report.Rule{Metric: "success_rate", Stat: "rate", Op: ">=", Limit: 0.98, Unit: "ratio"},
+			Observed:  0.96, Unit: "ratio", Samples: 50, Scenario: "integrated"},
 		report.Check{Suite: "race", Name: "user_isolation_state_contamination", Status: report.Fail,
 			Evidence: "8 users, 30 journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids: foreign_data x1, foreign_user x3; e.g. violation:foreign_user: agent_thinking carries user_id u_3ca4, want u_5bb7",
 			Scenario: "race_mixed_load"},
@@ -80,9 +85,13 @@ func populated() *report.Results {
 			Evidence: "full golden-path journeys, 30 per cycle: Theil-Sen slope 1.2 MiB per cycle, Mann-Kendall p = 0.0004 (floor 0.5 MiB)",
 			Scenario: "memory_cycles_journeys"},
 		report.Check{Suite: "regression", Name: "websocket_performance_regression", Status: report.Pass,
-			Evidence: "ws_handshake p95 +4.2% (threshold +20%)", Observed: 0.042, Threshold: 0.2, Unit: "ratio", Scenario: "comparison"},
+			Evidence:  "ws_handshake p95 +4.2% (threshold +20%)",
+			TypedRule: &report.Rule{Metric: "ws_handshake.p95", Stat: "change", Op: "<=", Limit: 0.2, Unit: "ratio"},
+			Observed:  0.042, Unit: "ratio", Samples: 10, Scenario: "comparison"},
 		report.Check{Suite: "regression", Name: "database_performance_regression", Status: report.Fail,
-			Evidence: "db_operation p95 +31.0% (threshold +20%, p = 0.002)", Observed: 0.31, Threshold: 0.2, Unit: "ratio", Scenario: "comparison"},
+			Evidence:  "db_operation p95 +31.0% (threshold +20%, p = 0.002)",
+			TypedRule: &report.Rule{Metric: "db_operation.p95", Stat: "change", Op: "<=", Limit: 0.2, Unit: "ratio"},
+			Observed:  0.31, Unit: "ratio", Samples: 10, Scenario: "comparison"},
 	)
 	for i := range 60 {
 		r.TargetMemory = append(r.TargetMemory, report.MemoryPoint{T: float64(i) + 0.5,

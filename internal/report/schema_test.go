@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // encode returns r as WriteJSON writes it.
@@ -66,15 +67,25 @@ func TestResultsJSONSchema(t *testing.T) {
 	m := decodeMap(t, b)
 	hasKeys(t, "results.json", m, "schema", "tool", "started_at", "finished_at", "target", "options", "status",
 		"checks", "scenarios", "phases", "segments", "notes", "capacity")
-	if m["schema"] != "goldenpath.results/v1" || m["status"] != "fail" || m["started_at"] != "2025-03-01T10:00:00Z" {
-		t.Errorf("results.json schema, status, started_at = %v, %v, %v; want goldenpath.results/v1, fail, 2025-03-01T10:00:00Z",
+	if m["schema"] != "goldenpath.results/v2" || m["status"] != "fail" || m["started_at"] != "2025-03-01T10:00:00Z" {
+		t.Errorf("results.json schema, status, started_at = %v, %v, %v; want goldenpath.results/v2, fail, 2025-03-01T10:00:00Z",
 			m["schema"], m["status"], m["started_at"])
 	}
 	hasKeys(t, "tool", m["tool"], "name", "version", "go", "cpus")
 	hasKeys(t, "target", m["target"], "url", "embedded", "faults")
 	hasKeys(t, "options", m["options"], "suites", "users", "duration", "segment", "sla")
 	for i, c := range m["checks"].([]any) {
-		hasKeys(t, "checks["+strconv.Itoa(i)+"]", c, "suite", "name", "status", "evidence")
+		hasKeys(t, "checks["+strconv.Itoa(i)+"]", c, "suite", "name", "status", "evidence", "observed")
+	}
+	first := hasKeys(t, "checks[0]", m["checks"].([]any)[0], "rule", "samples", "unit", "scenario")
+	if rule := hasKeys(t, "checks[0].rule", first["rule"], "metric", "stat", "op", "limit", "unit"); rule != nil {
+		want := map[string]any{"metric": "login", "stat": "p95", "op": "<", "limit": 5000.0, "unit": "ms"}
+		if !reflect.DeepEqual(rule, want) {
+			t.Errorf("checks[0].rule = %v; want %v", rule, want)
+		}
+	}
+	if first["observed"] != 58.2 || first["samples"] != 41.0 {
+		t.Errorf("checks[0] observed, samples = %v, %v; want 58.2, 41", first["observed"], first["samples"])
 	}
 	phases := hasKeys(t, "phases", m["phases"], "journey", "login", "config_access")
 	for name, s := range phases {
@@ -102,8 +113,8 @@ func TestResultsJSONSchema(t *testing.T) {
 }
 
 // TestResultsJSONOmitsEmpty pins the fields a reader must treat as
-// optional: absent when empty or zero. A check's observed and threshold
-// are always present (an observed 0% error rate is a figure, not nothing).
+// optional: absent when empty or zero. A check's observed is always
+// present (an observed 0% error rate is a figure, not nothing).
 func TestResultsJSONOmitsEmpty(t *testing.T) {
 	r := fixture()
 	r.Notes, r.Capacity, r.Target.Faults, r.Interrupted = nil, nil, "", false
@@ -115,10 +126,13 @@ func TestResultsJSONOmitsEmpty(t *testing.T) {
 		}
 	}
 	c := m["checks"].([]any)[0].(map[string]any)
-	for _, k := range []string{"rule", "unit", "scenario"} {
+	for _, k := range []string{"rule", "unit", "samples", "scenario"} {
 		if _, ok := c[k]; ok {
 			t.Errorf("a check without a threshold has %q; want it omitted", k)
 		}
+	}
+	if _, ok := c["observed"]; !ok {
+		t.Errorf("a check without a threshold has no observed; want it always present")
 	}
 	r.Interrupted = true
 	if m := decodeMap(t, encode(t, r)); m["interrupted"] != true {
@@ -136,7 +150,7 @@ func TestResultsSchemaDocumented(t *testing.T) {
 	if !bytes.Contains(doc, []byte(report.Schema)) {
 		t.Errorf("docs/results-schema.md does not name the schema %s", report.Schema)
 	}
-	r := fixture()
+	r := populated()
 	r.Interrupted = true
 	r.Scenarios[0].Rate = 5
 	r.Scenarios[0].Dropped = 1
@@ -236,8 +250,8 @@ func TestReadJSONRefuses(t *testing.T) {
 		name, input string
 		want        []string
 	}{
-		{"another schema", string(encode(t, wrong)), []string{`schema "goldenpath.results/v0"`, `want "goldenpath.results/v1"`}},
-		{"no schema", string(encode(t, none)), []string{`schema ""`, `want "goldenpath.results/v1"`}},
+		{"another schema", string(encode(t, wrong)), []string{`report: schema "goldenpath.results/v0"`, `want "goldenpath.results/v1" or "goldenpath.results/v2"`}},
+		{"no schema", string(encode(t, none)), []string{`schema ""`, `want "goldenpath.results/v1" or "goldenpath.results/v2"`}},
 		{"not JSON", "SUITE CHECK STATUS", []string{"report: not a results file"}},
 		{"a JSON array", "[]", []string{"report: not a results file"}},
 		{"empty", "", []string{"report: not a results file"}},
@@ -255,4 +269,52 @@ func TestReadJSONRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadJSONV1 reads a results.json of the previous schema, as
+// goldenpath v0.3 wrote it for the populated fixture: its rules, limits
+// and the users its samples name become the typed fields, and the reports
+// made from it are the ones made from the fixture itself.
+func TestReadJSONV1(t *testing.T) {
+	f, err := os.Open("testdata/results-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := report.ReadJSON(f)
+	if err != nil {
+		t.Fatalf("ReadJSON(v1): %v", err)
+	}
+	if got.Schema != report.Schema {
+		t.Errorf("ReadJSON(v1).Schema = %q; want the current %q (the model is upgraded)", got.Schema, report.Schema)
+	}
+	want := populated()
+	if len(got.Checks) != len(want.Checks) {
+		t.Fatalf("ReadJSON(v1): %d checks; want %d", len(got.Checks), len(want.Checks))
+	}
+	for i, g := range got.Checks {
+		w := want.Checks[i]
+		if w.TypedRule != nil && w.Suite == "regression" {
+			// v1 did not say which metric a regression's figure is of.
+			r := *w.TypedRule
+			r.Metric = ""
+			w.TypedRule = &r
+		}
+		w.Samples = 0 // v1 did not count them
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("ReadJSON(v1): check %s = %+v (rule %v); want %+v (rule %v)", w.Name, g, g.TypedRule, w, w.TypedRule)
+		}
+	}
+	race := got.Scenarios[2]
+	wantUsers := [][]report.User{{{ID: "u_3ca4"}, {ID: "u_5bb7"}}, {results.VirtualUser(3)}, nil}
+	for i, s := range race.Samples {
+		if !reflect.DeepEqual(s.Users, wantUsers[i]) {
+			t.Errorf("ReadJSON(v1): sample %q users = %+v; want %+v (the users its text names)", s.Detail, s.Users, wantUsers[i])
+		}
+	}
+	var b bytes.Buffer
+	if err := report.WriteMarkdown(&b, got); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "markdown_populated.golden", b.Bytes())
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // File names written to the output directory.
@@ -59,38 +58,18 @@ func writeFile(path string, fn func(io.Writer) error) error {
 	return os.Rename(tmp, path)
 }
 
-// WriteJSON writes r as indented JSON.
-func WriteJSON(w io.Writer, r *Results) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
-}
+// WriteJSON writes r as results.json of the current schema
+// ([results.WriteJSON]).
+func WriteJSON(w io.Writer, r *Results) error { return results.WriteJSON(w, r) }
 
-// ReadJSON reads results written by [WriteJSON], refusing another schema.
+// ReadJSON reads results.json of the current schema or an earlier one
+// ([results.ReadJSON]), refusing another schema.
 func ReadJSON(rd io.Reader) (*Results, error) {
-	var r Results
-	if err := json.NewDecoder(rd).Decode(&r); err != nil {
-		return nil, fmt.Errorf("report: not a results file: %w", err)
+	r, err := results.ReadJSON(rd)
+	if re, ok := errors.AsType[*results.ReadError](err); ok {
+		re.Op = "report"
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("report: schema %q, want %q (written by another goldenpath version?)", r.Schema, Schema)
-	}
-	return &r, nil
-}
-
-// MergePhases summarises every phase over all scenarios.
-func MergePhases(scs []Scenario) map[string]metrics.Summary {
-	set := metrics.NewSet()
-	for _, sc := range scs {
-		_ = set.Merge(stripSeries(sc.Metrics))
-	}
-	return set.Snapshot().Summaries()
-}
-
-func stripSeries(s metrics.Snapshot) metrics.Snapshot {
-	s.Series = nil
-	return s
+	return r, err
 }
 
 // ---- JUnit ----

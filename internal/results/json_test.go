@@ -1,0 +1,132 @@
+package results_test
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
+)
+
+// v1File is a results.json of the previous schema, cut to what changed.
+const v1File = `{
+  "schema": "goldenpath.results/v1",
+  "options": {"sla": ["login: p95 < 5s", "success_rate: >= 98%"]},
+  "status": "fail",
+  "checks": [
+    {"suite": "integrated", "name": "authentication_under_5_seconds", "status": "pass", "evidence": "login p95 = 58ms",
+     "rule": "login: p95 < 5s", "observed": 58.2, "threshold": 5000, "unit": "ms", "scenario": "integrated"},
+    {"suite": "regression", "name": "database_performance_regression", "status": "fail", "evidence": "db_operation p95 +31.0%",
+     "observed": 0.31, "threshold": 0.2, "unit": "ratio", "scenario": "comparison"},
+    {"suite": "race", "name": "user_isolation_state_contamination", "status": "fail", "evidence": "foreign_user x1",
+     "observed": 0, "threshold": 0, "scenario": "race_mixed_load"}
+  ],
+  "scenarios": [{"name": "race_mixed_load", "suite": "race", "metrics": {}, "samples": [
+    {"kind": "violation:foreign_user", "detail": "agent_thinking carries user_id u_3ca4, want u_5bb7", "frame": "{\"user_id\":\"u_3ca4\"}"},
+    {"kind": "violation:foreign_data", "detail": "frame carries data of user virtual user 3"},
+    {"kind": "violation:foreign_user", "detail": "connection_established for user alice, want bob"}
+  ]}]
+}`
+
+func TestReadJSONV1(t *testing.T) {
+	r, err := results.ReadJSON(strings.NewReader(v1File))
+	if err != nil {
+		t.Fatalf("ReadJSON(v1): %v", err)
+	}
+	if r.Schema != results.Schema {
+		t.Errorf("ReadJSON(v1).Schema = %q; want %q", r.Schema, results.Schema)
+	}
+	want := []*results.Rule{
+		{Metric: "login", Stat: "p95", Op: "<", Limit: 5000, Unit: "ms"},
+		{Stat: "change", Op: "<=", Limit: 0.2, Unit: "ratio"},
+		nil,
+	}
+	for i, c := range r.Checks {
+		if !reflect.DeepEqual(c.TypedRule, want[i]) || c.Rule != "" || c.Threshold != 0 {
+			t.Errorf("ReadJSON(v1): check %s rule = %+v (text %q, threshold %g); want %+v and no text fields",
+				c.Name, c.TypedRule, c.Rule, c.Threshold, want[i])
+		}
+	}
+	if c := r.Checks[0]; c.Observed != 58.2 || c.Unit != "ms" || c.Scenario != "integrated" || c.Limit() != 5000 {
+		t.Errorf("ReadJSON(v1): check 0 = %+v; want observed 58.2 ms of scenario integrated, limit 5000", c)
+	}
+	users := [][]results.User{
+		{{ID: "u_3ca4"}, {ID: "u_5bb7"}},
+		{results.VirtualUser(3)},
+		{{ID: "alice"}},
+	}
+	for i, s := range r.Scenarios[0].Samples {
+		if !reflect.DeepEqual(s.Users, users[i]) {
+			t.Errorf("ReadJSON(v1): sample %q users = %+v; want %+v", s.Detail, s.Users, users[i])
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	vu := 7
+	in := &results.Results{
+		Schema:  results.Schema,
+		Options: results.Options{SLA: []string{"login: p95 < 5s"}},
+		Checks: []results.Check{
+			{Suite: "integrated", Name: "a", Status: results.Pass, Evidence: "e",
+				TypedRule: &results.Rule{Metric: "login", Stat: "p95", Op: "<", Limit: 5000, Unit: "ms"},
+				Observed:  58.2, Unit: "ms", Samples: 41, Scenario: "integrated"},
+			{Suite: "race", Name: "b", Status: results.Fail, Evidence: "f"},
+		},
+		Scenarios: []results.Scenario{{Name: "s", Samples: []results.Sample{{Kind: "violation:foreign_data", Detail: "d",
+			Users: []results.User{{VirtualUser: &vu, ID: "u_1234"}, {ID: "u_abcd", Foreign: true}}}}}},
+	}
+	var b bytes.Buffer
+	if err := results.WriteJSON(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := results.ReadJSON(&b)
+	if err != nil {
+		t.Fatalf("ReadJSON(WriteJSON(r)): %v", err)
+	}
+	if !reflect.DeepEqual(out.Checks, in.Checks) || !reflect.DeepEqual(out.Scenarios[0].Samples, in.Scenarios[0].Samples) {
+		t.Errorf("ReadJSON(WriteJSON(r)): checks %+v, samples %+v; want %+v, %+v", out.Checks, out.Scenarios[0].Samples, in.Checks, in.Scenarios[0].Samples)
+	}
+}
+
+// TestWriteJSONTextRule: a check built with the rule's text and limit is
+// written with the rule as an object.
+func TestWriteJSONTextRule(t *testing.T) {
+	in := &results.Results{Schema: results.Schema, Checks: []results.Check{
+		{Suite: "integrated", Name: "a", Status: results.Pass, Rule: "success_rate: >= 98%", Threshold: 0.98, Observed: 0.99, Unit: "ratio"},
+	}}
+	var b bytes.Buffer
+	if err := results.WriteJSON(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"rule": {
+        "metric": "success_rate",
+        "stat": "rate",
+        "op": ">=",
+        "limit": 0.98,
+        "unit": "ratio"
+      }`) || strings.Contains(b.String(), "threshold") {
+		t.Errorf("WriteJSON of a check with a text rule:\n%s\nwant its rule as an object, and no threshold", b.String())
+	}
+	if in.Checks[0].TypedRule != nil {
+		t.Errorf("WriteJSON changed its input: TypedRule = %v", in.Checks[0].TypedRule)
+	}
+}
+
+func TestReadJSONRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"another schema", `{"schema": "goldenpath.results/v0"}`, `results: schema "goldenpath.results/v0", want "goldenpath.results/v1" or "goldenpath.results/v2"`},
+		{"no schema", `{"checks": []}`, `results: schema "", want`},
+		{"not JSON", `SUITE CHECK`, "results: not a results file: invalid character"},
+		{"an array", `[]`, "results: not a results file: json: cannot unmarshal array"},
+		{"a v2 check of v1's form", `{"schema": "goldenpath.results/v2", "checks": [{"rule": "login: p95 < 5s"}]}`, "results: not a results file"},
+	} {
+		_, err := results.ReadJSON(strings.NewReader(tc.in))
+		var re *results.ReadError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &re) {
+			t.Errorf("ReadJSON(%s) error = %v; want a *ReadError containing %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package results
+
+import (
+	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+)
+
+// Schema is the version tag of results.json that [WriteJSON] writes; a
+// change that breaks readers bumps it (docs/results-schema.md).
+const Schema = "goldenpath.results/v2"
+
+// SchemaV1 is the previous version, which [ReadJSON] still reads: its
+// checks carried their rule as text and their limit as a number beside it,
+// and its samples named users only in their text.
+const SchemaV1 = "goldenpath.results/v1"
+
+// Check statuses.
+const (
+	Pass = "pass"
+	Fail = "fail"
+	Skip = "skip"
+)
+
+// Results is everything one run (or a merge of segments) found.
+type Results struct {
+	Schema      string     `json:"schema"`
+	Tool        Tool       `json:"tool"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  time.Time  `json:"finished_at"`
+	Target      Target     `json:"target"`
+	Options     Options    `json:"options"`
+	Status      string     `json:"status"` // pass when no check failed, else fail
+	Interrupted bool       `json:"interrupted,omitempty"`
+	Notes       []string   `json:"notes,omitempty"`
+	Checks      []Check    `json:"checks"`
+	Scenarios   []Scenario `json:"scenarios"`
+	// Phases summarises every phase over all scenarios.
+	Phases   map[string]metrics.Summary `json:"phases"`
+	Capacity *Capacity                  `json:"capacity,omitempty"`
+	// Segments lists the segments merged into these results ("1/1" for a
+	// single process).
+	Segments []string `json:"segments"`
+	// TargetMemory is the target's memory over the run, one point a second,
+	// when it could be watched (its own process, or its /metrics).
+	TargetMemory []MemoryPoint `json:"target_memory,omitempty"`
+}
+
+// Failed reports whether any check failed.
+func (r *Results) Failed() bool {
+	for _, c := range r.Checks {
+		if c.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// MemoryPoint is one sample of the target.
+type MemoryPoint struct {
+	T           float64 `json:"t_s"` // seconds since the run started
+	RSS         float64 `json:"rss_bytes"`
+	Goroutines  float64 `json:"goroutines,omitempty"`
+	Connections float64 `json:"active_connections,omitempty"`
+	FDs         float64 `json:"fds,omitempty"`
+}
+
+// Tool names the program that wrote the results.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Go      string `json:"go"`
+	CPUs    int    `json:"cpus"`
+}
+
+// Target is what was loaded.
+type Target struct {
+	URL      string `json:"url"`
+	Embedded bool   `json:"embedded"` // the reference backend, started by goldenpath as a child process
+	Faults   string `json:"faults,omitempty"`
+}
+
+// Options are the run's settings, as given.
+type Options struct {
+	Suites   []string `json:"suites"`
+	Users    int      `json:"users"`
+	Duration string   `json:"duration"`
+	Rate     float64  `json:"rate,omitempty"`
+	Segment  string   `json:"segment"`
+	// SLA is the rules in force, one per metric, sorted, as [Rule.String]
+	// writes them ("login: p95 < 5s"); [Options.Rules] reads them.
+	SLA []string `json:"sla"`
+}
+
+// Rules returns the SLA rules in force, by metric, leaving out a line
+// that is not a rule.
+func (o Options) Rules() map[string]Rule {
+	out := make(map[string]Rule, len(o.SLA))
+	for _, line := range o.SLA {
+		if r, err := ParseRule(line); err == nil {
+			out[r.Metric] = r
+		}
+	}
+	return out
+}
+
+// Scenario is one load pattern the suites ran, with its raw measurements
+// (mergeable across segments) and their summaries.
+type Scenario struct {
+	Name      string  `json:"name"`
+	Suite     string  `json:"suite"`
+	Model     string  `json:"model"` // closed or open
+	Users     int     `json:"users"`
+	Rate      float64 `json:"rate,omitempty"`
+	DurationS float64 `json:"duration_s"`
+	Journeys  int64   `json:"journeys"`
+	Succeeded int64   `json:"succeeded"`
+	Failed    int64   `json:"failed"`
+	Dropped   int64   `json:"dropped"`
+	// Throughput is succeeded journeys per second.
+	Throughput float64                    `json:"throughput_per_s"`
+	Phases     map[string]metrics.Summary `json:"phases"`
+	Errors     map[string]int64           `json:"errors,omitempty"`     // by class, e.g. "http_status:503", "close:1011"
+	Violations map[string]int64           `json:"violations,omitempty"` // oracle findings by kind
+	Samples    []Sample                   `json:"samples,omitempty"`    // a few offending frames or replies, redacted
+	Metrics    metrics.Snapshot           `json:"metrics"`              // raw histograms, counters and series
+}
+
+// Sample is one piece of evidence: an error or oracle violation with the
+// offending frame, secrets redacted, and the users it concerns.
+type Sample struct {
+	Kind   string `json:"kind"`
+	Phase  string `json:"phase,omitempty"`
+	Detail string `json:"detail"`
+	Frame  string `json:"frame,omitempty"`
+	// Users are the users the sample concerns: first the one whose
+	// session found it, then any whose data turned up there.
+	Users []User `json:"users,omitempty"`
+}
+
+// User names a user a sample concerns: goldenpath's virtual user, the
+// target's id for it, or both.
+type User struct {
+	// VirtualUser is goldenpath's number of the virtual user, nil when
+	// not known.
+	VirtualUser *int `json:"virtual_user,omitempty"`
+	// ID is the target's user id (the reference backend's are "u_" and
+	// hex), "" when not known.
+	ID string `json:"id,omitempty"`
+	// Foreign is set for a user whose data turned up in another user's
+	// session, rather than the user whose session it was.
+	Foreign bool `json:"foreign,omitempty"`
+}
+
+// VirtualUser returns a [User] naming goldenpath's virtual user vu.
+func VirtualUser(vu int) User { return User{VirtualUser: &vu} }
+
+// Capacity is the result of the capacity search.
+type Capacity struct {
+	Held   int            `json:"held_users"` // the largest load that met every SLA; 0 if none
+	Broke  int            `json:"broke_users,omitempty"`
+	Reason string         `json:"reason"`
+	Steps  []CapacityStep `json:"steps"`
+}
+
+// CapacityStep is one step of the capacity search.
+type CapacityStep struct {
+	Users      int     `json:"users"`
+	Throughput float64 `json:"throughput_per_s"`
+	JourneyP95 float64 `json:"journey_p95_ms"`
+	ErrorRate  float64 `json:"error_rate"`
+	Held       bool    `json:"held"`
+	Reason     string  `json:"reason,omitempty"`
+}
+
+// MergePhases summarises every phase over all scenarios.
+func MergePhases(scs []Scenario) map[string]metrics.Summary {
+	set := metrics.NewSet()
+	for _, sc := range scs {
+		s := sc.Metrics
+		s.Series = nil
+		_ = set.Merge(s)
+	}
+	return set.Snapshot().Summaries()
+}
