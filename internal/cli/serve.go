@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath"
-	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 )
 
