@@ -12,6 +12,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 )
 
 // Defaults of [Config]: a zero field of a Config given to [Run] takes
@@ -116,12 +117,12 @@ func DefaultConfig() Config {
 }
 
 // Suites lists the suites that exist, in run order.
-func Suites() []string { return suite.Names() }
+func Suites() []string { return catalog.Names() }
 
 // fill gives zero fields their defaults.
 func (c *Config) fill() {
 	if c.Suites == nil {
-		c.Suites = suite.Names()
+		c.Suites = catalog.Names()
 	}
 	setDefault(&c.Users, DefaultUsers)
 	setDefault(&c.Duration, DefaultDuration)
@@ -164,9 +165,9 @@ var k6Output = regexp.MustCompile(`^[a-z][a-z0-9-]*=`)
 // here, where [Run] would have used the default.
 func (c Config) Validate() error {
 	if len(c.Suites) == 0 {
-		return configErr("Suites", "names no suite; known: %s", strings.Join(suite.Names(), ", "))
+		return configErr("Suites", "names no suite; known: %s", strings.Join(catalog.Names(), ", "))
 	}
-	if _, err := suite.Lookup(c.Suites); err != nil {
+	if _, err := catalog.Lookup(c.Suites); err != nil {
 		return &ConfigError{Field: "Suites", Err: err}
 	}
 	if _, err := load.ParseSegment(c.Segment); err != nil {

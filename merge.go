@@ -7,6 +7,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 )
 
 // MergeFiles merges the results.json files of the segments of one
@@ -42,7 +43,7 @@ func MergeFiles(paths ...string) (*Results, error) {
 		suite.Summarise(&merged.Scenarios[i])
 	}
 	merged.Phases = report.MergePhases(merged.Scenarios)
-	if err := suite.Evaluate(merged, sla); err != nil {
+	if err := catalog.Evaluate(merged, sla); err != nil {
 		return nil, fmt.Errorf("goldenpath: %w", err)
 	}
 	return fromModel(merged), nil

@@ -15,6 +15,8 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/race"
 	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
@@ -36,7 +38,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	suites, _ := suite.Lookup(cfg.Suites)
+	suites, _ := catalog.Lookup(cfg.Suites)
 	seg, _ := load.ParseSegment(cfg.Segment)
 	sla, _ := parseSLA(cfg.SLA)
 	th, _ := baseline.ParseThresholds(cfg.Regression.Thresholds)
@@ -108,14 +110,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		if err != nil {
 			say("reading the race detector's logs: %v", err)
 		}
-		res.Scenarios = append(res.Scenarios, suite.RaceDetectorScenario(races))
+		res.Scenarios = append(res.Scenarios, race.DetectorScenario(races))
 	}
 	res.FinishedAt = time.Now().UTC()
 	if bed.Monitor != nil {
 		res.TargetMemory = memoryPoints(bed.Monitor.Series(), res.StartedAt)
 	}
 	res.Phases = report.MergePhases(res.Scenarios)
-	if err := suite.Evaluate(res, sla); err != nil {
+	if err := catalog.Evaluate(res, sla); err != nil {
 		return nil, fmt.Errorf("goldenpath: %w", err)
 	}
 	out := fromModel(res)

@@ -17,6 +17,8 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/regression"
 	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
@@ -96,7 +98,7 @@ func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison,
 	}
 	for _, s := range sides {
 		say("goldenpath compare: warming up %s (%s)\n", s.label, s.spec)
-		if err := suite.WarmUp(ctx, s.env); err != nil {
+		if err := regression.WarmUp(ctx, s.env); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -106,7 +108,7 @@ func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison,
 			order = []*side{sides[1], sides[0]}
 		}
 		for _, s := range order {
-			scs, stopped, err := suite.RunRound(ctx, s.env, i)
+			scs, stopped, err := regression.RunRound(ctx, s.env, i)
 			s.scs = append(s.scs, scs...)
 			if err != nil {
 				return nil, nil, err
@@ -121,7 +123,7 @@ func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison,
 	}
 	var bs [2]*baseline.Baseline
 	for i, s := range sides {
-		b, err := baseline.New(s.scs, s.env.Environment(ctx), suite.RoundSettings(s.env), start)
+		b, err := baseline.New(s.scs, s.env.Environment(ctx), regression.RoundSettings(s.env), start)
 		if err != nil {
 			return nil, nil, fmt.Errorf("side %s: %w", s.label, err)
 		}
@@ -133,9 +135,9 @@ func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison,
 		return nil, nil, err
 	}
 	res := Frame(start, bs[1], o.Version)
-	res.Scenarios = append(sides[1].scs, suite.ComparisonScenario(bs[0], o.Thresholds, nil))
+	res.Scenarios = append(sides[1].scs, regression.ComparisonScenario(bs[0], o.Thresholds, nil))
 	res.Notes = append(res.Notes, fmt.Sprintf("live comparison: A (old) = %s, B (new) = %s; %d rounds a side, interleaved A, B, B, A, ...; the scenarios are B's, A's values are in %s",
-		o.A, o.B, o.Rounds, suite.ScenarioComparison))
+		o.A, o.B, o.Rounds, regression.ScenarioComparison))
 	return res, cmp, nil
 }
 
@@ -155,7 +157,7 @@ func Files(oldPath, newPath string, th baseline.Thresholds, version string) (*re
 		return nil, nil, fmt.Errorf("%s and %s: %w", oldPath, newPath, err)
 	}
 	res := Frame(time.Now().UTC(), sides[1], version)
-	res.Scenarios = []report.Scenario{suite.ComparisonScenario(sides[0], th, sides[1].Metrics)}
+	res.Scenarios = []report.Scenario{regression.ComparisonScenario(sides[0], th, sides[1].Metrics)}
 	res.Notes = append(res.Notes, fmt.Sprintf("compared %s (old) with %s (new)", oldPath, newPath))
 	return res, cmp, nil
 }
@@ -170,7 +172,7 @@ func Frame(start time.Time, nb *baseline.Baseline, version string) *report.Resul
 		Schema: report.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
 		Tool:   report.Tool{Name: "goldenpath", Version: version, Go: runtime.Version(), CPUs: runtime.NumCPU()},
 		Target: report.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
-		Options: report.Options{Suites: []string{suite.Regression}, Users: nb.Settings.Users, Duration: d.String(),
+		Options: report.Options{Suites: []string{regression.Name}, Users: nb.Settings.Users, Duration: d.String(),
 			Segment: "1/1", SLA: suite.DefaultSLA().Lines()},
 		Segments: []string{"1/1"},
 	}
@@ -180,5 +182,5 @@ func Frame(start time.Time, nb *baseline.Baseline, version string) *report.Resul
 func Judge(res *report.Results) error {
 	res.FinishedAt = time.Now().UTC()
 	res.Phases = report.MergePhases(res.Scenarios)
-	return suite.Evaluate(res, suite.DefaultSLA())
+	return catalog.Evaluate(res, suite.DefaultSLA())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
+	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 )
 
 // segmentResults is what `goldenpath run --suite integrated --segment seg`
@@ -36,7 +37,7 @@ func segmentResults(t *testing.T, seg string, at time.Time) *report.Results {
 		Options:   report.Options{Suites: []string{suite.Integrated}, Users: 4, Duration: "3s", Segment: seg, SLA: sla.Lines()},
 		Scenarios: []report.Scenario{sc}, Segments: []string{seg}}
 	r.Phases = report.MergePhases(r.Scenarios)
-	if err := suite.Evaluate(r, sla); err != nil {
+	if err := catalog.Evaluate(r, sla); err != nil {
 		t.Fatal(err)
 	}
 	return r
