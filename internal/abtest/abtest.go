@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
@@ -44,8 +45,10 @@ func (s Side) String() string {
 	return "embedded reference backend with --fault " + s.Faults
 }
 
-// Options configure [Run].
+// Options configure [Run]. ValidFaults, when set, checks a side's fault
+// list before anything starts (the load side cannot parse faults itself).
 type Options struct {
+	ValidFaults func(string) error
 	A, B        Side // A is the old side, B the new
 	Rounds      int
 	Users       int
@@ -56,6 +59,34 @@ type Options struct {
 	Thresholds  baseline.Thresholds
 	Version     string    // goldenpath's, for the results
 	Log         io.Writer // progress lines; nil: none
+}
+
+// Validate reports the first option out of range, in the words of the
+// compare flag that sets it.
+func (o Options) Validate() error {
+	switch {
+	case o.Rounds < 1:
+		return fmt.Errorf("--rounds must be at least 1 (got %d)", o.Rounds)
+	case o.Users < 1:
+		return fmt.Errorf("--users must be at least 1 (got %d)", o.Users)
+	case o.Duration <= 0 || o.RunTimeout <= 0:
+		return errors.New("--duration and --run-timeout must be positive")
+	case o.A.URL != "" && o.A.Faults != "", o.B.URL != "" && o.B.Faults != "":
+		return errors.New("--fault-a/--fault-b apply to embedded backends only; drop the fault or the URL of that side")
+	}
+	for _, f := range []struct{ name, v string }{{"--fault-a", o.A.Faults}, {"--fault-b", o.B.Faults}} {
+		if f.v != "" && o.ValidFaults != nil {
+			if err := o.ValidFaults(f.v); err != nil {
+				return fmt.Errorf("%s: %v", f.name, err)
+			}
+		}
+	}
+	for _, u := range []struct{ name, v string }{{"--a", o.A.URL}, {"--b", o.B.URL}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
+			return fmt.Errorf("%s %q is not an http(s) URL such as http://127.0.0.1:8080", u.name, u.v)
+		}
+	}
+	return nil
 }
 
 type side struct {

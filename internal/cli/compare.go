@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -45,15 +44,8 @@ type compareOptions struct {
 	out        string
 	thresholds string
 	alpha      float64
-	// live A/B
-	a, b, faultA, faultB string
-	rounds               int
-	users                int
-	duration             time.Duration
-	targetThink          time.Duration
-	runTimeout           time.Duration
-	waitReady            time.Duration
-	quiet                bool
+	quiet      bool
+	live       abtest.Options
 }
 
 func compareFlags(o *compareOptions) *flag.FlagSet {
@@ -62,25 +54,27 @@ func compareFlags(o *compareOptions) *flag.FlagSet {
 		fmt.Fprintf(fs.Output(), "Usage: goldenpath compare [flags] OLD NEW\n       goldenpath compare [flags] --a URL_A --b URL_B\n\n%s\n\nFlags:\n", strings.TrimSpace(compareSynopsis))
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.out, "out", "", "`DIR` for results.json and junit.xml (default: none written)")
+	l := &o.live
+	fs.StringVar(&o.out, "out", "", "`DIR` for results.json, junit.xml, report.md and report.html (default: none written)")
 	fs.StringVar(&o.thresholds, "thresholds", "", "`LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
 	fs.Float64Var(&o.alpha, "alpha", baseline.DefaultThresholds.Alpha, "significance level of the Mann-Whitney U test")
-	fs.StringVar(&o.a, "a", "", "live: base `URL` of target A (the old side); empty: an embedded reference backend")
-	fs.StringVar(&o.b, "b", "", "live: base `URL` of target B (the new side); empty: an embedded reference backend")
-	fs.StringVar(&o.faultA, "fault-a", "", "live: `FAULTS` of embedded backend A (see goldenpath serve -h)")
-	fs.StringVar(&o.faultB, "fault-b", "", "live: `FAULTS` of embedded backend B")
-	fs.IntVar(&o.rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
-	fs.IntVar(&o.users, "users", 10, "live: users of each steady round (`N`)")
-	fs.Var(newDurationFlag(&o.duration, 12*time.Second, false), "duration", "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
-	fs.Var(newDurationFlag(&o.targetThink, goldenpath.DefaultTargetThink, false), "target-think", "live: embedded backends' simulated model time per run (`duration`)")
-	fs.Var(newDurationFlag(&o.runTimeout, goldenpath.DefaultRunTimeout, false), "run-timeout", "live: longest wait for a run's terminal event (`duration`)")
-	fs.Var(newDurationFlag(&o.waitReady, goldenpath.DefaultWaitReady, false), "wait-ready", "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
+	fs.StringVar(&l.A.URL, "a", "", "live: base `URL` of target A (the old side); empty: an embedded reference backend")
+	fs.StringVar(&l.B.URL, "b", "", "live: base `URL` of target B (the new side); empty: an embedded reference backend")
+	fs.StringVar(&l.A.Faults, "fault-a", "", "live: `FAULTS` of embedded backend A (see goldenpath serve -h)")
+	fs.StringVar(&l.B.Faults, "fault-b", "", "live: `FAULTS` of embedded backend B")
+	fs.IntVar(&l.Rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
+	fs.IntVar(&l.Users, "users", 10, "live: users of each steady round (`N`)")
+	fs.Var(newDurationFlag(&l.Duration, 12*time.Second, false), "duration", "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
+	fs.Var(newDurationFlag(&l.TargetThink, goldenpath.DefaultTargetThink, false), "target-think", "live: embedded backends' simulated model time per run (`duration`)")
+	fs.Var(newDurationFlag(&l.RunTimeout, goldenpath.DefaultRunTimeout, false), "run-timeout", "live: longest wait for a run's terminal event (`duration`)")
+	fs.Var(newDurationFlag(&l.WaitReady, goldenpath.DefaultWaitReady, false), "wait-ready", "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	return fs
 }
 
-func (o *compareOptions) live() bool {
-	return o.a != "" || o.b != "" || o.faultA != "" || o.faultB != ""
+func (o *compareOptions) isLive() bool {
+	l := o.live
+	return l.A.URL != "" || l.B.URL != "" || l.A.Faults != "" || l.B.Faults != ""
 }
 
 func compareMain(ctx context.Context, e *env, args []string) int {
@@ -100,19 +94,21 @@ func compareMain(ctx context.Context, e *env, args []string) int {
 	var res *report.Results
 	var cmp *baseline.Comparison
 	switch {
-	case o.live() && fs.NArg() > 0:
+	case o.isLive() && fs.NArg() > 0:
 		return usageError(e, "compare", "either two files or --a/--b (--fault-a/--fault-b), not both")
-	case o.live():
-		if msg, ok := o.validateLive(); !ok {
-			return usageError(e, "compare", "%s", msg)
+	case o.isLive():
+		l := o.live
+		l.Thresholds, l.Version, l.ValidFaults = th, goldenpath.Version(), validFaults
+		if l.TargetThink == 0 {
+			l.TargetThink = -1 // the flag's 0 is none
 		}
-		var log io.Writer = e.stderr
-		if o.quiet {
-			log = nil
+		if err := l.Validate(); err != nil {
+			return usageError(e, "compare", "%v", err)
 		}
-		res, cmp, err = abtest.Run(ctx, abtest.Options{A: abtest.Side{URL: o.a, Faults: o.faultA}, B: abtest.Side{URL: o.b, Faults: o.faultB},
-			Rounds: o.rounds, Users: o.users, Duration: o.duration, TargetThink: thinkOrNone(o.targetThink), RunTimeout: o.runTimeout,
-			WaitReady: o.waitReady, Thresholds: th, Version: goldenpath.Version(), Log: log})
+		if !o.quiet {
+			l.Log = e.stderr
+		}
+		res, cmp, err = abtest.Run(ctx, l)
 		switch {
 		case errors.Is(err, testbed.ErrUnreachable):
 			fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
@@ -135,38 +131,10 @@ func compareMain(ctx context.Context, e *env, args []string) int {
 	return finishCompare(e, &o, res, cmp)
 }
 
-// thinkOrNone maps a flag's 0 (no model time) to the negative value that
-// says so.
-func thinkOrNone(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
-// validateLive checks the live flags; it returns the problem and false.
-func (o *compareOptions) validateLive() (string, bool) {
-	switch {
-	case o.rounds < 1:
-		return fmt.Sprintf("--rounds must be at least 1 (got %d)", o.rounds), false
-	case o.users < 1:
-		return fmt.Sprintf("--users must be at least 1 (got %d)", o.users), false
-	case o.duration <= 0 || o.runTimeout <= 0:
-		return "--duration and --run-timeout must be positive", false
-	case o.a != "" && o.faultA != "", o.b != "" && o.faultB != "":
-		return "--fault-a/--fault-b apply to embedded backends only; drop the fault or the URL of that side", false
-	}
-	for _, f := range []struct{ name, v string }{{"--fault-a", o.faultA}, {"--fault-b", o.faultB}} {
-		if _, err := fault.Parse(f.v); err != nil {
-			return fmt.Sprintf("%s: %v", f.name, err), false
-		}
-	}
-	for _, u := range []struct{ name, v string }{{"--a", o.a}, {"--b", o.b}} {
-		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
-			return fmt.Sprintf("%s %q is not an http(s) URL such as http://127.0.0.1:8080", u.name, u.v), false
-		}
-	}
-	return "", true
+// validFaults checks a --fault list.
+func validFaults(s string) error {
+	_, err := fault.Parse(s)
+	return err
 }
 
 // finishCompare judges the checks, prints the table and writes the

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -96,34 +95,15 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	if err := o.cfg.Validate(); err != nil {
 		return usageError(e, "serve", "%s", strings.TrimPrefix(err.Error(), "server: "))
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	o.cfg.Reload = hup
 	srv, err := server.New(ctx, o.cfg)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath serve: %v\n", err)
 		return ExitUsage
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	stopHUP := make(chan struct{})
-	var hupDone sync.WaitGroup
-	hupDone.Add(1)
-	go func() {
-		defer hupDone.Done()
-		for {
-			select {
-			case <-hup:
-				if err := srv.Reload(); err != nil {
-					o.cfg.Log.Error("serve: reload failed; keeping the current configuration", "err", err)
-				}
-			case <-stopHUP:
-				return
-			}
-		}
-	}()
-	defer func() {
-		signal.Stop(hup)
-		close(stopHUP)
-		hupDone.Wait()
-	}()
 	fmt.Fprintf(e.stdout, "goldenpath serve: listening on %s\n", srv.URL())
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath serve: %v\n", err)

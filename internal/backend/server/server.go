@@ -55,6 +55,9 @@ type Config struct {
 	ModelKey     string
 	Log          *slog.Logger
 	Version      string // build version reported by /healthz; empty: none
+	// Reload, when it delivers, makes Run reload the configuration file
+	// (serve sends SIGHUP here); nil never does.
+	Reload <-chan os.Signal
 }
 
 // Validate reports the first field of c out of range, in the words of the
@@ -255,11 +258,19 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.phase.Store(httpapi.PhaseReady)
 	s.log.Info("server: ready", "url", s.URL(), "faults", s.cfg.Faults.String())
-	select {
-	case err := <-errc:
-		s.stop()
-		return fmt.Errorf("server: %w", err)
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case err := <-errc:
+			s.stop()
+			return fmt.Errorf("server: %w", err)
+		case <-s.cfg.Reload:
+			if err := s.Reload(); err != nil {
+				s.log.Error("serve: reload failed; keeping the current configuration", "err", err)
+			}
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	s.phase.Store(httpapi.PhaseDraining)
 	s.log.Info("server: draining", "timeout", s.cfg.DrainTimeout)
