@@ -176,7 +176,7 @@ func fromModel(m *report.Results) *Results {
 	r := &Results{Interrupted: m.Interrupted, Notes: m.Notes, model: m}
 	for _, c := range m.Checks {
 		r.Checks = append(r.Checks, Check{Suite: c.Suite, Name: c.Name, Status: Status(c.Status), Evidence: c.Evidence,
-			Rule: c.Rule, Observed: c.Observed, Threshold: c.Threshold, Unit: c.Unit, Scenario: c.Scenario})
+			Rule: c.Rule.String(), Observed: c.Observed, Threshold: c.Threshold(), Unit: c.Unit, Samples: c.Samples, Scenario: c.Scenario})
 	}
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	for name, s := range m.Phases {

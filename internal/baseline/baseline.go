@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Schema is the version tag of a baseline file; a change that breaks
@@ -131,7 +131,7 @@ func CurrentEnvironment() Environment {
 
 // New builds a baseline from the round scenarios among scs (see [Rounds]);
 // it is an error if there are none.
-func New(scs []report.Scenario, env Environment, set Settings, at time.Time) (*Baseline, error) {
+func New(scs []results.Scenario, env Environment, set Settings, at time.Time) (*Baseline, error) {
 	rounds := Rounds(scs)
 	steady := 0
 	for _, r := range rounds {
@@ -149,7 +149,7 @@ func New(scs []report.Scenario, env Environment, set Settings, at time.Time) (*B
 	b := &Baseline{Schema: Schema, CreatedAt: at.UTC(), Env: env, Settings: set, Rounds: steady,
 		Metrics: Samples(scs), Histograms: hs, Errors: Errors{Classes: map[string]int64{}}}
 	for _, r := range rounds {
-		for _, sc := range []*report.Scenario{r.Steady, r.Burst} {
+		for _, sc := range []*results.Scenario{r.Steady, r.Burst} {
 			if sc == nil {
 				continue
 			}
@@ -177,7 +177,7 @@ func New(scs []report.Scenario, env Environment, set Settings, at time.Time) (*B
 // live comparison) that carried rounds. The environment is the results'
 // tool; the round length is worked out from the run's --duration as the
 // regression suite does.
-func FromResults(r *report.Results) (*Baseline, error) {
+func FromResults(r *results.Results) (*Baseline, error) {
 	rounds := Rounds(r.Scenarios)
 	set := Settings{}
 	k := 0
@@ -289,14 +289,14 @@ func Read(rd io.Reader) (*Baseline, error) {
 	}
 	switch head.Schema {
 	case Schema:
-	case report.Schema:
-		r, err := report.ReadJSON(bytes.NewReader(data))
+	case results.Schema, results.SchemaV1:
+		r, err := results.ReadJSON(bytes.NewReader(data))
 		if err != nil {
 			return nil, err
 		}
 		return FromResults(r)
 	default:
-		return nil, fmt.Errorf("baseline: schema %q, want %q (a baseline) or %q (results with rounds)", head.Schema, Schema, report.Schema)
+		return nil, fmt.Errorf("baseline: schema %q, want %q (a baseline) or %q (results with rounds)", head.Schema, Schema, results.Schema)
 	}
 	var b Baseline
 	dec := json.NewDecoder(bytes.NewReader(data))

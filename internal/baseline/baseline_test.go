@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // round is a synthetic round scenario: n journeys of which failed failed,
 // each phase recorded n times at d (with a little spread).
-func round(name string, users, n, failed int, d time.Duration, counters map[string]int64) report.Scenario {
+func round(name string, users, n, failed int, d time.Duration, counters map[string]int64) results.Scenario {
 	set := metrics.NewSet()
 	for i := range n {
 		jitter := time.Duration(i%5) * d / 100
@@ -34,12 +34,12 @@ func round(name string, users, n, failed int, d time.Duration, counters map[stri
 	for k, v := range counters {
 		set.Add(k, v)
 	}
-	return report.Scenario{Name: name, Suite: "regression", Model: "closed", Users: users, DurationS: 2, Metrics: set.Snapshot()}
+	return results.Scenario{Name: name, Suite: "regression", Model: "closed", Users: users, DurationS: 2, Metrics: set.Snapshot()}
 }
 
 // rounds is k steady rounds and their bursts.
-func rounds(k int, d time.Duration) []report.Scenario {
-	var scs []report.Scenario
+func rounds(k int, d time.Duration) []results.Scenario {
+	var scs []results.Scenario
 	for i := 1; i <= k; i++ {
 		scs = append(scs,
 			round(RoundName(i), 10, 120, 0, d, map[string]int64{CounterTargetPeakRSS: 40 << 20, CounterTargetCPU: 240_000}),
@@ -115,14 +115,14 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 }
 
 func TestLoadResults(t *testing.T) {
-	res := &report.Results{Schema: report.Schema, Tool: report.Tool{Name: "goldenpath", Version: "devel+0123456789ab", Go: "go1.26.8", CPUs: 2},
-		Options: report.Options{Duration: "12s"}, Scenarios: rounds(6, 10*time.Millisecond)}
+	res := &results.Results{Schema: results.Schema, Tool: results.Tool{Name: "goldenpath", Version: "devel+0123456789ab", Go: "go1.26.8", CPUs: 2},
+		Options: results.Options{Duration: "12s"}, Scenarios: rounds(6, 10*time.Millisecond)}
 	path := filepath.Join(t.TempDir(), "results.json")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.WriteJSON(f, res); err != nil {
+	if err := results.WriteJSON(f, res); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -146,7 +146,7 @@ func TestLoadBadFiles(t *testing.T) {
 	}
 	noRounds := filepath.Join(dir, "norounds.json")
 	f, _ := os.Create(noRounds)
-	_ = report.WriteJSON(f, &report.Results{Schema: report.Schema})
+	_ = results.WriteJSON(f, &results.Results{Schema: results.Schema})
 	f.Close()
 	tests := []struct {
 		name, path string
@@ -180,7 +180,7 @@ func TestLoadBadFiles(t *testing.T) {
 }
 
 func TestNewWithoutRounds(t *testing.T) {
-	if _, err := New([]report.Scenario{round("integrated", 10, 40, 0, time.Millisecond, nil)}, Environment{}, testSettings, time.Now()); err == nil {
+	if _, err := New([]results.Scenario{round("integrated", 10, 40, 0, time.Millisecond, nil)}, Environment{}, testSettings, time.Now()); err == nil {
 		t.Errorf("New(no round scenario) = no error; want one")
 	}
 }

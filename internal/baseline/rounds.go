@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Defaults of the rounds.
@@ -68,11 +68,11 @@ func roundIndex(name, prefix string) (int, bool) {
 // Round is one round's two scenarios; either may be missing.
 type Round struct {
 	Index         int
-	Steady, Burst *report.Scenario
+	Steady, Burst *results.Scenario
 }
 
 // Rounds finds the round scenarios among scs, in round order.
-func Rounds(scs []report.Scenario) []Round {
+func Rounds(scs []results.Scenario) []Round {
 	byIdx := map[int]*Round{}
 	get := func(i int) *Round {
 		if byIdx[i] == nil {
@@ -106,7 +106,7 @@ func RoundValues(r Round) map[string]float64 {
 			out[name] = quantize(v)
 		}
 	}
-	phases := func(prefix string, sc *report.Scenario, ps []phaseMetric) {
+	phases := func(prefix string, sc *results.Scenario, ps []phaseMetric) {
 		for _, p := range ps {
 			h := sc.Metrics.Histograms[p.phase]
 			if h == nil || h.Count() == 0 {
@@ -121,7 +121,7 @@ func RoundValues(r Round) map[string]float64 {
 			}
 		}
 	}
-	rates := func(prefix string, sc *report.Scenario) {
+	rates := func(prefix string, sc *results.Scenario) {
 		c := sc.Metrics.Counters
 		journeys, ok, failed := c["journeys"], c["succeeded"], c["failed"]
 		if journeys > 0 {
@@ -157,7 +157,7 @@ func quantize(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // Samples gathers each metric's values over the rounds among scs, in round
 // order.
-func Samples(scs []report.Scenario) map[string][]float64 {
+func Samples(scs []results.Scenario) map[string][]float64 {
 	out := map[string][]float64{}
 	for _, r := range Rounds(scs) {
 		for name, v := range RoundValues(r) {
@@ -171,7 +171,7 @@ func Samples(scs []report.Scenario) map[string][]float64 {
 // phases by their name, burst phases with [BurstPrefix].
 func mergedHistograms(rounds []Round) (map[string]*metrics.Histogram, error) {
 	out := map[string]*metrics.Histogram{}
-	add := func(prefix string, sc *report.Scenario) error {
+	add := func(prefix string, sc *results.Scenario) error {
 		if sc == nil {
 			return nil
 		}

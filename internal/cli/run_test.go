@@ -174,7 +174,7 @@ func TestRunFailsABrokenSLA(t *testing.T) {
 	if c == nil {
 		t.Fatalf("results hold no check integrated/authentication_under_5_seconds (got %q)", checkNames(r))
 	}
-	if c.Status != report.Fail || c.Rule != "login: p95 < 1ms" || !strings.Contains(c.Evidence, "login p95 = ") || c.Observed < 20 {
+	if c.Status != report.Fail || c.Rule.String() != "login: p95 < 1ms" || !strings.Contains(c.Evidence, "login p95 = ") || c.Observed < 20 {
 		t.Errorf("check authentication_under_5_seconds = %+v; want it failed by rule login: p95 < 1ms, with evidence naming the login p95 (>= 20 ms)", *c)
 	}
 	if _, failures := junitCases(t, out); failures == 0 {

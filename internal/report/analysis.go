@@ -96,7 +96,7 @@ func analyse(r *Results) *analysis {
 		default:
 			a.counts.skip++
 		}
-		rule := c.RuleOf()
+		rule := c.Rule
 		if !inForce[rule.String()] {
 			rule = nil // not an SLA rule: a regression's or a memory suite's threshold
 		}
@@ -310,6 +310,12 @@ func fmtValue(v float64, unit string) string {
 		return fmt.Sprintf("%.2f%%", v*100)
 	case "users":
 		return fmt.Sprintf("%g users", v)
+	case "bytes":
+		return fmtBytes(v)
+	case "bytes/cycle":
+		return fmtBytes(v) + "/cycle"
+	case "points":
+		return fmt.Sprintf("%.2f points", v)
 	case "", "%":
 		return strconv.FormatFloat(v, 'g', 4, 64) + unit
 	}

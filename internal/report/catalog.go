@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // The race condition catalog: for each failed check of the race or memory
@@ -42,11 +40,7 @@ func findingOf(r *Results, c Check) finding {
 		}
 	}
 	for _, s := range relevantSamples(sc.Samples, c.Evidence) {
-		users := s.Users
-		if len(users) == 0 {
-			users = results.NamedUsers(s) // a sample the suites did not yet give its users
-		}
-		for _, u := range users {
+		for _, u := range s.Users {
 			add(userName(u))
 		}
 	}

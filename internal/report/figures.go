@@ -429,7 +429,7 @@ func memoryChart(r *Results) *chart {
 func regressionChart(r *Results) *chart {
 	var bars []hbar
 	for _, ch := range r.Checks {
-		limit := math.Abs(ch.Limit())
+		limit := math.Abs(ch.Threshold())
 		if ch.Suite != "regression" || limit == 0 || ch.Status == Skip {
 			continue
 		}

@@ -294,15 +294,15 @@ func TestReadJSONV1(t *testing.T) {
 	}
 	for i, g := range got.Checks {
 		w := want.Checks[i]
-		if w.TypedRule != nil && w.Suite == "regression" {
+		if w.Rule != nil && w.Suite == "regression" {
 			// v1 did not say which metric a regression's figure is of.
-			r := *w.TypedRule
+			r := *w.Rule
 			r.Metric = ""
-			w.TypedRule = &r
+			w.Rule = &r
 		}
 		w.Samples = 0 // v1 did not count them
 		if !reflect.DeepEqual(g, w) {
-			t.Errorf("ReadJSON(v1): check %s = %+v (rule %v); want %+v (rule %v)", w.Name, g, g.TypedRule, w, w.TypedRule)
+			t.Errorf("ReadJSON(v1): check %s = %+v (rule %v); want %+v (rule %v)", w.Name, g, g.Rule, w, w.Rule)
 		}
 	}
 	race := got.Scenarios[2]

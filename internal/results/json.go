@@ -10,16 +10,10 @@ import (
 // [Schema] (r.Schema names it; the suites set it to Schema). Evidence is
 // written as it is, without escaping HTML, for people reading the file.
 func WriteJSON(w io.Writer, r *Results) error {
-	out := *r
-	out.Checks = make([]Check, len(r.Checks))
-	for i, c := range r.Checks {
-		c.TypedRule = c.RuleOf()
-		out.Checks[i] = c
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(&out)
+	return enc.Encode(r)
 }
 
 // ReadError is why [ReadJSON] could not read a results file: it is not

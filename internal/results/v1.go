@@ -39,12 +39,12 @@ func readV1(data []byte) (*Results, error) {
 	r.Checks = make([]Check, len(f.Checks))
 	for i, c := range f.Checks {
 		r.Checks[i] = Check{Suite: c.Suite, Name: c.Name, Status: c.Status, Evidence: c.Evidence,
-			TypedRule: legacyRule(c.Rule, c.Threshold, c.Unit), Observed: c.Observed, Unit: c.Unit, Scenario: c.Scenario}
+			Rule: legacyRule(c.Rule, c.Threshold, c.Unit), Observed: c.Observed, Unit: c.Unit, Scenario: c.Scenario}
 	}
 	for i := range r.Scenarios {
 		for j := range r.Scenarios[i].Samples {
 			s := &r.Scenarios[i].Samples[j]
-			s.Users = NamedUsers(*s)
+			s.Users = namedUsers(*s)
 		}
 	}
 	return &r, nil
@@ -82,10 +82,10 @@ var (
 	userIDRE      = regexp.MustCompile(`(?:user_id |for user )([A-Za-z0-9_.:-]+)|\b(u_[0-9A-Za-z]{4,})\b`)
 )
 
-// NamedUsers returns the users that a sample of a v1 file names in its
+// namedUsers returns the users that a sample of a v1 file names in its
 // detail and frame, each once, in the order found: v1 had no other place
 // for them. Samples of the current schema carry their users as fields.
-func NamedUsers(s Sample) []User {
+func namedUsers(s Sample) []User {
 	var out []User
 	text := s.Detail + " " + s.Frame
 	for _, m := range virtualUserRE.FindAllStringSubmatch(text, -1) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath-dev/goldenpath/internal/load"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // capacitySteps are the user counts the search tries: doubling from 20 up
@@ -23,7 +23,7 @@ func capacitySteps(maxUsers int) []int {
 
 // capacitySearch raises users step by step until a step breaks an SLA or
 // the error budget; every step is its own scenario.
-func capacitySearch(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+func capacitySearch(ctx context.Context, e *Env, add func(results.Scenario)) (bool, error) {
 	if e.MaxUsers <= 0 {
 		return false, nil
 	}
@@ -49,8 +49,8 @@ func capacitySearch(ctx context.Context, e *Env, add func(report.Scenario)) (boo
 
 // stepHeld judges one capacity step: the success rate and every latency
 // rule with enough samples must hold, and no journey may be dropped.
-func stepHeld(sc *report.Scenario, sla SLA) (bool, string) {
-	if c := rateCheck(Load, "", sla[RateSuccess], sc); c.Status != report.Pass {
+func stepHeld(sc *results.Scenario, sla SLA) (bool, string) {
+	if c := rateCheck(Load, "", sla[RateSuccess], sc); c.Status != results.Pass {
 		return false, c.Evidence
 	}
 	if sc.Dropped > 0 {
@@ -61,7 +61,7 @@ func stepHeld(sc *report.Scenario, sla SLA) (bool, string) {
 		if !ok {
 			continue
 		}
-		if c := slaCheck(Load, "", sc, r); c.Status == report.Fail {
+		if c := slaCheck(Load, "", sc, r); c.Status == results.Fail {
 			return false, c.Evidence
 		}
 	}
@@ -77,8 +77,8 @@ func stepHeld(sc *report.Scenario, sla SLA) (bool, string) {
 var capacityMetrics = []string{"journey", "login", "ws_handshake", "agent_execution", "response_delivery", "db_operation"}
 
 // capacityOf rebuilds the capacity result from the capacity scenarios.
-func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
-	var steps []report.Scenario
+func capacityOf(scs []results.Scenario, sla SLA) *results.Capacity {
+	var steps []results.Scenario
 	for _, sc := range scs {
 		if strings.HasPrefix(sc.Name, capacityPrefix) {
 			steps = append(steps, sc)
@@ -88,7 +88,7 @@ func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
 		return nil
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].Users < steps[j].Users })
-	c := &report.Capacity{}
+	c := &results.Capacity{}
 	for i := range steps {
 		sc := &steps[i]
 		held, why := stepHeld(sc, sla)
@@ -96,7 +96,7 @@ func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
 		if sc.Journeys > 0 {
 			er = float64(sc.Failed) / float64(sc.Journeys)
 		}
-		c.Steps = append(c.Steps, report.CapacityStep{Users: sc.Users, Throughput: sc.Throughput,
+		c.Steps = append(c.Steps, results.CapacityStep{Users: sc.Users, Throughput: sc.Throughput,
 			JourneyP95: sc.Phases["journey"].P95, ErrorRate: er, Held: held, Reason: why})
 		if held && c.Broke == 0 {
 			c.Held = sc.Users
@@ -110,16 +110,16 @@ func capacityOf(scs []report.Scenario, sla SLA) *report.Capacity {
 	return c
 }
 
-func capacityCheck(c *report.Capacity) report.Check {
-	ch := report.Check{Suite: Load, Name: "capacity_search"}
+func capacityCheck(c *results.Capacity) results.Check {
+	ch := results.Check{Suite: Load, Name: "capacity_search"}
 	switch {
 	case c == nil:
-		ch.Status, ch.Evidence = report.Skip, "the capacity search did not run (--max-users 0, or a segmented run: an adaptive search cannot be split)"
+		ch.Status, ch.Evidence = results.Skip, "the capacity search did not run (--max-users 0, or a segmented run: an adaptive search cannot be split)"
 	case c.Held == 0:
-		ch.Status = report.Fail
+		ch.Status = results.Fail
 		ch.Evidence = fmt.Sprintf("even the first step (%d users) broke: %s", c.Broke, c.Reason)
 	default:
-		ch.Status = report.Pass
+		ch.Status = results.Pass
 		last := c.Steps[0]
 		for _, s := range c.Steps {
 			if s.Users == c.Held {
@@ -132,7 +132,7 @@ func capacityCheck(c *report.Capacity) report.Check {
 		} else {
 			ch.Evidence += "; " + c.Reason
 		}
-		ch.Observed, ch.Unit = float64(c.Held), "users"
+		ch.Observed, ch.Unit, ch.Samples = float64(c.Held), results.UnitUsers, int64(len(c.Steps))
 	}
 	return ch
 }

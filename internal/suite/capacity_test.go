@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 func TestCapacitySteps(t *testing.T) {
@@ -28,7 +28,7 @@ func TestCapacitySteps(t *testing.T) {
 }
 
 // step is a capacity step of n healthy journeys at users, changed by mixes.
-func step(users int, mixes ...mix) report.Scenario {
+func step(users int, mixes ...mix) results.Scenario {
 	return good(capacityPrefix+strconv.Itoa(users), Load, users, 40, mixes...)
 }
 
@@ -36,7 +36,7 @@ func TestCapacity(t *testing.T) {
 	slowJourney := samples("journey", 400, 70*time.Second)
 	for _, tc := range []struct {
 		name         string
-		scs          []report.Scenario
+		scs          []results.Scenario
 		held, broke  int
 		status       string
 		reason       []string // in Capacity.Reason
@@ -45,49 +45,49 @@ func TestCapacity(t *testing.T) {
 		stepsByUsers []int
 	}{
 		{name: "the journey p95 breaks at 80 users",
-			scs:  []report.Scenario{step(20), step(40), step(80, slowJourney)},
-			held: 40, broke: 80, status: report.Pass,
+			scs:  []results.Scenario{step(20), step(40), step(80, slowJourney)},
+			held: 40, broke: 80, status: results.Pass,
 			reason:    []string{"journey p95 = 70.", "limit 1m0s"},
 			evidence:  []string{"held 40 users (4.0 journeys/s, journey p95 2.00s)", "broke at 80 users: journey p95 = 70."},
 			stepsHeld: []bool{true, true, false}, stepsByUsers: []int{20, 40, 80}},
 		{name: "steps are judged in order of users, whatever their order in the results",
-			scs:  []report.Scenario{step(80, slowJourney), step(20), step(40)},
-			held: 40, broke: 80, status: report.Pass,
+			scs:  []results.Scenario{step(80, slowJourney), step(20), step(40)},
+			held: 40, broke: 80, status: results.Pass,
 			stepsHeld: []bool{true, true, false}, stepsByUsers: []int{20, 40, 80}},
 		{name: "every step holds",
-			scs:  []report.Scenario{step(20), step(40), step(50)},
-			held: 50, status: report.Pass,
+			scs:  []results.Scenario{step(20), step(40), step(50)},
+			held: 50, status: results.Pass,
 			reason:    []string{"never broke: 50 users, the most tried, held", "raise --max-users"},
 			evidence:  []string{"held 50 users", "raise --max-users"},
 			stepsHeld: []bool{true, true, true}, stepsByUsers: []int{20, 40, 50}},
 		{name: "the first step breaks",
-			scs:  []report.Scenario{step(20, journeys(0, 5))},
-			held: 0, broke: 20, status: report.Fail,
+			scs:  []results.Scenario{step(20, journeys(0, 5))},
+			held: 0, broke: 20, status: results.Fail,
 			reason:    []string{"success_rate = 88.89%"},
 			evidence:  []string{"even the first step (20 users) broke: success_rate"},
 			stepsHeld: []bool{false}, stepsByUsers: []int{20}},
 		{name: "dropped journeys break a step",
-			scs:  []report.Scenario{step(20), step(40, counter(CounterDropped, 3))},
-			held: 20, broke: 40, status: report.Pass,
+			scs:  []results.Scenario{step(20), step(40, counter(CounterDropped, 3))},
+			held: 20, broke: 40, status: results.Pass,
 			reason:    []string{"3 journeys could not start on time"},
 			stepsHeld: []bool{true, false}, stepsByUsers: []int{20, 40}},
 		{name: "a step without journeys breaks",
-			scs:  []report.Scenario{step(20), scenario(capacityPrefix+"40", Load, 40)},
-			held: 20, broke: 40, status: report.Pass,
+			scs:  []results.Scenario{step(20), scenario(capacityPrefix+"40", Load, 40)},
+			held: 20, broke: 40, status: results.Pass,
 			reason: []string{"no journey completed"}, stepsHeld: []bool{true, false}, stepsByUsers: []int{20, 40}},
 		{name: "a slow login breaks a step",
-			scs:  []report.Scenario{step(20), step(40, samples("login", 400, 6*time.Second))},
-			held: 20, broke: 40, status: report.Pass,
+			scs:  []results.Scenario{step(20), step(40, samples("login", 400, 6*time.Second))},
+			held: 20, broke: 40, status: results.Pass,
 			reason: []string{"login p95"}, stepsHeld: []bool{true, false}, stepsByUsers: []int{20, 40}},
 		{name: "component budgets do not define capacity",
-			scs:  []report.Scenario{step(20, samples("config_access", 400, time.Second), samples("server_factory", 400, 2*time.Second))},
-			held: 20, status: report.Pass, stepsHeld: []bool{true}, stepsByUsers: []int{20}},
+			scs:  []results.Scenario{step(20, samples("config_access", 400, time.Second), samples("server_factory", 400, 2*time.Second))},
+			held: 20, status: results.Pass, stepsHeld: []bool{true}, stepsByUsers: []int{20}},
 		{name: "a step with too few samples to judge latency holds on its success rate",
-			scs:  []report.Scenario{scenario(capacityPrefix+"20", Load, 20, journeys(5, 0), samples("journey", 5, 2*time.Hour))},
-			held: 20, status: report.Pass, stepsHeld: []bool{true}, stepsByUsers: []int{20}},
+			scs:  []results.Scenario{scenario(capacityPrefix+"20", Load, 20, journeys(5, 0), samples("journey", 5, 2*time.Hour))},
+			held: 20, status: results.Pass, stepsHeld: []bool{true}, stepsByUsers: []int{20}},
 		{name: "a step that holds after one broke does not raise the capacity",
-			scs:  []report.Scenario{step(20), step(40, slowJourney), step(80)},
-			held: 20, broke: 40, status: report.Pass,
+			scs:  []results.Scenario{step(20), step(40, slowJourney), step(80)},
+			held: 20, broke: 40, status: results.Pass,
 			stepsHeld: []bool{true, false, true}, stepsByUsers: []int{20, 40, 80}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestCapacity(t *testing.T) {
 					t.Errorf("capacity_search evidence = %q; want it to contain %q", ch.Evidence, w)
 				}
 			}
-			if ch.Status == report.Pass && (ch.Observed != float64(tc.held) || ch.Unit != "users") {
+			if ch.Status == results.Pass && (ch.Observed != float64(tc.held) || ch.Unit != "users") {
 				t.Errorf("capacity_search observed %g %s; want %d users", ch.Observed, ch.Unit, tc.held)
 			}
 		})
@@ -131,17 +131,17 @@ func TestCapacity(t *testing.T) {
 }
 
 func TestCapacityNotRun(t *testing.T) {
-	if c := capacityOf([]report.Scenario{good(scenarioUsers5, Load, 5, 40)}, DefaultSLA()); c != nil {
+	if c := capacityOf([]results.Scenario{good(scenarioUsers5, Load, 5, 40)}, DefaultSLA()); c != nil {
 		t.Errorf("capacityOf(no capacity steps) = %+v; want nil", c)
 	}
-	if ch := capacityCheck(nil); ch.Status != report.Skip || !strings.Contains(ch.Evidence, "did not run") {
+	if ch := capacityCheck(nil); ch.Status != results.Skip || !strings.Contains(ch.Evidence, "did not run") {
 		t.Errorf("capacityCheck(nil) = %s (%s); want skip, saying it did not run", ch.Status, ch.Evidence)
 	}
 }
 
 func TestCapacityStepFigures(t *testing.T) {
 	sc := step(40, journeys(0, 1))
-	c := capacityOf([]report.Scenario{sc}, DefaultSLA())
+	c := capacityOf([]results.Scenario{sc}, DefaultSLA())
 	s := c.Steps[0]
 	if s.Users != 40 || s.Throughput != sc.Throughput || s.JourneyP95 != sc.Phases["journey"].P95 {
 		t.Errorf("capacity step = %+v; want users 40, throughput %g, journey p95 %g", s, sc.Throughput, sc.Phases["journey"].P95)
@@ -156,23 +156,23 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		suites []string
-		scs    []report.Scenario
+		scs    []results.Scenario
 		status string
 		checks int
 	}{
-		{"every check passes or skips", []string{Integrated, Load}, healthy, report.Pass, len(integratedNames) + len(loadNames)},
-		{"only the named suites are judged", []string{Integrated}, healthy, report.Pass, len(integratedNames)},
-		{"skips alone do not fail", []string{Integrated}, nil, report.Pass, len(integratedNames)},
+		{"every check passes or skips", []string{Integrated, Load}, healthy, results.Pass, len(integratedNames) + len(loadNames)},
+		{"only the named suites are judged", []string{Integrated}, healthy, results.Pass, len(integratedNames)},
+		{"skips alone do not fail", []string{Integrated}, nil, results.Pass, len(integratedNames)},
 		{"one failed check fails the run", []string{Integrated, Load},
 			append(slices.Clone(healthy[:4]), good(scenarioIntegrated, Integrated, 10, 40, samples("login", 40, 6*time.Second))),
-			report.Fail, len(integratedNames) + len(loadNames)},
+			results.Fail, len(integratedNames) + len(loadNames)},
 		{"a failed check in a suite not named does not count", []string{Load},
 			append(slices.Clone(healthy[:4]), good(scenarioIntegrated, Integrated, 10, 40, samples("login", 40, 6*time.Second))),
-			report.Pass, len(loadNames)},
+			results.Pass, len(loadNames)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &report.Results{Options: report.Options{Suites: tc.suites}, Scenarios: tc.scs,
-				Status: "stale", Checks: []report.Check{{Name: "stale", Status: report.Fail}}}
+			res := &results.Results{Options: results.Options{Suites: tc.suites}, Scenarios: tc.scs,
+				Status: "stale", Checks: []results.Check{{Name: "stale", Status: results.Fail}}}
 			for range 2 { // evaluating again gives the same result
 				if err := Evaluate(res, DefaultSLA(), suites()); err != nil {
 					t.Fatalf("Evaluate(suites %v): %v", tc.suites, err)
@@ -182,21 +182,21 @@ func TestEvaluate(t *testing.T) {
 				}
 				var failed []string
 				for _, c := range res.Checks {
-					if c.Status == report.Fail {
+					if c.Status == results.Fail {
 						failed = append(failed, c.Name)
 					}
 				}
-				if (len(failed) > 0) != (res.Status == report.Fail) {
+				if (len(failed) > 0) != (res.Status == results.Fail) {
 					t.Errorf("Evaluate(suites %v) = %s with failed checks %v; want fail iff a check failed", tc.suites, res.Status, failed)
 				}
 			}
 		})
 	}
-	res := &report.Results{Options: report.Options{Suites: []string{Load}}, Scenarios: healthy}
+	res := &results.Results{Options: results.Options{Suites: []string{Load}}, Scenarios: healthy}
 	if err := Evaluate(res, DefaultSLA(), suites()); err != nil || res.Capacity == nil || res.Capacity.Held != 20 || res.Capacity.Broke != 40 {
 		t.Errorf("Evaluate(load) capacity = %+v, %v; want held 20, broke 40", res.Capacity, err)
 	}
-	res = &report.Results{Options: report.Options{Suites: []string{Load, "nope"}}}
+	res = &results.Results{Options: results.Options{Suites: []string{Load, "nope"}}}
 	if err := Evaluate(res, DefaultSLA(), suites()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("Evaluate(suites [load nope]) error = %v; want one naming \"nope\"", err)
 	}

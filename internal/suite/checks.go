@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // MinSamples is the fewest samples a percentile check accepts; with fewer
@@ -13,29 +13,32 @@ import (
 const MinSamples = 20
 
 // slaCheck judges one latency rule on one scenario.
-func slaCheck(suiteName, name string, sc *report.Scenario, r Rule) report.Check {
-	c := report.Check{Suite: suiteName, Name: name, Rule: r.String(), Unit: "ms", Threshold: r.LimitValue()}
+func slaCheck(suiteName, name string, sc *results.Scenario, r Rule) results.Check {
+	rule := r.Typed()
+	c := results.Check{Suite: suiteName, Name: name, Rule: &rule, Unit: rule.Unit}
 	if sc == nil {
-		c.Status, c.Evidence = report.Skip, "its scenario did not run"
+		c.Status, c.Evidence = results.Skip, "its scenario did not run"
 		return c
 	}
 	c.Scenario = sc.Name
 	s, ok := sc.Phases[r.Metric]
+	c.Samples = s.Count
 	if !ok || s.Count < MinSamples {
-		c.Status = report.Skip
+		c.Status = results.Skip
 		c.Evidence = fmt.Sprintf("only %d samples of %s; a %s needs at least %d — run longer (--duration) or with more users", s.Count, r.Metric, r.Stat, MinSamples)
 		return c
 	}
 	c.Observed = r.Observe(s)
 	c.Status = Verdict(r.Holds(c.Observed))
-	margin := (c.Threshold - c.Observed) / c.Threshold * 100
+	margin := (rule.Limit - c.Observed) / rule.Limit * 100
 	c.Evidence = fmt.Sprintf("%s %s = %s over %d samples (limit %s, margin %.1f%%)", r.Metric, r.Stat, FormatMS(c.Observed), s.Count, r.Limit, margin)
 	return c
 }
 
 // rateCheck judges the success (or error) rate of the given scenarios.
-func rateCheck(suiteName, name string, r Rule, scs ...*report.Scenario) report.Check {
-	c := report.Check{Suite: suiteName, Name: name, Rule: r.String(), Unit: "ratio", Threshold: r.Rate}
+func rateCheck(suiteName, name string, r Rule, scs ...*results.Scenario) results.Check {
+	rule := r.Typed()
+	c := results.Check{Suite: suiteName, Name: name, Rule: &rule, Unit: rule.Unit}
 	var journeys, ok, failed int64
 	var names []string
 	errs := map[string]int64{}
@@ -51,11 +54,11 @@ func rateCheck(suiteName, name string, r Rule, scs ...*report.Scenario) report.C
 			errs[k] += v
 		}
 	}
-	c.Scenario = strings.Join(names, ",")
+	c.Scenario, c.Samples = strings.Join(names, ","), journeys
 	if journeys == 0 {
-		c.Status, c.Evidence = report.Fail, "no journey completed, so no rate can be judged"
+		c.Status, c.Evidence = results.Fail, "no journey completed, so no rate can be judged"
 		if len(names) == 0 {
-			c.Status, c.Evidence = report.Skip, "its scenarios did not run"
+			c.Status, c.Evidence = results.Skip, "its scenarios did not run"
 		}
 		return c
 	}
@@ -71,15 +74,15 @@ func rateCheck(suiteName, name string, r Rule, scs ...*report.Scenario) report.C
 
 // allOf combines sub-verdicts into one check: fail if any failed, skip if
 // none failed but one was skipped.
-func allOf(suiteName, name string, parts ...report.Check) report.Check {
-	c := report.Check{Suite: suiteName, Name: name, Status: report.Pass}
+func allOf(suiteName, name string, parts ...results.Check) results.Check {
+	c := results.Check{Suite: suiteName, Name: name, Status: results.Pass}
 	var ev []string
 	for _, p := range parts {
 		switch {
-		case p.Status == report.Fail:
-			c.Status = report.Fail
-		case p.Status == report.Skip && c.Status == report.Pass:
-			c.Status = report.Skip
+		case p.Status == results.Fail:
+			c.Status = results.Fail
+		case p.Status == results.Skip && c.Status == results.Pass:
+			c.Status = results.Skip
 		}
 		ev = append(ev, fmt.Sprintf("[%s] %s", p.Status, p.Evidence))
 		if c.Scenario == "" {
@@ -91,24 +94,24 @@ func allOf(suiteName, name string, parts ...report.Check) report.Check {
 }
 
 // zeroCheck passes when n is zero.
-func zeroCheck(what string, n int64, sc *report.Scenario) report.Check {
-	c := report.Check{Status: report.Pass, Evidence: fmt.Sprintf("no %s", what)}
+func zeroCheck(what string, n int64, sc *results.Scenario) results.Check {
+	c := results.Check{Status: results.Pass, Evidence: fmt.Sprintf("no %s", what)}
 	if sc == nil {
-		return report.Check{Status: report.Skip, Evidence: "its scenario did not run"}
+		return results.Check{Status: results.Skip, Evidence: "its scenario did not run"}
 	}
 	c.Scenario = sc.Name
 	if n > 0 {
-		c.Status, c.Evidence = report.Fail, fmt.Sprintf("%d %s%s", n, what, ErrorList(sc.Errors))
+		c.Status, c.Evidence = results.Fail, fmt.Sprintf("%d %s%s", n, what, ErrorList(sc.Errors))
 	}
 	return c
 }
 
-// Verdict is [report.Pass] when ok, else [report.Fail].
+// Verdict is [results.Pass] when ok, else [results.Fail].
 func Verdict(ok bool) string {
 	if ok {
-		return report.Pass
+		return results.Pass
 	}
-	return report.Fail
+	return results.Fail
 }
 
 // FormatMS renders a duration in milliseconds for evidence: "1.50s",
@@ -145,7 +148,7 @@ func FormatMiB(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 
 // FirstSample returns the first of sc's samples whose kind starts with one
 // of kinds, as evidence ("kind: detail | frame: ..."), or "".
-func FirstSample(sc *report.Scenario, kinds ...string) string {
+func FirstSample(sc *results.Scenario, kinds ...string) string {
 	for _, s := range sc.Samples {
 		for _, k := range kinds {
 			if strings.HasPrefix(s.Kind, k) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // testNow is the fixed clock of every synthetic scenario's metrics.
@@ -70,18 +70,18 @@ func healthyPhases(n int) mix {
 
 // scenario builds a summarised scenario of the given suite from metrics
 // recorded by mixes, as a run (or a merge) would leave it.
-func scenario(name, suiteName string, users int, mixes ...mix) report.Scenario {
+func scenario(name, suiteName string, users int, mixes ...mix) results.Scenario {
 	set := metrics.NewSet(metrics.WithNow(func() time.Time { return testNow }))
 	for _, m := range mixes {
 		m(set)
 	}
-	sc := report.Scenario{Name: name, Suite: suiteName, Model: "closed", Users: users, DurationS: 10, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: name, Suite: suiteName, Model: "closed", Users: users, DurationS: 10, Metrics: set.Snapshot()}
 	Summarise(&sc)
 	return sc
 }
 
 // good is a scenario of n successful journeys inside every SLA.
-func good(name, suiteName string, users, n int, mixes ...mix) report.Scenario {
+func good(name, suiteName string, users, n int, mixes ...mix) results.Scenario {
 	return scenario(name, suiteName, users, append([]mix{journeys(int64(n), 0), healthyPhases(n)}, mixes...)...)
 }
 
@@ -111,30 +111,30 @@ func TestSLACheck(t *testing.T) {
 	login := DefaultSLA()["login"]
 	for _, tc := range []struct {
 		name     string
-		sc       *report.Scenario
+		sc       *results.Scenario
 		rule     Rule
 		status   string
 		evidence []string // all in the evidence
 	}{
 		{"well inside the limit passes", ptr(scenario("s", Integrated, 1, samples("login", 40, 50*time.Millisecond))), login,
-			report.Pass, []string{"login p95 = 50ms over 40 samples", "limit 5s", "margin 99.0%"}},
+			results.Pass, []string{"login p95 = 50ms over 40 samples", "limit 5s", "margin 99.0%"}},
 		{"over the limit fails", ptr(scenario("s", Integrated, 1, samples("login", 40, 6*time.Second))), login,
-			report.Fail, []string{"login p95 = 6.00s over 40 samples", "limit 5s", "margin -20.0%"}},
+			results.Fail, []string{"login p95 = 6.00s over 40 samples", "limit 5s", "margin -20.0%"}},
 		{"exactly MinSamples is judged", ptr(scenario("s", Integrated, 1, samples("login", MinSamples, 6*time.Second))), login,
-			report.Fail, []string{"over 20 samples"}},
+			results.Fail, []string{"over 20 samples"}},
 		{"fewer than MinSamples is skipped, never passed", ptr(scenario("s", Integrated, 1, samples("login", MinSamples-1, time.Millisecond))), login,
-			report.Skip, []string{"only 19 samples of login", "a p95 needs at least 20", "--duration"}},
+			results.Skip, []string{"only 19 samples of login", "a p95 needs at least 20", "--duration"}},
 		{"fewer than MinSamples is skipped, never failed", ptr(scenario("s", Integrated, 1, samples("login", 3, time.Hour))), login,
-			report.Skip, []string{"only 3 samples of login"}},
+			results.Skip, []string{"only 3 samples of login"}},
 		{"a phase never recorded is skipped", ptr(scenario("s", Integrated, 1, samples("journey", 40, time.Second))), login,
-			report.Skip, []string{"only 0 samples of login"}},
-		{"a scenario that did not run is skipped", nil, login, report.Skip, []string{"did not run"}},
+			results.Skip, []string{"only 0 samples of login"}},
+		{"a scenario that did not run is skipped", nil, login, results.Skip, []string{"did not run"}},
 		{"the rule's statistic is the one judged",
 			ptr(scenario("s", Integrated, 1, samples("login", 98, time.Millisecond), samples("login", 2, 9*time.Second))),
 			Rule{Metric: "login", Stat: "p99", Op: "<", Limit: 5 * time.Second},
-			report.Fail, []string{"login p99 = 9.00s over 100 samples"}},
+			results.Fail, []string{"login p99 = 9.00s over 100 samples"}},
 		{"sub-0.1 ms values are shown in µs", ptr(scenario("s", Integrated, 1, samples("config_access", 25, 50*time.Microsecond))),
-			DefaultSLA()["config_access"], report.Pass, []string{"config_access p95 = 50µs over 25 samples", "limit 10ms"}},
+			DefaultSLA()["config_access"], results.Pass, []string{"config_access p95 = 50µs over 25 samples", "limit 10ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := slaCheck(Integrated, "check", tc.sc, tc.rule)
@@ -146,11 +146,17 @@ func TestSLACheck(t *testing.T) {
 					t.Errorf("slaCheck(%s) evidence = %q; want it to contain %q", tc.rule, c.Evidence, w)
 				}
 			}
-			if c.Suite != Integrated || c.Name != "check" || c.Rule != tc.rule.String() || c.Unit != "ms" || c.Threshold != tc.rule.LimitValue() {
-				t.Errorf("slaCheck(%s) = %+v; want suite %q, name %q, rule %q, unit ms, threshold %g",
-					tc.rule, c, Integrated, "check", tc.rule, tc.rule.LimitValue())
+			if c.Suite != Integrated || c.Name != "check" || c.Rule == nil || *c.Rule != tc.rule.Typed() || c.Unit != "ms" || c.Threshold() != tc.rule.LimitValue() {
+				t.Errorf("slaCheck(%s) = %+v (rule %v); want suite %q, name %q, rule %q, unit ms, threshold %g",
+					tc.rule, c, c.Rule, Integrated, "check", tc.rule, tc.rule.LimitValue())
 			}
-			if c.Status == report.Skip {
+			if want := int64(0); tc.sc != nil {
+				want = tc.sc.Phases[tc.rule.Metric].Count
+				if c.Samples != want {
+					t.Errorf("slaCheck(%s) samples = %d; want the %d latencies of %s", tc.rule, c.Samples, want, tc.rule.Metric)
+				}
+			}
+			if c.Status == results.Skip {
 				if c.Observed != 0 {
 					t.Errorf("slaCheck(%s) skipped with observed %g; want 0", tc.rule, c.Observed)
 				}
@@ -173,34 +179,34 @@ func TestRateCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		rule     Rule
-		scs      []*report.Scenario
+		scs      []*results.Scenario
 		status   string
 		observed float64
 		evidence []string
 	}{
 		{"success at the limit passes", sla[RateSuccess],
-			[]*report.Scenario{ptr(scenario("a", Load, 5, journeys(49, 1), failures("http_status:503", "login", 1)))},
-			report.Pass, 0.98, []string{"success_rate = 98.00% (49 ok, 1 failed of 50 journeys; limit >= 98%)", "errors: http_status:503 x1"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5, journeys(49, 1), failures("http_status:503", "login", 1)))},
+			results.Pass, 0.98, []string{"success_rate = 98.00% (49 ok, 1 failed of 50 journeys; limit >= 98%)", "errors: http_status:503 x1"}},
 		{"success under the limit fails", sla[RateSuccess],
-			[]*report.Scenario{ptr(scenario("a", Load, 5, journeys(48, 2)))},
-			report.Fail, 0.96, []string{"success_rate = 96.00% (48 ok, 2 failed of 50 journeys; limit >= 98%)"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5, journeys(48, 2)))},
+			results.Fail, 0.96, []string{"success_rate = 96.00% (48 ok, 2 failed of 50 journeys; limit >= 98%)"}},
 		{"error rate under the limit passes", sla[RateError],
-			[]*report.Scenario{ptr(scenario("a", Load, 5, journeys(49, 1)))},
-			report.Pass, 0.02, []string{"error_rate = 2.00%", "limit < 5%"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5, journeys(49, 1)))},
+			results.Pass, 0.02, []string{"error_rate = 2.00%", "limit < 5%"}},
 		{"error rate at the limit fails", sla[RateError],
-			[]*report.Scenario{ptr(scenario("a", Load, 5, journeys(95, 5), failures("timeout", "first_event", 3), failures("close:1011", "agent_execution", 2)))},
-			report.Fail, 0.05, []string{"error_rate = 5.00% (95 ok, 5 failed of 100 journeys; limit < 5%)", "errors: close:1011 x2, timeout x3"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5, journeys(95, 5), failures("timeout", "first_event", 3), failures("close:1011", "agent_execution", 2)))},
+			results.Fail, 0.05, []string{"error_rate = 5.00% (95 ok, 5 failed of 100 journeys; limit < 5%)", "errors: close:1011 x2, timeout x3"}},
 		{"rates add up over scenarios", sla[RateError],
-			[]*report.Scenario{ptr(scenario("a", Load, 5, journeys(50, 0))), nil, ptr(scenario("b", Load, 5, journeys(44, 6)))},
-			report.Fail, 0.06, []string{"(94 ok, 6 failed of 100 journeys"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5, journeys(50, 0))), nil, ptr(scenario("b", Load, 5, journeys(44, 6)))},
+			results.Fail, 0.06, []string{"(94 ok, 6 failed of 100 journeys"}},
 		{"no journeys fails", sla[RateSuccess],
-			[]*report.Scenario{ptr(scenario("a", Load, 5))},
-			report.Fail, 0, []string{"no journey completed"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5))},
+			results.Fail, 0, []string{"no journey completed"}},
 		{"no journeys fails an error rate too", sla[RateError],
-			[]*report.Scenario{ptr(scenario("a", Load, 5))},
-			report.Fail, 0, []string{"no journey completed"}},
-		{"a missing scenario is skipped", sla[RateSuccess], []*report.Scenario{nil}, report.Skip, 0, []string{"did not run"}},
-		{"no scenarios at all is skipped", sla[RateError], nil, report.Skip, 0, []string{"did not run"}},
+			[]*results.Scenario{ptr(scenario("a", Load, 5))},
+			results.Fail, 0, []string{"no journey completed"}},
+		{"a missing scenario is skipped", sla[RateSuccess], []*results.Scenario{nil}, results.Skip, 0, []string{"did not run"}},
+		{"no scenarios at all is skipped", sla[RateError], nil, results.Skip, 0, []string{"did not run"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := rateCheck(Load, "check", tc.rule, tc.scs...)
@@ -212,8 +218,8 @@ func TestRateCheck(t *testing.T) {
 					t.Errorf("rateCheck(%s) evidence = %q; want it to contain %q", tc.rule, c.Evidence, w)
 				}
 			}
-			if c.Unit != "ratio" || c.Threshold != tc.rule.Rate || c.Rule != tc.rule.String() {
-				t.Errorf("rateCheck(%s) unit, threshold, rule = %q, %g, %q; want ratio, %g, %q", tc.rule, c.Unit, c.Threshold, c.Rule, tc.rule.Rate, tc.rule)
+			if c.Unit != "ratio" || c.Threshold() != tc.rule.Rate || c.Rule.String() != tc.rule.String() {
+				t.Errorf("rateCheck(%s) unit, threshold, rule = %q, %g, %q; want ratio, %g, %q", tc.rule, c.Unit, c.Threshold(), c.Rule, tc.rule.Rate, tc.rule)
 			}
 		})
 	}
@@ -227,19 +233,19 @@ func TestRateCheckNamesItsScenarios(t *testing.T) {
 }
 
 func TestAllOf(t *testing.T) {
-	pass := report.Check{Status: report.Pass, Evidence: "fine", Scenario: "s"}
-	fail := report.Check{Status: report.Fail, Evidence: "broken"}
-	skip := report.Check{Status: report.Skip, Evidence: "unknown"}
+	pass := results.Check{Status: results.Pass, Evidence: "fine", Scenario: "s"}
+	fail := results.Check{Status: results.Fail, Evidence: "broken"}
+	skip := results.Check{Status: results.Skip, Evidence: "unknown"}
 	for _, tc := range []struct {
-		parts []report.Check
+		parts []results.Check
 		want  string
 	}{
-		{[]report.Check{pass, pass}, report.Pass},
-		{[]report.Check{pass, skip}, report.Skip},
-		{[]report.Check{skip, pass}, report.Skip},
-		{[]report.Check{skip, fail}, report.Fail},
-		{[]report.Check{fail, skip}, report.Fail},
-		{[]report.Check{pass, fail, pass}, report.Fail},
+		{[]results.Check{pass, pass}, results.Pass},
+		{[]results.Check{pass, skip}, results.Skip},
+		{[]results.Check{skip, pass}, results.Skip},
+		{[]results.Check{skip, fail}, results.Fail},
+		{[]results.Check{fail, skip}, results.Fail},
+		{[]results.Check{pass, fail, pass}, results.Fail},
 	} {
 		var st []string
 		for _, p := range tc.parts {

@@ -28,7 +28,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Phases recorded by the suites on top of the journey's own.
@@ -63,7 +63,7 @@ const MaxSamples = 12
 
 // Scenario runs one plan and returns its measurements. interrupted is true
 // when ctx ended before the plan did.
-func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Plan, jo journey.Options) (sc report.Scenario, interrupted bool, err error) {
+func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Plan, jo journey.Options) (sc results.Scenario, interrupted bool, err error) {
 	return e.ScenarioFunc(ctx, name, suiteName, plan, func(load.Iteration) journey.Options { return jo }, nil)
 }
 
@@ -72,7 +72,7 @@ func (e *Env) Scenario(ctx context.Context, name, suiteName string, plan load.Pl
 // before it is recorded, with the scenario's metrics, for checks of a
 // suite's own (it may be called from many goroutines at once).
 func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan load.Plan, optsFor func(load.Iteration) journey.Options,
-	onResult func(load.Iteration, *journey.Result, *metrics.Set)) (sc report.Scenario, interrupted bool, err error) {
+	onResult func(load.Iteration, *journey.Result, *metrics.Set)) (sc results.Scenario, interrupted bool, err error) {
 	if len(e.Accounts) == 0 {
 		return sc, false, fmt.Errorf("suite: no accounts to run %s with", name)
 	}
@@ -113,7 +113,7 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 			}
 		}
 	}
-	sc = report.Scenario{
+	sc = results.Scenario{
 		Name: name, Suite: suiteName, Model: string(plan.Model), Users: plan.Users, Rate: plan.Rate,
 		DurationS: st.Elapsed.Seconds(),
 		Samples:   rec.samples,
@@ -129,7 +129,7 @@ func newSet() *metrics.Set {
 
 // Summarise fills a scenario's counts, phases, errors and violations from
 // its raw metrics (after a run, and after merging segments).
-func Summarise(sc *report.Scenario) {
+func Summarise(sc *results.Scenario) {
 	c := sc.Metrics.Counters
 	sc.Journeys, sc.Succeeded, sc.Failed, sc.Dropped = c[CounterJourneys], c[CounterSucceeded], c[CounterFailed], c[CounterDropped]
 	if sc.DurationS > 0 {
@@ -155,7 +155,7 @@ type recorder struct {
 	onResult func(load.Iteration, *journey.Result, *metrics.Set)
 
 	mu          sync.Mutex
-	samples     []report.Sample
+	samples     []results.Sample
 	serverNames map[string]bool
 }
 
@@ -180,7 +180,7 @@ func (r *recorder) allowServerName(name string) bool {
 	return true
 }
 
-func (r *recorder) sample(s report.Sample) {
+func (r *recorder) sample(s results.Sample) {
 	r.mu.Lock()
 	if len(r.samples) < MaxSamples {
 		r.samples = append(r.samples, s)
@@ -193,6 +193,8 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	if jo.RunTimeout == 0 {
 		jo.RunTimeout = r.env.RunTimeout
 	}
+	var foreign foreignOwners
+	jo.Foreign = foreign.watch(jo.Foreign)
 	res := journey.Run(ctx, r.env.Target, r.env.Account(it.VU), jo)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
@@ -220,7 +222,8 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	}
 	for _, v := range res.Violations {
 		r.set.Add(prefixViolation+v.Kind, 1)
-		r.sample(report.Sample{Kind: "violation:" + v.Kind, Detail: v.Detail, Frame: v.Sample})
+		r.sample(results.Sample{Kind: "violation:" + v.Kind, Detail: v.Detail, Frame: v.Sample,
+			Users: foreign.users(it, res, v.Kind == journey.ViolationForeignData)})
 	}
 	if res.Err != nil {
 		r.set.Add(CounterFailed, 1)
@@ -230,7 +233,8 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 			phase = "none"
 		}
 		r.set.Add(prefixErrorPhase+phase, 1)
-		r.sample(report.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample})
+		r.sample(results.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample,
+			Users: foreign.users(it, res, false)})
 		return
 	}
 	r.set.Add(CounterSucceeded, 1)
@@ -250,7 +254,7 @@ func errorClass(e *journey.Error) string {
 }
 
 // PhaseErrors is how many journeys of sc failed in one of phases.
-func PhaseErrors(sc report.Scenario, phases ...string) int64 {
+func PhaseErrors(sc results.Scenario, phases ...string) int64 {
 	var n int64
 	for _, p := range phases {
 		n += sc.Metrics.Counters[prefixErrorPhase+p]
@@ -259,8 +263,8 @@ func PhaseErrors(sc report.Scenario, phases ...string) int64 {
 }
 
 // Find returns the scenario named name, or nil.
-func Find(scs []report.Scenario, name string) *report.Scenario {
-	i := slices.IndexFunc(scs, func(s report.Scenario) bool { return s.Name == name })
+func Find(scs []results.Scenario, name string) *results.Scenario {
+	i := slices.IndexFunc(scs, func(s results.Scenario) bool { return s.Name == name })
 	if i < 0 {
 		return nil
 	}

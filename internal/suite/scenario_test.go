@@ -12,7 +12,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // startBackend starts the reference backend on a free loopback port, with
@@ -131,7 +131,7 @@ func TestEnvScenarioCountsFailures(t *testing.T) {
 	if _, ok := sc.Phases[PhaseJourneyIntended]; ok {
 		t.Errorf("Scenario recorded %s for failed journeys; want it only for successful ones", PhaseJourneyIntended)
 	}
-	if c := rateCheck(Load, "x", DefaultSLA()[RateSuccess], &sc); c.Status != report.Fail {
+	if c := rateCheck(Load, "x", DefaultSLA()[RateSuccess], &sc); c.Status != results.Fail {
 		t.Errorf("success rate of a scenario where every journey failed = %s (%s); want fail", c.Status, c.Evidence)
 	}
 }

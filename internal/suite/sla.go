@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Rule is one SLA threshold: a percentile (or mean/max) of a phase's
@@ -30,10 +31,17 @@ const (
 
 // String renders the rule as written in an SLA file, e.g. "login: p95 < 5s".
 func (r Rule) String() string {
-	if r.Stat == "rate" {
-		return fmt.Sprintf("%s: %s %s%%", r.Metric, r.Op, strconv.FormatFloat(r.Rate*100, 'g', 12, 64))
+	t := r.Typed()
+	return t.String()
+}
+
+// Typed returns the rule as the results model holds it: a latency rule's
+// limit in ms, a rate's as a ratio.
+func (r Rule) Typed() results.Rule {
+	if r.Stat == results.StatRate {
+		return results.Rule{Metric: r.Metric, Stat: r.Stat, Op: r.Op, Limit: r.Rate, Unit: results.UnitRatio}
 	}
-	return fmt.Sprintf("%s: %s %s %s", r.Metric, r.Stat, r.Op, r.Limit)
+	return results.Rule{Metric: r.Metric, Stat: r.Stat, Op: r.Op, Limit: r.LimitValue(), Unit: results.UnitMS}
 }
 
 // Observe returns the rule's statistic of a summary, in milliseconds.

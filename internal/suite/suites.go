@@ -10,7 +10,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Suite names.
@@ -23,14 +23,14 @@ const (
 type Suite struct {
 	Name string
 	// Run runs the suite's scenarios, handing each to add as it finishes.
-	Run func(ctx context.Context, e *Env, add func(report.Scenario)) (interrupted bool, err error)
+	Run func(ctx context.Context, e *Env, add func(results.Scenario)) (interrupted bool, err error)
 	// Checks judges the scenarios (from this run or merged segments).
-	Checks func(scs []report.Scenario, sla SLA) []report.Check
+	Checks func(scs []results.Scenario, sla SLA) []results.Check
 	// Unselected, when set, judges the checks that count even when the
 	// suite was not selected, on scenarios another part of the run added
 	// (the race suite's go_race_detector_reports after --race-detector);
 	// it returns nothing when there are none.
-	Unselected func(scs []report.Scenario, sla SLA) []report.Check
+	Unselected func(scs []results.Scenario, sla SLA) []results.Check
 }
 
 // Lookup returns the suites of all that names names, in the order of all;
@@ -57,7 +57,7 @@ func Lookup(all []Suite, names []string) ([]Suite, error) {
 // Evaluate recomputes every check (and the capacity result) of res from
 // its scenarios and the SLA: the checks of the suites of all that
 // res.Options.Suites names, then the Unselected checks of the others.
-func Evaluate(res *report.Results, sla SLA, all []Suite) error {
+func Evaluate(res *results.Results, sla SLA, all []Suite) error {
 	suites, err := Lookup(all, res.Options.Suites)
 	if err != nil {
 		return err
@@ -75,12 +75,12 @@ func Evaluate(res *report.Results, sla SLA, all []Suite) error {
 	if res.Interrupted {
 		// A partial run never reads as green, even to a reader of junit.xml
 		// alone.
-		res.Checks = append(res.Checks, report.Check{Suite: "run", Name: "run_completed", Status: report.Fail,
+		res.Checks = append(res.Checks, results.Check{Suite: "run", Name: "run_completed", Status: results.Fail,
 			Evidence: "the run was interrupted before every scenario ran; these are partial results"})
 	}
-	res.Status = report.Pass
+	res.Status = results.Pass
 	if res.Failed() {
-		res.Status = report.Fail
+		res.Status = results.Fail
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func FullJourney() journey.Options {
 func IntegratedSuite() Suite {
 	return Suite{
 		Name: Integrated,
-		Run: func(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+		Run: func(ctx context.Context, e *Env, add func(results.Scenario)) (bool, error) {
 			plan := load.Plan{Model: load.Closed, Users: e.Users, Duration: e.Duration, Think: e.Think}
 			if e.Rate > 0 {
 				plan = load.Plan{Model: load.Open, Rate: e.Rate, Users: max(e.Users, 1000), Duration: e.Duration}
@@ -124,9 +124,9 @@ func IntegratedSuite() Suite {
 			add(sc)
 			return stopped, nil
 		},
-		Checks: func(scs []report.Scenario, sla SLA) []report.Check {
+		Checks: func(scs []results.Scenario, sla SLA) []results.Check {
 			sc := Find(scs, scenarioIntegrated)
-			var out []report.Check
+			var out []results.Check
 			for _, ir := range integratedRules {
 				out = append(out, slaCheck(Integrated, ir.check, sc, sla[ir.metric]))
 			}
@@ -155,7 +155,7 @@ func BurstUsers(e *Env) int { return max(50, e.Users) }
 func LoadSuite() Suite {
 	return Suite{
 		Name: Load,
-		Run: func(ctx context.Context, e *Env, add func(report.Scenario)) (bool, error) {
+		Run: func(ctx context.Context, e *Env, add func(results.Scenario)) (bool, error) {
 			ramp := min(2*time.Second, e.Duration/4)
 			steps := []struct {
 				name string
@@ -186,21 +186,21 @@ func LoadSuite() Suite {
 	}
 }
 
-func loadChecks(scs []report.Scenario, sla SLA) []report.Check {
-	users := func(check, scenario string) report.Check {
+func loadChecks(scs []results.Scenario, sla SLA) []results.Check {
+	users := func(check, scenario string) results.Check {
 		sc := Find(scs, scenario)
 		return allOf(Load, check,
 			rateCheck(Load, check, sla[RateSuccess], sc),
 			slaCheck(Load, check, sc, sla["journey"]))
 	}
 	burst := Find(scs, scenarioBurst)
-	var loadScs []*report.Scenario
+	var loadScs []*results.Scenario
 	for i := range scs {
 		if scs[i].Suite == Load && !strings.HasPrefix(scs[i].Name, capacityPrefix) {
 			loadScs = append(loadScs, &scs[i])
 		}
 	}
-	out := []report.Check{
+	out := []results.Check{
 		users("5_concurrent_users_golden_path", scenarioUsers5),
 		users("10_concurrent_users_sustained_load", scenarioUsers10),
 		users("15_concurrent_users_peak_load", scenarioUsers15),
@@ -226,8 +226,9 @@ const MemoryBound = 2 << 30
 
 // memoryUnderLoad reports the target's peak memory at each step of users
 // and how it grows with them.
-func memoryUnderLoad(scs []report.Scenario) report.Check {
-	c := report.Check{Suite: Load, Name: "memory_usage_under_load", Status: report.Pass}
+func memoryUnderLoad(scs []results.Scenario) results.Check {
+	c := results.Check{Suite: Load, Name: "memory_usage_under_load", Status: results.Pass}
+	rule := &results.Rule{Metric: "rss", Stat: "peak", Op: "<", Limit: MemoryBound, Unit: results.UnitBytes}
 	var parts []string
 	var firstU, lastU int
 	var firstM, lastM float64
@@ -246,15 +247,17 @@ func memoryUnderLoad(scs []report.Scenario) report.Check {
 			firstU, firstM = sc.Users, m
 		}
 		lastU, lastM = sc.Users, m
+		c.Observed, c.Samples = max(c.Observed, m), c.Samples+1
 		if m >= MemoryBound {
-			c.Status = report.Fail
+			c.Status = results.Fail
 		}
 	}
 	if len(parts) == 0 {
-		c.Status = report.Skip
+		c.Status = results.Skip
 		c.Evidence = "the target's memory cannot be watched: it is not goldenpath's child process and has no /metrics endpoint"
 		return c
 	}
+	c.Rule, c.Unit = rule, rule.Unit
 	c.Evidence = "peak RSS of the target: " + strings.Join(parts, ", ") + fmt.Sprintf(" (limit %s)", FormatMiB(MemoryBound))
 	if lastU > firstU {
 		c.Evidence += fmt.Sprintf("; about %s more per added user", FormatMiB((lastM-firstM)/float64(lastU-firstU)))
@@ -262,9 +265,9 @@ func memoryUnderLoad(scs []report.Scenario) report.Check {
 	return c
 }
 
-func deref(sc *report.Scenario) report.Scenario {
+func deref(sc *results.Scenario) results.Scenario {
 	if sc == nil {
-		return report.Scenario{}
+		return results.Scenario{}
 	}
 	return *sc
 }

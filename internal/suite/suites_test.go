@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // the seed's check names, in the seed's order.
@@ -50,15 +50,15 @@ func mustSuite(t *testing.T, name string) Suite {
 }
 
 // byName indexes checks by name.
-func byName(cs []report.Check) map[string]report.Check {
-	m := map[string]report.Check{}
+func byName(cs []results.Check) map[string]results.Check {
+	m := map[string]results.Check{}
 	for _, c := range cs {
 		m[c.Name] = c
 	}
 	return m
 }
 
-func names(cs []report.Check) []string {
+func names(cs []results.Check) []string {
 	var n []string
 	for _, c := range cs {
 		n = append(n, c.Name)
@@ -68,8 +68,8 @@ func names(cs []report.Check) []string {
 
 // loadScenarios is a healthy run of the load suite: the fixed-size
 // scenarios and the concurrency burst, each with n journeys.
-func loadScenarios(n int, burst ...mix) []report.Scenario {
-	return []report.Scenario{
+func loadScenarios(n int, burst ...mix) []results.Scenario {
+	return []results.Scenario{
 		good(scenarioUsers5, Load, 5, n),
 		good(scenarioUsers10, Load, 10, n),
 		good(scenarioUsers15, Load, 15, n),
@@ -106,28 +106,28 @@ func TestIntegratedChecks(t *testing.T) {
 	sla := DefaultSLA()
 	for _, tc := range []struct {
 		name   string
-		scs    []report.Scenario
+		scs    []results.Scenario
 		status map[string]string // the rest pass
 		all    string            // when set, the status of every check
 	}{
-		{name: "healthy", scs: []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40)}, all: report.Pass},
-		{name: "not run", scs: nil, all: report.Skip},
-		{name: "another suite's scenarios are not judged", scs: loadScenarios(40), all: report.Skip},
+		{name: "healthy", scs: []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40)}, all: results.Pass},
+		{name: "not run", scs: nil, all: results.Skip},
+		{name: "another suite's scenarios are not judged", scs: loadScenarios(40), all: results.Skip},
 		{name: "too few samples skip every latency check, the rate is still judged",
-			scs: []report.Scenario{good(scenarioIntegrated, Integrated, 1, 5)},
-			all: report.Skip, status: map[string]string{"golden_path_success_rate": report.Pass}},
+			scs: []results.Scenario{good(scenarioIntegrated, Integrated, 1, 5)},
+			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Pass}},
 		{name: "a slow agent factory fails its check only",
-			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples("server_factory", 40, 2*time.Second))},
-			status: map[string]string{"agent_factory_under_500ms": report.Fail}},
+			scs:    []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples("server_factory", 40, 2*time.Second))},
+			status: map[string]string{"agent_factory_under_500ms": results.Fail}},
 		{name: "a slow handshake fails the WebSocket check",
-			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples(PhaseWSHandshake, 40, 4*time.Second))},
-			status: map[string]string{"websocket_connection_under_3_seconds": report.Fail}},
+			scs:    []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples(PhaseWSHandshake, 40, 4*time.Second))},
+			status: map[string]string{"websocket_connection_under_3_seconds": results.Fail}},
 		{name: "failures fail the success rate",
-			scs:    []report.Scenario{good(scenarioIntegrated, Integrated, 10, 40, journeys(0, 10))},
-			status: map[string]string{"golden_path_success_rate": report.Fail}},
+			scs:    []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40, journeys(0, 10))},
+			status: map[string]string{"golden_path_success_rate": results.Fail}},
 		{name: "an empty scenario fails the success rate",
-			scs: []report.Scenario{scenario(scenarioIntegrated, Integrated, 10)},
-			all: report.Skip, status: map[string]string{"golden_path_success_rate": report.Fail}},
+			scs: []results.Scenario{scenario(scenarioIntegrated, Integrated, 10)},
+			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Fail}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := checks(tc.scs, sla)
@@ -135,7 +135,7 @@ func TestIntegratedChecks(t *testing.T) {
 				t.Fatalf("integrated Checks names = %q; want %q", names(got), integratedNames)
 			}
 			for _, c := range got {
-				want := report.Pass
+				want := results.Pass
 				if tc.all != "" {
 					want = tc.all
 				}
@@ -156,50 +156,50 @@ func TestIntegratedChecks(t *testing.T) {
 func TestLoadChecks(t *testing.T) {
 	checks := mustSuite(t, Load).Checks
 	sla := DefaultSLA()
-	capacity := []report.Scenario{good(capacityPrefix+"20", Load, 20, 40), good(capacityPrefix+"40", Load, 40, 40)}
+	capacity := []results.Scenario{good(capacityPrefix+"20", Load, 20, 40), good(capacityPrefix+"40", Load, 40, 40)}
 	for _, tc := range []struct {
 		name     string
-		scs      []report.Scenario
+		scs      []results.Scenario
 		status   map[string]string // the rest pass; memory is always skipped
 		evidence map[string]string // in a check's evidence
 	}{
 		{name: "healthy", scs: append(loadScenarios(40), capacity...)},
 		{name: "no capacity search skips its check", scs: loadScenarios(40),
-			status:   map[string]string{"capacity_search": report.Skip},
+			status:   map[string]string{"capacity_search": results.Skip},
 			evidence: map[string]string{"capacity_search": "--max-users 0"}},
 		{name: "not run", scs: nil, status: map[string]string{
-			"5_concurrent_users_golden_path": report.Skip, "10_concurrent_users_sustained_load": report.Skip,
-			"15_concurrent_users_peak_load": report.Skip, "concurrent_websocket_connections": report.Skip,
-			"concurrent_agent_executions": report.Skip, "concurrent_database_operations": report.Skip,
-			"error_rate_under_load": report.Skip, "capacity_search": report.Skip}},
+			"5_concurrent_users_golden_path": results.Skip, "10_concurrent_users_sustained_load": results.Skip,
+			"15_concurrent_users_peak_load": results.Skip, "concurrent_websocket_connections": results.Skip,
+			"concurrent_agent_executions": results.Skip, "concurrent_database_operations": results.Skip,
+			"error_rate_under_load": results.Skip, "capacity_search": results.Skip}},
 		{name: "failed WebSocket connections in the burst",
 			scs:      append(loadScenarios(40, journeys(0, 2), failures("connect", journey.PhaseWSConnect, 2)), capacity...),
-			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			status:   map[string]string{"concurrent_websocket_connections": results.Fail},
 			evidence: map[string]string{"concurrent_websocket_connections": "[fail] 2 failed WebSocket connections; errors: connect x2"}},
 		{name: "a refused upgrade counts as a failed connection",
 			scs:      append(loadScenarios(40, journeys(0, 1), failures("close:1008", journey.PhaseWSReady, 1)), capacity...),
-			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			status:   map[string]string{"concurrent_websocket_connections": results.Fail},
 			evidence: map[string]string{"concurrent_websocket_connections": "1 failed WebSocket connections"}},
 		{name: "failed agent runs in the burst",
 			scs:    append(loadScenarios(40, journeys(0, 1), failures("timeout", journey.PhaseFirstEvent, 1)), capacity...),
-			status: map[string]string{"concurrent_agent_executions": report.Fail}},
+			status: map[string]string{"concurrent_agent_executions": results.Fail}},
 		{name: "failed database operations in the burst",
 			scs:    append(loadScenarios(40, journeys(0, 1), failures("http_status:500", journey.PhaseDBOperation, 1)), capacity...),
-			status: map[string]string{"concurrent_database_operations": report.Fail}},
+			status: map[string]string{"concurrent_database_operations": results.Fail}},
 		{name: "a slow handshake in the burst",
 			scs:      append(loadScenarios(40, samples(PhaseWSHandshake, 40, 5*time.Second)), capacity...),
-			status:   map[string]string{"concurrent_websocket_connections": report.Fail},
+			status:   map[string]string{"concurrent_websocket_connections": results.Fail},
 			evidence: map[string]string{"concurrent_websocket_connections": "[pass] no failed WebSocket connections; [fail] ws_handshake p95"}},
 		{name: "errors across the load scenarios, not the capacity steps",
-			scs: []report.Scenario{
+			scs: []results.Scenario{
 				good(scenarioUsers5, Load, 5, 40, journeys(0, 1)),
 				good(scenarioUsers10, Load, 10, 40, journeys(0, 2)),
 				good(scenarioUsers15, Load, 15, 40, journeys(0, 3)),
 				good(scenarioBurst, Load, 50, 40, journeys(0, 3)),
 				good(capacityPrefix+"20", Load, 20, 400), // would dilute the error rate to under 5%
 			},
-			status: map[string]string{"error_rate_under_load": report.Fail, "5_concurrent_users_golden_path": report.Fail,
-				"10_concurrent_users_sustained_load": report.Fail, "15_concurrent_users_peak_load": report.Fail},
+			status: map[string]string{"error_rate_under_load": results.Fail, "5_concurrent_users_golden_path": results.Fail,
+				"10_concurrent_users_sustained_load": results.Fail, "15_concurrent_users_peak_load": results.Fail},
 			evidence: map[string]string{"error_rate_under_load": "(160 ok, 9 failed of 169 journeys",
 				"15_concurrent_users_peak_load": "[fail] success_rate = 93.02% (40 ok, 3 failed of 43 journeys"}},
 	} {
@@ -209,9 +209,9 @@ func TestLoadChecks(t *testing.T) {
 				t.Fatalf("load Checks names = %q; want %q", names(got), loadNames)
 			}
 			for _, c := range got {
-				want := report.Pass
+				want := results.Pass
 				if c.Name == "memory_usage_under_load" {
-					want = report.Skip
+					want = results.Skip
 				}
 				if s, ok := tc.status[c.Name]; ok {
 					want = s
@@ -231,21 +231,21 @@ func TestLoadChecks(t *testing.T) {
 }
 
 func TestLoadChecksSlowUsersScenario(t *testing.T) {
-	scs := []report.Scenario{
+	scs := []results.Scenario{
 		good(scenarioUsers5, Load, 5, 40),
 		good(scenarioUsers10, Load, 10, 40, samples("journey", 400, 61*time.Second)),
 	}
 	c := byName(mustSuite(t, Load).Checks(scs, DefaultSLA()))
-	if got := c["10_concurrent_users_sustained_load"]; got.Status != report.Fail || !strings.Contains(got.Evidence, "[pass] success_rate") || !strings.Contains(got.Evidence, "[fail] journey p95 = 61") {
+	if got := c["10_concurrent_users_sustained_load"]; got.Status != results.Fail || !strings.Contains(got.Evidence, "[pass] success_rate") || !strings.Contains(got.Evidence, "[fail] journey p95 = 61") {
 		t.Errorf("10 users with journey p95 61 s: %s (%s); want fail, with the success rate passing and the journey p95 failing", got.Status, got.Evidence)
 	}
-	if got := c["5_concurrent_users_golden_path"]; got.Status != report.Pass {
+	if got := c["5_concurrent_users_golden_path"]; got.Status != results.Pass {
 		t.Errorf("5 users healthy: %s (%s); want pass", got.Status, got.Evidence)
 	}
-	if got := c["15_concurrent_users_peak_load"]; got.Status != report.Skip {
+	if got := c["15_concurrent_users_peak_load"]; got.Status != results.Skip {
 		t.Errorf("15 users not run: %s (%s); want skip", got.Status, got.Evidence)
 	}
-	if got := c["memory_usage_under_load"]; got.Status != report.Skip || !strings.Contains(got.Evidence, "memory") {
+	if got := c["memory_usage_under_load"]; got.Status != results.Skip || !strings.Contains(got.Evidence, "memory") {
 		t.Errorf("memory_usage_under_load = %s (%s); want skip with a reason about memory", got.Status, got.Evidence)
 	}
 }
@@ -254,31 +254,31 @@ func TestLoadChecksSlowUsersScenario(t *testing.T) {
 // selected, after the selected suites' checks; selected, its Checks are.
 func TestEvaluateUnselected(t *testing.T) {
 	finder := Suite{Name: "finder",
-		Checks: func([]report.Scenario, SLA) []report.Check {
-			return []report.Check{{Suite: "finder", Name: "selected", Status: report.Pass}}
+		Checks: func([]results.Scenario, SLA) []results.Check {
+			return []results.Check{{Suite: "finder", Name: "selected", Status: results.Pass}}
 		},
-		Unselected: func(scs []report.Scenario, _ SLA) []report.Check {
+		Unselected: func(scs []results.Scenario, _ SLA) []results.Check {
 			if Find(scs, "finding") == nil {
 				return nil
 			}
-			return []report.Check{{Suite: "finder", Name: "found", Status: report.Fail}}
+			return []results.Check{{Suite: "finder", Name: "found", Status: results.Fail}}
 		},
 	}
 	all := append(suites(), finder)
-	finding := report.Scenario{Name: "finding", Suite: "finder"}
+	finding := results.Scenario{Name: "finding", Suite: "finder"}
 	for _, tc := range []struct {
 		name   string
 		suites []string
-		scs    []report.Scenario
+		scs    []results.Scenario
 		last   string // the name of the last check; "" for an integrated one
 		status string
 	}{
-		{"not selected, with its scenario", []string{Integrated}, []report.Scenario{finding}, "found", report.Fail},
-		{"not selected, without its scenario", []string{Integrated}, nil, "", report.Pass},
-		{"selected", []string{Integrated, "finder"}, []report.Scenario{finding}, "selected", report.Pass},
+		{"not selected, with its scenario", []string{Integrated}, []results.Scenario{finding}, "found", results.Fail},
+		{"not selected, without its scenario", []string{Integrated}, nil, "", results.Pass},
+		{"selected", []string{Integrated, "finder"}, []results.Scenario{finding}, "selected", results.Pass},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &report.Results{Options: report.Options{Suites: tc.suites}, Scenarios: tc.scs}
+			res := &results.Results{Options: results.Options{Suites: tc.suites}, Scenarios: tc.scs}
 			if err := Evaluate(res, DefaultSLA(), all); err != nil {
 				t.Fatal(err)
 			}

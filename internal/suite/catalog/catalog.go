@@ -6,7 +6,7 @@
 package catalog
 
 import (
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/memory"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/race"
@@ -36,4 +36,4 @@ func Lookup(names []string) ([]suite.Suite, error) { return suite.Lookup(All(), 
 // its scenarios and the SLA, as [suite.Evaluate] does over every suite:
 // the checks of the suites res.Options.Suites names, and the race
 // detector's findings even when the race suite is not among them.
-func Evaluate(res *report.Results, sla suite.SLA) error { return suite.Evaluate(res, sla, All()) }
+func Evaluate(res *results.Results, sla suite.SLA) error { return suite.Evaluate(res, sla, All()) }

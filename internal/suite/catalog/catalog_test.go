@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/goldenpath-dev/goldenpath/internal/embedded"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/race"
@@ -51,12 +51,12 @@ func TestEvaluateRaceDetector(t *testing.T) {
 		races  []embedded.Race
 		status string // of go_race_detector_reports; "" when absent
 	}{
-		{"a race without the race suite", []string{suite.Integrated}, []embedded.Race{{Signature: "x.go:1 vs y.go:2", Count: 3}}, report.Fail},
-		{"no race without the race suite", []string{suite.Integrated}, nil, report.Pass},
-		{"a race with the race suite", []string{race.Name}, []embedded.Race{{Signature: "x.go:1 vs y.go:2", Count: 1}}, report.Fail},
+		{"a race without the race suite", []string{suite.Integrated}, []embedded.Race{{Signature: "x.go:1 vs y.go:2", Count: 3}}, results.Fail},
+		{"no race without the race suite", []string{suite.Integrated}, nil, results.Pass},
+		{"a race with the race suite", []string{race.Name}, []embedded.Race{{Signature: "x.go:1 vs y.go:2", Count: 1}}, results.Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &report.Results{Options: report.Options{Suites: tc.suites}, Scenarios: []report.Scenario{race.DetectorScenario(tc.races)}}
+			res := &results.Results{Options: results.Options{Suites: tc.suites}, Scenarios: []results.Scenario{race.DetectorScenario(tc.races)}}
 			if err := catalog.Evaluate(res, suite.DefaultSLA()); err != nil {
 				t.Fatal(err)
 			}
@@ -75,11 +75,11 @@ func TestEvaluateRaceDetector(t *testing.T) {
 			}
 		})
 	}
-	res := &report.Results{Options: report.Options{Suites: []string{suite.Integrated}}}
+	res := &results.Results{Options: results.Options{Suites: []string{suite.Integrated}}}
 	if err := catalog.Evaluate(res, suite.DefaultSLA()); err != nil {
 		t.Fatal(err)
 	}
-	if slices.ContainsFunc(res.Checks, func(c report.Check) bool { return c.Suite == race.Name }) {
+	if slices.ContainsFunc(res.Checks, func(c results.Check) bool { return c.Suite == race.Name }) {
 		t.Errorf("Evaluate(integrated, no race detector) has race checks %v; want none", res.Checks)
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -89,7 +89,7 @@ func countsOf(s monitor.Sample) counts {
 	return c
 }
 
-func runMemory(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool, error) {
+func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (bool, error) {
 	if e.Monitor == nil || e.RaceBuild {
 		set := metrics.NewSet()
 		if e.RaceBuild {
@@ -98,7 +98,7 @@ func runMemory(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bo
 			set.Add(counterNoMonitor, 1)
 		}
 		for _, n := range []string{scMemJourneys, scMemRuns, scMemConns, scMemConfig, scMemDB} {
-			add(report.Scenario{Name: n, Suite: Name, Model: "cycles", Metrics: set.Snapshot()})
+			add(results.Scenario{Name: n, Suite: Name, Model: "cycles", Metrics: set.Snapshot()})
 		}
 		return false, nil
 	}
@@ -180,10 +180,10 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // runCycles runs the warm-up cycles, takes the baseline counts, then
 // runs n cycles of burst -> drain -> idle -> sample.
-func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run func(context.Context, *tally) error) (report.Scenario, error) {
+func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run func(context.Context, *tally) error) (results.Scenario, error) {
 	start := time.Now()
 	set := metrics.NewSet()
-	var samples []report.Sample
+	var samples []results.Sample
 	var work tally
 	burst := func(ctx context.Context) error { return run(ctx, &work) }
 	if series := e.Monitor.Series(); len(series) > 0 {
@@ -191,7 +191,7 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	}
 	for range warmupCycles { // pools, caches and lazily started goroutines settle first
 		if err := burst(ctx); err != nil {
-			return report.Scenario{}, err
+			return results.Scenario{}, err
 		}
 	}
 	// The baseline is the highest count of a few quiet samples: a single
@@ -215,7 +215,7 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 			break
 		}
 		if err := burst(ctx); err != nil {
-			return report.Scenario{}, err
+			return results.Scenario{}, err
 		}
 		// Once the counts have stayed up in two cycles the check has failed;
 		// later cycles need not wait the settle time for them again (a
@@ -232,7 +232,7 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 			offCycles++
 			set.Add(counterCountsOff, 1)
 			if len(samples) < suite.MaxSamples {
-				samples = append(samples, report.Sample{Kind: "counts_not_back", Detail: fmt.Sprintf("cycle %d, %s after the burst: goroutines %g (baseline %g), connections %g (%g), fds %g (%g)",
+				samples = append(samples, results.Sample{Kind: "counts_not_back", Detail: fmt.Sprintf("cycle %d, %s after the burst: goroutines %g (baseline %g), connections %g (%g), fds %g (%g)",
 					i+1, s.T.Sub(drained).Round(100*time.Millisecond), c.goroutines, bc.goroutines, c.conns, bc.conns, c.fds, bc.fds)})
 			}
 		}
@@ -245,9 +245,9 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	set.Add(counterOpsDone, work.done)
 	set.Add(counterOpsFailed, work.failed)
 	if work.first != "" {
-		samples = append(samples, report.Sample{Kind: "workload_failed", Detail: work.first})
+		samples = append(samples, results.Sample{Kind: "workload_failed", Detail: work.first})
 	}
-	sc := report.Scenario{Name: name, Suite: Name, Model: "cycles", DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: name, Suite: Name, Model: "cycles", DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc, nil
 }

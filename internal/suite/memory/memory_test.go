@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // cyclesScenario is a memory scenario of ten cycles whose idle RSS is
 // base plus growth per cycle (and a little noise), after done operations
 // of which failed failed.
-func cyclesScenario(base, growth float64, done, failed int64) report.Scenario {
+func cyclesScenario(base, growth float64, done, failed int64) results.Scenario {
 	c := map[string]int64{
 		counterOpsPerCycle: 200, counterOpsDone: done, counterOpsFailed: failed,
 		counterStartupRSS: int64(base), counterPeakRSS: int64(base + 11*growth + 8<<20),
@@ -22,11 +22,11 @@ func cyclesScenario(base, growth float64, done, failed int64) report.Scenario {
 		c[counterCycleRSS+strconv.Itoa(i)] = int64(base + float64(i)*growth + noise[i])
 		c[counterCycleSecs+strconv.Itoa(i)] = int64((i + 1) * 6000)
 	}
-	var samples []report.Sample
+	var samples []results.Sample
 	if failed > 0 {
-		samples = append(samples, report.Sample{Kind: "workload_failed", Detail: "ws: close 1011"})
+		samples = append(samples, results.Sample{Kind: "workload_failed", Detail: "ws: close 1011"})
 	}
-	return report.Scenario{Name: scMemJourneys, Suite: Name, Samples: samples, Metrics: metrics.Snapshot{Counters: c}}
+	return results.Scenario{Name: scMemJourneys, Suite: Name, Samples: samples, Metrics: metrics.Snapshot{Counters: c}}
 }
 
 // The leak check judges memory only under a workload that ran: flat memory
@@ -39,16 +39,16 @@ func TestMemoryChecksWorkload(t *testing.T) {
 		want         string
 		evidence     string
 	}{
-		{"flat, load ran", 0, 2400, 0, report.Pass, "no leak"},
-		{"flat, 1% failed", 0, 2400, 24, report.Pass, "no leak"},
-		{"flat, load failed", 0, 2400, 300, report.Fail, "the workload failed: 300 of 2400 operations failed (more than 1%; e.g. workload_failed: ws: close 1011)"},
-		{"flat, nothing ran", 0, 0, 0, report.Fail, "the workload did not run"},
-		{"leaking, load ran", 4 << 20, 2400, 0, report.Fail, "memory grows"},
+		{"flat, load ran", 0, 2400, 0, results.Pass, "no leak"},
+		{"flat, 1% failed", 0, 2400, 24, results.Pass, "no leak"},
+		{"flat, load failed", 0, 2400, 300, results.Fail, "the workload failed: 300 of 2400 operations failed (more than 1%; e.g. workload_failed: ws: close 1011)"},
+		{"flat, nothing ran", 0, 0, 0, results.Fail, "the workload did not run"},
+		{"leaking, load ran", 4 << 20, 2400, 0, results.Fail, "memory grows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := cyclesScenario(60<<20, tc.growth, tc.done, tc.failed)
-			var leak *report.Check
-			for _, c := range memoryChecks([]report.Scenario{sc}, nil) {
+			var leak *results.Check
+			for _, c := range memoryChecks([]results.Scenario{sc}, nil) {
 				if c.Name == "memory_leak_detection" {
 					leak = &c
 				}

@@ -13,7 +13,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -49,7 +49,7 @@ func gauges(ctx context.Context, t *journey.Target) (conns, runs float64, err er
 // raceCleanup disconnects clients at random points of their runs,
 // reconnects them, and checks that the target's gauges come back to their
 // baseline and that no event of an old run reaches a new connection.
-func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (report.Scenario, bool, error) {
+func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (results.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
 	var ev evidence
@@ -57,7 +57,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 	baseConns, baseRuns, err := gauges(ctx, e.Target)
 	if err != nil {
 		set.Add(cSkipped, 1)
-		return manual(scRaceCleanup, 0, set, start, []report.Sample{{Kind: "skipped", Detail: "skipped: the active gauges cannot be read: " + err.Error()}}), false, nil
+		return manual(scRaceCleanup, 0, set, start, []results.Sample{{Kind: "skipped", Detail: "skipped: the active gauges cannot be read: " + err.Error()}}), false, nil
 	}
 	var wg sync.WaitGroup
 	for u := range n {
@@ -69,7 +69,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 			s, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
 				set.Add(cCleanupFailed, 1)
-				sample(report.Sample{Kind: "cleanup_error", Detail: err.Error()})
+				sample(results.Sample{Kind: "cleanup_error", Detail: err.Error()})
 				return
 			}
 			mid := fmt.Sprintf("old-%d-%x", u, rand.Uint64())
@@ -85,7 +85,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 			s2, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
 				set.Add(cCleanupFailed, 1)
-				sample(report.Sample{Kind: "cleanup_error", Detail: "reconnect: " + err.Error()})
+				sample(results.Sample{Kind: "cleanup_error", Detail: "reconnect: " + err.Error()})
 				return
 			}
 			mid2 := fmt.Sprintf("new-%d-%x", u, rand.Uint64())
@@ -93,13 +93,13 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 				_, err = s2.Await(mid2, rt)
 				if err != nil {
 					set.Add(cCleanupFailed, 1)
-					sample(report.Sample{Kind: "cleanup_error", Detail: "run after reconnect: " + err.Error()})
+					sample(results.Sample{Kind: "cleanup_error", Detail: "run after reconnect: " + err.Error()})
 				}
 			}
 			for _, v := range s2.Close() {
 				if v.Kind == journey.ViolationForeignMessage || v.Kind == journey.ViolationForeignUser {
 					set.Add(cCleanupStale, 1)
-					sample(report.Sample{Kind: "stale_event", Detail: v.Detail, Frame: v.Sample})
+					sample(results.Sample{Kind: "stale_event", Detail: v.Detail, Frame: v.Sample})
 				}
 			}
 			set.Add(cCleanupCycles, 1)
@@ -118,7 +118,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			set.Add(cCleanupConnsOver, int64(max(0, conns-baseConns)))
 			set.Add(cCleanupRunsOver, int64(max(0, runs-baseRuns)))
-			sample(report.Sample{Kind: "gauges_stuck", Detail: fmt.Sprintf("%s after the last disconnect: active connections %g (baseline %g), active runs %g (baseline %g)", bound, conns, baseConns, runs, baseRuns)})
+			sample(results.Sample{Kind: "gauges_stuck", Detail: fmt.Sprintf("%s after the last disconnect: active connections %g (baseline %g), active runs %g (baseline %g)", bound, conns, baseConns, runs, baseRuns)})
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -126,7 +126,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 	return manual(scRaceCleanup, n, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
-func judgeCleanup(sc *report.Scenario) (string, string) {
+func judgeCleanup(sc *results.Scenario) (string, string) {
 	c := sc.Metrics.Counters
 	ev := fmt.Sprintf("%d clients dropped their connection at a random point of a run and reconnected: %d stale events on new connections, gauges over baseline afterwards: %d connections, %d runs",
 		c[cCleanupCycles], c[cCleanupStale], c[cCleanupConnsOver], c[cCleanupRunsOver])
@@ -137,7 +137,7 @@ func judgeCleanup(sc *report.Scenario) (string, string) {
 		ev += "; e.g. " + s
 	}
 	if c[cCleanupStale] > 0 || c[cCleanupConnsOver] > 0 || c[cCleanupRunsOver] > 0 || c[cCleanupFailed] > 0 || c[cCleanupCycles] == 0 {
-		return report.Fail, ev
+		return results.Fail, ev
 	}
-	return report.Pass, ev
+	return results.Pass, ev
 }

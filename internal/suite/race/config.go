@@ -15,7 +15,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -69,12 +69,12 @@ var registerModel = porcupine.Model{
 	},
 }
 
-func raceConfig(ctx context.Context, e *suite.Env) (report.Scenario, bool, error) {
+func raceConfig(ctx context.Context, e *suite.Env) (results.Scenario, bool, error) {
 	start := time.Now()
 	set := metrics.NewSet()
-	skip := func(why string) (report.Scenario, bool, error) {
+	skip := func(why string) (results.Scenario, bool, error) {
 		set.Add(cSkipped, 1)
-		return manual(scRaceConfig, 0, set, start, []report.Sample{{Kind: "skipped", Detail: why}}), false, nil
+		return manual(scRaceConfig, 0, set, start, []results.Sample{{Kind: "skipped", Detail: why}}), false, nil
 	}
 	if e.AdminToken == "" {
 		return skip("skipped: no admin token for the target (--admin-token), so the config cannot be changed while it is read")
@@ -141,7 +141,7 @@ func raceConfig(ctx context.Context, e *suite.Env) (report.Scenario, bool, error
 			_, _, err := e.Target.JSON(ctx, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(next)}, nil)
 			ret := now()
 			if err != nil {
-				sample(report.Sample{Kind: "config_write_error", Detail: err.Error()})
+				sample(results.Sample{Kind: "config_write_error", Detail: err.Error()})
 				ret = math.MaxInt64 // indeterminate: it may have happened
 			} else {
 				set.Add(cConfigWrites, 1)
@@ -174,12 +174,12 @@ func raceConfig(ctx context.Context, e *suite.Env) (report.Scenario, bool, error
 				set.Add(cConfigReads, 1)
 				if ok, _ := protocol.VerifyChecksum(snap.Values, snap.Checksum); !ok {
 					set.Add(cConfigTorn, 1)
-					sample(report.Sample{Kind: "config_torn", Detail: fmt.Sprintf("reader %d: version %d has checksum %s, which does not match its values", r, snap.Version, snap.Checksum), Frame: journey.Redact(string(snap.Values))})
+					sample(results.Sample{Kind: "config_torn", Detail: fmt.Sprintf("reader %d: version %d has checksum %s, which does not match its values", r, snap.Version, snap.Checksum), Frame: journey.Redact(string(snap.Values))})
 					continue // a torn read is not a state of the register
 				}
 				if snap.Version < lastVersion {
 					set.Add(cConfigBackwards, 1)
-					sample(report.Sample{Kind: "config_version_backwards", Detail: fmt.Sprintf("reader %d: version %d after %d", r, snap.Version, lastVersion)})
+					sample(results.Sample{Kind: "config_version_backwards", Detail: fmt.Sprintf("reader %d: version %d after %d", r, snap.Version, lastVersion)})
 				}
 				lastVersion = snap.Version
 				var vals map[string]json.RawMessage
@@ -199,14 +199,14 @@ func raceConfig(ctx context.Context, e *suite.Env) (report.Scenario, bool, error
 		set.Add(cLinOK, 1)
 	case porcupine.Illegal:
 		set.Add(cLinIllegal, 1)
-		sample(report.Sample{Kind: "not_linearizable", Detail: fmt.Sprintf("the %d reads and writes of %d registers have no linearization: a read returned a value that was not current", len(ops), configKeys)})
+		sample(results.Sample{Kind: "not_linearizable", Detail: fmt.Sprintf("the %d reads and writes of %d registers have no linearization: a read returned a value that was not current", len(ops), configKeys)})
 	default:
 		set.Add(cLinUnknown, 1)
 	}
 	return manual(scRaceConfig, configReaders+1, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
-func judgeConfig(sc *report.Scenario) (string, string) {
+func judgeConfig(sc *results.Scenario) (string, string) {
 	c := sc.Metrics.Counters
 	ev := fmt.Sprintf("%d readers made %d reads while a writer made %d updates: %d torn reads (checksum not matching values), %d version step-backs",
 		configReaders, c[cConfigReads], c[cConfigWrites], c[cConfigTorn], c[cConfigBackwards])
@@ -223,11 +223,11 @@ func judgeConfig(sc *report.Scenario) (string, string) {
 	}
 	switch {
 	case c[cConfigTorn] > 0 || c[cConfigBackwards] > 0 || c[cLinIllegal] > 0:
-		return report.Fail, ev
+		return results.Fail, ev
 	case c[cConfigWrites] == 0 || c[cConfigReads] == 0:
-		return report.Fail, ev + "; no concurrent reads and writes happened"
+		return results.Fail, ev + "; no concurrent reads and writes happened"
 	case c[cLinUnknown] > 0:
-		return report.Skip, ev
+		return results.Skip, ev
 	}
-	return report.Pass, ev
+	return results.Pass, ev
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -23,7 +23,7 @@ import (
 // is indeterminate: read back, it is "recovered", as Jepsen calls it, not
 // unexpected; absent, it is not lost. Only what this user never wrote is
 // unexpected.
-func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenario, bool, error) {
+func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenario, bool, error) {
 	const users, threadsPer, msgsPer = 10, 3, 2
 	start := time.Now()
 	set := metrics.NewSet()
@@ -37,7 +37,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 			s, err := journey.Dial(ctx, e.Target, e.Account(1000+u))
 			if err != nil {
 				set.Add(cDBErrors, 1)
-				sample(report.Sample{Kind: "db_error", Detail: err.Error()})
+				sample(results.Sample{Kind: "db_error", Detail: err.Error()})
 				return
 			}
 			defer s.Close()
@@ -59,7 +59,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 				if _, _, err := e.Target.JSON(ctx, "POST", protocol.PathThreads, tok, protocol.NewThread{Title: fmt.Sprintf("race %d/%d", u, i)}, &th); err != nil {
 					set.Add(cDBErrors, 1)
 					indeterminate++
-					sample(report.Sample{Kind: "db_error", Detail: err.Error()})
+					sample(results.Sample{Kind: "db_error", Detail: err.Error()})
 					continue
 				}
 				set.Add(cDBAcked, 1)
@@ -74,7 +74,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 					f, err := s.Await(mid, rt)
 					if err != nil || f.Type != protocol.EventAgentCompleted {
 						set.Add(cDBErrors, 1)
-						sample(report.Sample{Kind: "db_error", Detail: fmt.Sprintf("run %s: %v", mid, err)})
+						sample(results.Sample{Kind: "db_error", Detail: fmt.Sprintf("run %s: %v", mid, err)})
 						continue
 					}
 					set.Add(cDBAcked, 2) // the question and the answer
@@ -98,18 +98,18 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 					set.Add(cDBRecovered, 1)
 				} else {
 					set.Add(cDBUnexpected, 1)
-					sample(report.Sample{Kind: "db_unexpected", Detail: "thread " + t.ID + " was never created by this user"})
+					sample(results.Sample{Kind: "db_unexpected", Detail: "thread " + t.ID + " was never created by this user"})
 				}
 			}
 			for id, mids := range acked {
 				switch seen[id] {
 				case 0:
 					set.Add(cDBLost, 1)
-					sample(report.Sample{Kind: "db_lost", Detail: "acknowledged thread " + id + " is not listed"})
+					sample(results.Sample{Kind: "db_lost", Detail: "acknowledged thread " + id + " is not listed"})
 				case 1:
 				default:
 					set.Add(cDBDuplicated, int64(seen[id]-1))
-					sample(report.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s listed %d times", id, seen[id])})
+					sample(results.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s listed %d times", id, seen[id])})
 				}
 				var ml protocol.MessageList
 				if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads+"/"+url.PathEscape(id)+"/messages", tok, nil, &ml); err != nil {
@@ -132,17 +132,17 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 						switch n := count[k]; {
 						case n == 0:
 							set.Add(cDBLost, 1)
-							sample(report.Sample{Kind: "db_lost", Detail: fmt.Sprintf("thread %s lacks the acknowledged %s message of %s", id, role, mid)})
+							sample(results.Sample{Kind: "db_lost", Detail: fmt.Sprintf("thread %s lacks the acknowledged %s message of %s", id, role, mid)})
 						case n > 1:
 							set.Add(cDBDuplicated, int64(n-1))
-							sample(report.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s holds the %s message of %s %d times", id, role, mid, n)})
+							sample(results.Sample{Kind: "db_duplicated", Detail: fmt.Sprintf("thread %s holds the %s message of %s %d times", id, role, mid, n)})
 						}
 					}
 				}
 				for k, n := range count {
 					if !want[k] {
 						set.Add(cDBUnexpected, int64(n))
-						sample(report.Sample{Kind: "db_unexpected", Detail: fmt.Sprintf("thread %s holds %s, which was never acknowledged", id, k)})
+						sample(results.Sample{Kind: "db_unexpected", Detail: fmt.Sprintf("thread %s holds %s, which was never acknowledged", id, k)})
 					}
 				}
 			}
@@ -152,7 +152,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (report.Scenari
 	return manual(scRaceDB, users, set, start, ev.list()), ctx.Err() != nil, nil
 }
 
-func judgeDB(sc *report.Scenario) (string, string) {
+func judgeDB(sc *results.Scenario) (string, string) {
 	c := sc.Metrics.Counters
 	ev := fmt.Sprintf("%d acknowledged writes (threads, questions, answers) from concurrent users: %d lost, %d duplicated, %d unexpected on read-back",
 		c[cDBAcked], c[cDBLost], c[cDBDuplicated], c[cDBUnexpected])
@@ -166,7 +166,7 @@ func judgeDB(sc *report.Scenario) (string, string) {
 		ev += "; e.g. " + s
 	}
 	if c[cDBLost] > 0 || c[cDBDuplicated] > 0 || c[cDBUnexpected] > 0 || c[cDBErrors] > 0 || c[cDBAcked] == 0 {
-		return report.Fail, ev
+		return results.Fail, ev
 	}
-	return report.Pass, ev
+	return results.Pass, ev
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -85,23 +85,23 @@ func Suite() suite.Suite {
 }
 
 // detectorChecks judges the race detector's scenario, when there is one.
-func detectorChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
+func detectorChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 	sc := suite.Find(scs, scRaceDetector)
 	if sc == nil {
 		return nil
 	}
-	c := report.Check{Suite: Name, Name: "go_race_detector_reports", Scenario: sc.Name}
+	c := results.Check{Suite: Name, Name: "go_race_detector_reports", Scenario: sc.Name}
 	c.Status, c.Evidence = judgeRaceDetector(sc)
-	return []report.Check{c}
+	return []results.Check{c}
 }
 
-func runRace(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool, error) {
+func runRace(ctx context.Context, e *suite.Env, add func(results.Scenario)) (bool, error) {
 	n := raceUsers(e)
 	rt := e.ShortRunTimeout()
 	burst := load.Plan{Model: load.Closed, Users: n, Iterations: int64(n)}
 	type step struct {
 		name string
-		run  func() (report.Scenario, bool, error)
+		run  func() (results.Scenario, bool, error)
 	}
 	var seen sync.Map
 	instances := func(_ load.Iteration, res *journey.Result, set *metrics.Set) {
@@ -112,23 +112,23 @@ func runRace(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool
 		}
 	}
 	steps := []step{
-		{scRaceHandshake, func() (report.Scenario, bool, error) {
+		{scRaceHandshake, func() (results.Scenario, bool, error) {
 			return e.Scenario(ctx, scRaceHandshake, Name, burst, journey.Options{RunTimeout: rt})
 		}},
-		{scRaceHandshakeSettled, func() (report.Scenario, bool, error) {
+		{scRaceHandshakeSettled, func() (results.Scenario, bool, error) {
 			return e.Scenario(ctx, scRaceHandshakeSettled, Name, burst, journey.Options{RunTimeout: rt, SettleDelay: 20 * time.Millisecond})
 		}},
-		{scRaceFactoryBaseline, func() (report.Scenario, bool, error) {
+		{scRaceFactoryBaseline, func() (results.Scenario, bool, error) {
 			return e.Scenario(ctx, scRaceFactoryBaseline, Name, load.Plan{Model: load.Closed, Users: 1, Iterations: 3}, journey.Options{RunTimeout: rt})
 		}},
-		{scRaceFactory, func() (report.Scenario, bool, error) {
+		{scRaceFactory, func() (results.Scenario, bool, error) {
 			return e.ScenarioFunc(ctx, scRaceFactory, Name, load.Plan{Model: load.Closed, Users: 10, Iterations: 10},
 				func(load.Iteration) journey.Options { return journey.Options{RunTimeout: rt} }, instances)
 		}},
-		{scRaceConfig, func() (report.Scenario, bool, error) { return raceConfig(ctx, e) }},
-		{scRaceMixed, func() (report.Scenario, bool, error) { return raceMixed(ctx, e, n, rt) }},
-		{scRaceCleanup, func() (report.Scenario, bool, error) { return raceCleanup(ctx, e, n, rt) }},
-		{scRaceDB, func() (report.Scenario, bool, error) { return raceDB(ctx, e, rt) }},
+		{scRaceConfig, func() (results.Scenario, bool, error) { return raceConfig(ctx, e) }},
+		{scRaceMixed, func() (results.Scenario, bool, error) { return raceMixed(ctx, e, n, rt) }},
+		{scRaceCleanup, func() (results.Scenario, bool, error) { return raceCleanup(ctx, e, n, rt) }},
+		{scRaceDB, func() (results.Scenario, bool, error) { return raceDB(ctx, e, rt) }},
 	}
 	for _, s := range steps {
 		sc, stopped, err := s.run()
@@ -144,8 +144,8 @@ func runRace(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool
 }
 
 // manual wraps the metrics of a scenario the suite drove itself.
-func manual(name string, users int, set *metrics.Set, start time.Time, samples []report.Sample) report.Scenario {
-	sc := report.Scenario{Name: name, Suite: Name, Model: "custom", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
+func manual(name string, users int, set *metrics.Set, start time.Time, samples []results.Sample) results.Scenario {
+	sc := results.Scenario{Name: name, Suite: Name, Model: "custom", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc
 }
@@ -159,7 +159,10 @@ func foreignFor(vu int) journey.ForeignFunc {
 	return func(frame []byte) (string, bool) {
 		for _, m := range nonceRE.FindAllSubmatch(frame, -1) {
 			if string(m[1]) != own {
-				return "virtual user " + string(m[1]), true
+				if vu, err := strconv.Atoi(string(m[1])); err == nil && strconv.Itoa(vu) == string(m[1]) {
+					return suite.VirtualUserName(vu), true
+				}
+				return "virtual user " + string(m[1]), true // not a nonce goldenpath made
 			}
 		}
 		return "", false
@@ -173,7 +176,7 @@ func nonceFor(vu int) func() string {
 // raceMixed is concurrent mixed load (journeys, config reads, thread
 // writes and reads) where every user's frames and replies are scanned for
 // every other user's nonces.
-func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (report.Scenario, bool, error) {
+func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (results.Scenario, bool, error) {
 	plan := load.Plan{Model: load.Closed, Users: n, Duration: min(e.Duration, 10*time.Second), Think: e.Think}
 	sc, stopped, err := e.ScenarioFunc(ctx, scRaceMixed, Name, plan, func(it load.Iteration) journey.Options {
 		return journey.Options{RunTimeout: rt, Messages: 2, ConfigAccess: true, DBOps: true, Nonce: nonceFor(it.VU), Foreign: foreignFor(it.VU)}
@@ -181,21 +184,21 @@ func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (repo
 	if err == nil && !stopped {
 		if _, _, rerr := e.Target.JSON(ctx, "GET", "/readyz", "", nil, nil); rerr != nil {
 			sc.Metrics.Counters[cNotReadyAfter] = 1
-			sc.Samples = append(sc.Samples, report.Sample{Kind: "not_ready", Detail: "after the mixed load: " + rerr.Error()})
+			sc.Samples = append(sc.Samples, results.Sample{Kind: "not_ready", Detail: "after the mixed load: " + rerr.Error()})
 		}
 	}
 	return sc, stopped, err
 }
 
 // raceChecks judges the race scenarios.
-func raceChecks(scs []report.Scenario, sla suite.SLA) []report.Check {
-	chk := func(name string, sc *report.Scenario, judge func(sc *report.Scenario) (string, string)) report.Check {
-		c := report.Check{Suite: Name, Name: name}
+func raceChecks(scs []results.Scenario, sla suite.SLA) []results.Check {
+	chk := func(name string, sc *results.Scenario, judge func(sc *results.Scenario) (string, string)) results.Check {
+		c := results.Check{Suite: Name, Name: name}
 		switch {
 		case sc == nil:
-			c.Status, c.Evidence = report.Skip, "its scenario did not run"
+			c.Status, c.Evidence = results.Skip, "its scenario did not run"
 		case sc.Metrics.Counters[cSkipped] > 0:
-			c.Status, c.Scenario = report.Skip, sc.Name
+			c.Status, c.Scenario = results.Skip, sc.Name
 			c.Evidence = "the target does not offer what this check needs"
 			if len(sc.Samples) > 0 {
 				c.Evidence = sc.Samples[0].Detail
@@ -206,11 +209,11 @@ func raceChecks(scs []report.Scenario, sla suite.SLA) []report.Check {
 		}
 		return c
 	}
-	out := []report.Check{
-		chk("websocket_startup_handshake_race_conditions", suite.Find(scs, scRaceHandshake), func(sc *report.Scenario) (string, string) {
+	out := []results.Check{
+		chk("websocket_startup_handshake_race_conditions", suite.Find(scs, scRaceHandshake), func(sc *results.Scenario) (string, string) {
 			return judgeHandshake(sc, suite.Find(scs, scRaceHandshakeSettled))
 		}),
-		chk("agent_factory_concurrent_instantiation", suite.Find(scs, scRaceFactory), func(sc *report.Scenario) (string, string) {
+		chk("agent_factory_concurrent_instantiation", suite.Find(scs, scRaceFactory), func(sc *results.Scenario) (string, string) {
 			return judgeFactory(sc, suite.Find(scs, scRaceFactoryBaseline))
 		}),
 		chk("configuration_thread_safety", suite.Find(scs, scRaceConfig), judgeConfig),
@@ -240,7 +243,7 @@ func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string)
 	return n, parts
 }
 
-func judgeHandshake(sc, settled *report.Scenario) (string, string) {
+func judgeHandshake(sc, settled *results.Scenario) (string, string) {
 	lost := suite.PhaseErrors(*sc, journey.PhaseFirstEvent)
 	internal, parts := sumPrefix(sc.Errors, "close:1011")
 	backoff, bparts := sumPrefix(sc.Errors, "close:1013", "http_status:503")
@@ -258,21 +261,21 @@ func judgeHandshake(sc, settled *report.Scenario) (string, string) {
 		if s := suite.FirstSample(sc, "timeout", "close"); s != "" {
 			ev += "; e.g. " + s
 		}
-		return report.Fail, ev
+		return results.Fail, ev
 	}
 	if sc.Journeys == 0 {
-		return report.Fail, "no journey ran"
+		return results.Fail, "no journey ran"
 	}
-	return report.Pass, ev
+	return results.Pass, ev
 }
 
-func judgeFactory(sc, base *report.Scenario) (string, string) {
+func judgeFactory(sc, base *results.Scenario) (string, string) {
 	dups := sc.Metrics.Counters[cDuplicateInstances]
 	conc := sc.Phases[journey.PhaseAgentExecution]
 	ev := fmt.Sprintf("%d simultaneous runs: %d reused an agent_instance_id", sc.Journeys, dups)
-	status := report.Pass
+	status := results.Pass
 	if dups > 0 {
-		status = report.Fail
+		status = results.Fail
 	}
 	if base != nil && base.Phases[journey.PhaseAgentExecution].Count > 0 && conc.Count > 0 {
 		b := base.Phases[journey.PhaseAgentExecution].P50
@@ -280,24 +283,24 @@ func judgeFactory(sc, base *report.Scenario) (string, string) {
 		// Serialised runs take k x T for the k-th: their median is about
 		// N/2 x T. Concurrent runs take about T.
 		if conc.P50 > 2*b+50 {
-			status = report.Fail
+			status = results.Fail
 			ev += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
 		}
 	}
 	if n := suite.PhaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
-		status = report.Fail
+		status = results.Fail
 		ev += fmt.Sprintf("; %d runs failed%s", n, suite.ErrorList(sc.Errors))
 	}
 	if sc.Journeys == 0 {
-		return report.Fail, "no run completed"
+		return results.Fail, "no run completed"
 	}
 	return status, ev
 }
 
-func judgeIsolation(sc *report.Scenario) (string, string) {
+func judgeIsolation(sc *results.Scenario) (string, string) {
 	n, parts := sumPrefix(sc.Violations, journey.ViolationForeignUser, journey.ViolationForeignMessage, journey.ViolationForeignData, journey.ViolationAnswerMismatch)
 	if sc.Journeys == 0 {
-		return report.Fail, "no journey ran"
+		return results.Fail, "no journey ran"
 	}
 	ev := fmt.Sprintf("%d users, %d journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids", sc.Users, sc.Journeys)
 	if n > 0 {
@@ -305,15 +308,15 @@ func judgeIsolation(sc *report.Scenario) (string, string) {
 		if s := suite.FirstSample(sc, "violation:foreign", "violation:answer"); s != "" {
 			ev += "; e.g. " + s
 		}
-		return report.Fail, ev
+		return results.Fail, ev
 	}
-	return report.Pass, ev + ": none found"
+	return results.Pass, ev + ": none found"
 }
 
-func judgeOrdering(sc *report.Scenario) (string, string) {
+func judgeOrdering(sc *results.Scenario) (string, string) {
 	n, parts := sumPrefix(sc.Violations, "seq_", journey.ViolationGrammar, journey.ViolationBadEnvelope)
 	if sc.Journeys == 0 {
-		return report.Fail, "no journey ran"
+		return results.Fail, "no journey ran"
 	}
 	ev := fmt.Sprintf("%d journeys under load", sc.Journeys)
 	if n > 0 {
@@ -321,59 +324,59 @@ func judgeOrdering(sc *report.Scenario) (string, string) {
 		if s := suite.FirstSample(sc, "violation:seq", "violation:grammar", "violation:bad_envelope"); s != "" {
 			ev += "; e.g. " + s
 		}
-		return report.Fail, ev
+		return results.Fail, ev
 	}
-	return report.Pass, ev + ": seq +1 on every frame and the event grammar held on every socket"
+	return results.Pass, ev + ": seq +1 on every frame and the event grammar held on every socket"
 }
 
-func judgeConcurrentAccess(sc *report.Scenario) (string, string) {
+func judgeConcurrentAccess(sc *results.Scenario) (string, string) {
 	n5, p5 := sumPrefix(sc.Errors, "http_status:5", "close:1011")
 	ev := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
 	if sc.Metrics.Counters[cNotReadyAfter] > 0 {
-		return report.Fail, ev + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
+		return results.Fail, ev + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
 	}
 	if n5 > 0 {
-		return report.Fail, ev + ": " + strings.Join(p5, ", ")
+		return results.Fail, ev + ": " + strings.Join(p5, ", ")
 	}
-	return report.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
+	return results.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
 }
 
 // DetectorScenario records what Go's race detector reported from a
 // race-built target (goldenpath run --race-detector), deduplicated.
-func DetectorScenario(races []embedded.Race) report.Scenario {
+func DetectorScenario(races []embedded.Race) results.Scenario {
 	set := metrics.NewSet()
 	set.Add(cDataRaces, 0)
-	var samples []report.Sample
+	var samples []results.Sample
 	for _, r := range races {
 		set.Add(cDataRaces, 1)
 		set.Add(cDataRaceReports, int64(r.Count))
-		samples = append(samples, report.Sample{Kind: "data_race", Detail: fmt.Sprintf("%s (%d reports)", r.Signature, r.Count), Frame: r.Report})
+		samples = append(samples, results.Sample{Kind: "data_race", Detail: fmt.Sprintf("%s (%d reports)", r.Signature, r.Count), Frame: r.Report})
 	}
-	sc := report.Scenario{Name: scRaceDetector, Suite: Name, Model: "race-detector", Samples: samples, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: scRaceDetector, Suite: Name, Model: "race-detector", Samples: samples, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc
 }
 
-func judgeRaceDetector(sc *report.Scenario) (string, string) {
+func judgeRaceDetector(sc *results.Scenario) (string, string) {
 	n := sc.Metrics.Counters[cDataRaces]
 	if n == 0 {
-		return report.Pass, "the target ran under Go's race detector for the whole run: no data race reported"
+		return results.Pass, "the target ran under Go's race detector for the whole run: no data race reported"
 	}
 	var sigs []string
 	for _, s := range sc.Samples {
 		sigs = append(sigs, s.Detail)
 	}
-	return report.Fail, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
+	return results.Fail, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
 		n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; "))
 }
 
 // evidence keeps at most suite.MaxSamples samples, from many goroutines.
 type evidence struct {
 	mu      sync.Mutex
-	samples []report.Sample
+	samples []results.Sample
 }
 
-func (ev *evidence) add(s report.Sample) {
+func (ev *evidence) add(s results.Sample) {
 	ev.mu.Lock()
 	if len(ev.samples) < suite.MaxSamples {
 		ev.samples = append(ev.samples, s)
@@ -381,8 +384,8 @@ func (ev *evidence) add(s report.Sample) {
 	ev.mu.Unlock()
 }
 
-func (ev *evidence) list() []report.Sample {
+func (ev *evidence) list() []results.Sample {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	return append([]report.Sample(nil), ev.samples...)
+	return append([]results.Sample(nil), ev.samples...)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -47,7 +47,7 @@ type comparison struct {
 }
 
 // readComparison decodes a comparison scenario ([ComparisonScenario]).
-func readComparison(sc *report.Scenario) comparison {
+func readComparison(sc *results.Scenario) comparison {
 	c := sc.Metrics.Counters
 	copies := max(c[counterCopies], 1)
 	get := func(name string) float64 { return float64(c[name]) / float64(copies) / baseline.CounterScale }
@@ -75,14 +75,14 @@ func readComparison(sc *report.Scenario) comparison {
 	return out
 }
 
-func regressionChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
-	checks := make([]report.Check, len(regressionCheckGroups))
+func regressionChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
+	checks := make([]results.Check, len(regressionCheckGroups))
 	for i, rc := range regressionCheckGroups {
-		checks[i] = report.Check{Suite: Name, Name: rc.name, Scenario: ScenarioComparison}
+		checks[i] = results.Check{Suite: Name, Name: rc.name, Scenario: ScenarioComparison}
 	}
-	skipAll := func(golden, others string) []report.Check {
+	skipAll := func(golden, others string) []results.Check {
 		for i := range checks {
-			checks[i].Status, checks[i].Evidence = report.Skip, others
+			checks[i].Status, checks[i].Evidence = results.Skip, others
 		}
 		checks[0].Evidence = golden
 		return checks
@@ -102,11 +102,11 @@ func regressionChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
 	switch cmp.state {
 	case stateFirst:
 		skipAll(cmp.detail+notes, "this run's rounds became the first baseline, so there was nothing to compare with (see golden_path_performance_baseline)")
-		checks[0].Status = report.Pass
+		checks[0].Status = results.Pass
 		return checks
 	case stateUnreadable:
 		skipAll(cmp.detail+notes, "the baseline could not be read (see golden_path_performance_baseline)")
-		checks[0].Status = report.Fail
+		checks[0].Status = results.Fail
 		return checks
 	case stateCompared:
 	default:
@@ -141,11 +141,12 @@ func regressionChecks(scs []report.Scenario, _ suite.SLA) []report.Check {
 
 // judgeRows fails a check when one of its rows is a regression, skips it
 // when it has no rows or none could be significant, and passes it
-// otherwise; Observed is the largest change the worse way (a fraction, or
-// points for the error rate) and Threshold its limit.
-func judgeRows(c *report.Check, rows []baseline.Row, groups []baseline.Group, t baseline.Thresholds) {
+// otherwise; Observed is the change of the row that moved furthest the
+// worse way (a fraction, or points for the error rate) and Rule its
+// threshold.
+func judgeRows(c *results.Check, rows []baseline.Row, groups []baseline.Group, t baseline.Thresholds) {
 	if len(rows) == 0 {
-		c.Status = report.Skip
+		c.Status = results.Skip
 		c.Evidence = fmt.Sprintf("no metric of %s was measured on both sides", groupList(groups))
 		if slices.Contains(groups, baseline.GroupMemory) || slices.Contains(groups, baseline.GroupResource) {
 			c.Evidence += " (the target's memory and CPU are watched only when it is goldenpath's child process or has a /metrics endpoint)"
@@ -168,20 +169,21 @@ func judgeRows(c *report.Check, rows []baseline.Row, groups []baseline.Group, t 
 		}
 	}
 	w := rows[worst]
-	c.Observed, c.Threshold, c.Unit = w.Delta, w.Threshold, "ratio"
-	if w.Kind == baseline.KindErrorRate {
-		c.Unit = "points"
+	c.Rule, c.Samples = changeRule(w), int64(w.New.N)
+	c.Unit = c.Rule.Unit
+	if !math.IsInf(w.Delta, 0) && !math.IsNaN(w.Delta) {
+		c.Observed = w.Delta
 	}
 	switch {
 	case len(reg) > 0:
-		c.Status = report.Fail
+		c.Status = results.Fail
 		c.Evidence = fmt.Sprintf("%d of %s regressed: %s", len(reg), metricCount(len(rows)), strings.Join(reg, "; "))
 	case inconclusive:
-		c.Status = report.Skip
+		c.Status = results.Skip
 		c.Evidence = fmt.Sprintf("too few rounds: with %d and %d values no change can be significant at alpha %g — take at least 5 rounds a side (--rounds)", w.Old.N, w.New.N, t.Alpha)
 		return
 	default:
-		c.Status = report.Pass
+		c.Status = results.Pass
 		if worseness(w) > 0 {
 			c.Evidence = fmt.Sprintf("no regression in %s; the largest change the worse way: %s", metricCount(len(rows)), rowText(w))
 		} else {
@@ -191,6 +193,20 @@ func judgeRows(c *report.Check, rows []baseline.Row, groups []baseline.Group, t 
 	if len(imp) > 0 {
 		c.Evidence += fmt.Sprintf("; %d improved: %s", len(imp), strings.Join(imp, "; "))
 	}
+}
+
+// changeRule is the rule a row is judged by: its change from the
+// baseline must not go the worse way beyond its threshold (a fraction, or
+// points for the error rate).
+func changeRule(r baseline.Row) *results.Rule {
+	rule := &results.Rule{Metric: r.Name, Stat: "change", Op: "<=", Limit: r.Threshold, Unit: results.UnitRatio}
+	if r.Kind == baseline.KindErrorRate {
+		rule.Unit = "points"
+	}
+	if !r.Kind.HigherIsWorse() {
+		rule.Op, rule.Limit = ">=", -r.Threshold
+	}
+	return rule
 }
 
 // worseness is how far a row moved the worse way, relative to its limit.

@@ -20,7 +20,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -70,7 +70,7 @@ func Suite() suite.Suite {
 	return suite.Suite{Name: Name, Run: runRegression, Checks: regressionChecks}
 }
 
-func runRegression(ctx context.Context, e *suite.Env, add func(report.Scenario)) (bool, error) {
+func runRegression(ctx context.Context, e *suite.Env, add func(results.Scenario)) (bool, error) {
 	o := e.Regression
 	for _, n := range []string{o.Baseline, o.Save} {
 		if n != "" {
@@ -82,7 +82,7 @@ func runRegression(ctx context.Context, e *suite.Env, add func(report.Scenario))
 	if err := WarmUp(ctx, e); err != nil {
 		return false, err
 	}
-	var scs []report.Scenario
+	var scs []results.Scenario
 	for i := 1; i <= rounds(o); i++ {
 		rs, stopped, err := RunRound(ctx, e, i)
 		for _, sc := range rs {
@@ -116,7 +116,7 @@ func WarmUp(ctx context.Context, e *suite.Env) error {
 // burst of simultaneous users, one full journey each. When e.Monitor is
 // set, each scenario also carries the target's peak memory and the CPU
 // time it used. interrupted is true when ctx ended first.
-func RunRound(ctx context.Context, e *suite.Env, i int) (scs []report.Scenario, interrupted bool, err error) {
+func RunRound(ctx context.Context, e *suite.Env, i int) (scs []results.Scenario, interrupted bool, err error) {
 	round := baseline.RoundDuration(e.Duration, rounds(e.Regression))
 	steps := []struct {
 		name string
@@ -172,7 +172,7 @@ func cpuSeconds(s monitor.Sample) (float64, bool) {
 // keepBaselines reads the baseline the rounds are compared with, writes the
 // first one when there is none (and the one --save-baseline names), and
 // returns the comparison scenario that records it all.
-func keepBaselines(ctx context.Context, e *suite.Env, scs []report.Scenario) report.Scenario {
+func keepBaselines(ctx context.Context, e *suite.Env, scs []results.Scenario) results.Scenario {
 	o := e.Regression
 	th := thresholds(o)
 	name := compareName(o)
@@ -194,7 +194,7 @@ func keepBaselines(ctx context.Context, e *suite.Env, scs []report.Scenario) rep
 		path := baseline.Path(o.Dir, n)
 		return path, baseline.Save(path, cur)
 	}
-	var out report.Scenario
+	var out results.Scenario
 	old, err := baseline.Load(baseline.Path(o.Dir, name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -217,9 +217,9 @@ func keepBaselines(ctx context.Context, e *suite.Env, scs []report.Scenario) rep
 	}
 	if o.Save != "" {
 		if path, err := save(o.Save); err != nil {
-			out.Samples = append(out.Samples, report.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("--save-baseline %s failed: %v", o.Save, err)})
+			out.Samples = append(out.Samples, results.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("--save-baseline %s failed: %v", o.Save, err)})
 		} else {
-			out.Samples = append(out.Samples, report.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("saved this run's %d rounds as baseline %q (%s)", cur.Rounds, o.Save, path)})
+			out.Samples = append(out.Samples, results.Sample{Kind: kindBaselineNote, Detail: fmt.Sprintf("saved this run's %d rounds as baseline %q (%s)", cur.Rounds, o.Save, path)})
 		}
 	}
 	return out
@@ -256,7 +256,7 @@ const (
 // thresholds, as counters. The new values are the results' round scenarios;
 // when there are none (two stored baselines compared), pass them as
 // carryNew and they are stored too.
-func ComparisonScenario(old *baseline.Baseline, t baseline.Thresholds, carryNew map[string][]float64) report.Scenario {
+func ComparisonScenario(old *baseline.Baseline, t baseline.Thresholds, carryNew map[string][]float64) results.Scenario {
 	sc := stateScenario(stateCompared, t, "compared with baseline "+old.Describe())
 	for k, v := range baseline.EncodeSamples(prefixOld, old.Metrics) {
 		sc.Metrics.Counters[k] = v
@@ -267,7 +267,7 @@ func ComparisonScenario(old *baseline.Baseline, t baseline.Thresholds, carryNew 
 	return sc
 }
 
-func stateScenario(state string, t baseline.Thresholds, detail string) report.Scenario {
+func stateScenario(state string, t baseline.Thresholds, detail string) results.Scenario {
 	set := metrics.NewSet()
 	set.Add(counterCopies, 1)
 	set.Add(state, 1)
@@ -275,6 +275,6 @@ func stateScenario(state string, t baseline.Thresholds, detail string) report.Sc
 		counterMemory: t.Memory, counterErrorPts: t.ErrorPoints, counterFloorMS: t.FloorMS, counterAlpha: t.Alpha} {
 		set.Add(name, int64(v*baseline.CounterScale))
 	}
-	return report.Scenario{Name: ScenarioComparison, Suite: Name, Model: comparisonModel,
-		Metrics: set.Snapshot(), Samples: []report.Sample{{Kind: kindBaseline, Detail: detail}}}
+	return results.Scenario{Name: ScenarioComparison, Suite: Name, Model: comparisonModel,
+		Metrics: set.Snapshot(), Samples: []results.Sample{{Kind: kindBaseline, Detail: detail}}}
 }

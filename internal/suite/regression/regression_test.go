@@ -13,6 +13,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -44,26 +45,26 @@ func counter(name string, n int64) mix { return func(s *metrics.Set) { s.Add(nam
 
 // scenario builds a summarised scenario of the given suite from metrics
 // recorded by mixes, as a run (or a merge) would leave it.
-func scenario(name, suiteName string, users int, mixes ...mix) report.Scenario {
+func scenario(name, suiteName string, users int, mixes ...mix) results.Scenario {
 	set := metrics.NewSet(metrics.WithNow(func() time.Time { return testNow }))
 	for _, m := range mixes {
 		m(set)
 	}
-	sc := report.Scenario{Name: name, Suite: suiteName, Model: "closed", Users: users, DurationS: 10, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: name, Suite: suiteName, Model: "closed", Users: users, DurationS: 10, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc
 }
 
 // byName indexes checks by name.
-func byName(cs []report.Check) map[string]report.Check {
-	m := map[string]report.Check{}
+func byName(cs []results.Check) map[string]results.Check {
+	m := map[string]results.Check{}
 	for _, c := range cs {
 		m[c.Name] = c
 	}
 	return m
 }
 
-func names(cs []report.Check) []string {
+func names(cs []results.Check) []string {
 	var n []string
 	for _, c := range cs {
 		n = append(n, c.Name)
@@ -92,8 +93,8 @@ var regPhases = map[string]time.Duration{
 
 // regRounds is k rounds (steady and burst) with the healthy latencies,
 // the phases in slower multiplied, a little different in each round.
-func regRounds(k int, slower map[string]float64) []report.Scenario {
-	var scs []report.Scenario
+func regRounds(k int, slower map[string]float64) []results.Scenario {
+	var scs []results.Scenario
 	for i := 1; i <= k; i++ {
 		jitter := 1 + float64(i%3)/100
 		var steady, burst []mix
@@ -112,7 +113,7 @@ func regRounds(k int, slower map[string]float64) []report.Scenario {
 	return scs
 }
 
-func regBaseline(t *testing.T, scs []report.Scenario) *baseline.Baseline {
+func regBaseline(t *testing.T, scs []results.Scenario) *baseline.Baseline {
 	t.Helper()
 	b, err := baseline.New(scs, baseline.Environment{Goldenpath: "test"}, baseline.Settings{Users: 10, Round: "2s", BurstUsers: 50}, testNow)
 	if err != nil {
@@ -126,45 +127,45 @@ func TestRegressionChecks(t *testing.T) {
 	checks := Suite().Checks
 	healthy := regRounds(6, nil)
 	old := regBaseline(t, healthy)
-	compared := func(newRounds []report.Scenario) []report.Scenario {
+	compared := func(newRounds []results.Scenario) []results.Scenario {
 		return append(slices.Clone(newRounds), ComparisonScenario(old, baseline.DefaultThresholds, nil))
 	}
 	tests := []struct {
 		name   string
-		scs    []report.Scenario
+		scs    []results.Scenario
 		all    string            // the status of every check but those in status
 		status map[string]string // by check
 		want   map[string]string // evidence a check must contain
 	}{
-		{name: "not run", scs: nil, all: report.Skip},
-		{name: "interrupted before the comparison", scs: healthy, all: report.Skip,
+		{name: "not run", scs: nil, all: results.Skip},
+		{name: "interrupted before the comparison", scs: healthy, all: results.Skip,
 			want: map[string]string{"golden_path_performance_baseline": "ended before its rounds were compared"}},
 		{name: "the first baseline is written and said so",
 			scs: append(slices.Clone(healthy), stateScenario(stateFirst, baseline.DefaultThresholds, "no baseline \"default\" existed: wrote the first one")),
-			all: report.Skip, status: map[string]string{"golden_path_performance_baseline": report.Pass},
+			all: results.Skip, status: map[string]string{"golden_path_performance_baseline": results.Pass},
 			want: map[string]string{"golden_path_performance_baseline": "wrote the first one", "database_performance_regression": "became the first baseline"}},
-		{name: "no change passes every check", scs: compared(regRounds(6, nil)), all: report.Pass,
+		{name: "no change passes every check", scs: compared(regRounds(6, nil)), all: results.Pass,
 			want: map[string]string{"golden_path_performance_baseline": `compared with baseline "main"`}},
 		{name: "a slower database fails its check only", scs: compared(regRounds(6, map[string]float64{"db_operation": 1.3, "server_db": 1.3})),
-			all: report.Pass, status: map[string]string{"database_performance_regression": report.Fail},
+			all: results.Pass, status: map[string]string{"database_performance_regression": results.Fail},
 			want: map[string]string{"database_performance_regression": "6 of 6 metrics regressed: db_operation.p50 +30.1%"}},
 		{name: "a slower handshake fails the WebSocket check", scs: compared(regRounds(6, map[string]float64{"ws_handshake": 1.5})),
-			all: report.Pass, status: map[string]string{"websocket_performance_regression": report.Fail, "concurrent_performance_regression": report.Pass}},
+			all: results.Pass, status: map[string]string{"websocket_performance_regression": results.Fail, "concurrent_performance_regression": results.Pass}},
 		{name: "a faster agent is an improvement, not a regression", scs: compared(regRounds(6, map[string]float64{"first_event": 0.5})),
-			all: report.Pass, want: map[string]string{"agent_execution_performance_regression": "improved: first_event"}},
-		{name: "a slower journey within +50% passes", scs: compared(regRounds(6, map[string]float64{"journey": 1.3})), all: report.Pass,
+			all: results.Pass, want: map[string]string{"agent_execution_performance_regression": "improved: first_event"}},
+		{name: "a slower journey within +50% passes", scs: compared(regRounds(6, map[string]float64{"journey": 1.3})), all: results.Pass,
 			want: map[string]string{"golden_path_performance_baseline": "no regression in 8 metrics; the largest change the worse way: journey.p50 +30.0%", "database_performance_regression": "none moved the worse way, the least gain: "}},
 		{name: "too few rounds are inconclusive", scs: append(regRounds(3, map[string]float64{"config_access": 3}), ComparisonScenario(old, baseline.DefaultThresholds, nil)),
-			all: report.Skip, want: map[string]string{"configuration_performance_regression": "too few rounds"}},
+			all: results.Skip, want: map[string]string{"configuration_performance_regression": "too few rounds"}},
 		{name: "an unreadable baseline fails the baseline check",
 			scs: append(slices.Clone(healthy), stateScenario(stateUnreadable, baseline.DefaultThresholds, "baseline: x.json: not a baseline file")),
-			all: report.Skip, status: map[string]string{"golden_path_performance_baseline": report.Fail}},
+			all: results.Skip, status: map[string]string{"golden_path_performance_baseline": results.Fail}},
 		{name: "other settings skip every check",
 			scs: append(slices.Clone(healthy), stateScenario(stateIncomparable, baseline.DefaultThresholds, "baseline \"main\" ran with other settings (10 users against 20)")),
-			all: report.Skip, want: map[string]string{"memory_performance_regression": "10 users against 20"}},
+			all: results.Skip, want: map[string]string{"memory_performance_regression": "10 users against 20"}},
 		{name: "two stored baselines, carried in the comparison scenario",
-			scs: []report.Scenario{ComparisonScenario(old, baseline.DefaultThresholds, regBaseline(t, regRounds(6, map[string]float64{"config_access": 2})).Metrics)},
-			all: report.Pass, status: map[string]string{"configuration_performance_regression": report.Fail}},
+			scs: []results.Scenario{ComparisonScenario(old, baseline.DefaultThresholds, regBaseline(t, regRounds(6, map[string]float64{"config_access": 2})).Metrics)},
+			all: results.Pass, status: map[string]string{"configuration_performance_regression": results.Fail}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,17 +193,17 @@ func TestRegressionChecks(t *testing.T) {
 // comparison again on the merged rounds, with the same verdicts.
 func TestRegressionChecksAfterMerge(t *testing.T) {
 	old := regBaseline(t, regRounds(6, nil))
-	part := func(seg string) *report.Results {
+	part := func(seg string) *results.Results {
 		// Both segments watch the same target: their memory and CPU
 		// figures add up on merging, and are divided back by the copies.
 		scs := append(regRounds(6, map[string]float64{"server_db": 2}), ComparisonScenario(old, baseline.DefaultThresholds, nil))
-		return &report.Results{Schema: report.Schema, Options: report.Options{Suites: []string{Name}}, Segments: []string{seg}, Scenarios: scs}
+		return &results.Results{Schema: results.Schema, Options: results.Options{Suites: []string{Name}}, Segments: []string{seg}, Scenarios: scs}
 	}
 	single := part("1/1")
 	if err := suite.Evaluate(single, suite.DefaultSLA(), []suite.Suite{Suite()}); err != nil {
 		t.Fatal(err)
 	}
-	merged, err := report.Merge([]*report.Results{part("1/2"), part("2/2")})
+	merged, err := report.Merge([]*results.Results{part("1/2"), part("2/2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestRegressionChecksAfterMerge(t *testing.T) {
 			t.Errorf("after merge %s = %s (%s); the single process judged %s (%s)", c.Name, c.Status, c.Evidence, s.Status, s.Evidence)
 		}
 	}
-	if c := byName(merged.Checks)["database_performance_regression"]; c.Status != report.Fail {
+	if c := byName(merged.Checks)["database_performance_regression"]; c.Status != results.Fail {
 		t.Errorf("after merge database_performance_regression = %s; want fail (server_db doubled)", c.Status)
 	}
 }
@@ -238,7 +239,7 @@ func TestKeepBaselines(t *testing.T) {
 	dir := t.TempDir()
 	e := &suite.Env{Target: tgt, Users: 10, Duration: 12 * time.Second, Regression: suite.RegressionOptions{Dir: dir, Rounds: 6}}
 	scs := regRounds(6, nil)
-	state := func(sc report.Scenario) string { return readComparison(&sc).state }
+	state := func(sc results.Scenario) string { return readComparison(&sc).state }
 
 	first := keepBaselines(t.Context(), e, scs)
 	if state(first) != stateFirst || !strings.Contains(first.Samples[0].Detail, "wrote the first one") {
@@ -256,7 +257,7 @@ func TestKeepBaselines(t *testing.T) {
 	if state(again) != stateCompared {
 		t.Fatalf("keepBaselines(a baseline exists) = %s, %v; want compared", state(again), again.Samples)
 	}
-	if c := byName(regressionChecks(append(regRounds(6, map[string]float64{"db_operation": 2}), again), suite.DefaultSLA()))["database_performance_regression"]; c.Status != report.Fail {
+	if c := byName(regressionChecks(append(regRounds(6, map[string]float64{"db_operation": 2}), again), suite.DefaultSLA()))["database_performance_regression"]; c.Status != results.Fail {
 		t.Errorf("database_performance_regression after a slower database = %s (%s); want fail", c.Status, c.Evidence)
 	}
 
@@ -268,13 +269,13 @@ func TestKeepBaselines(t *testing.T) {
 	e.Users, e.Regression.Save = 10, "nightly"
 	saved := keepBaselines(t.Context(), e, scs)
 	if _, err := os.Stat(baseline.Path(dir, "nightly")); err != nil || state(saved) != stateFirst ||
-		!slices.ContainsFunc(saved.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, "wrote the first one") }) {
+		!slices.ContainsFunc(saved.Samples, func(s results.Sample) bool { return strings.Contains(s.Detail, "wrote the first one") }) {
 		t.Errorf("keepBaselines(--save-baseline nightly) = %s, %v, %v; want nightly written as the first baseline", state(saved), saved.Samples, err)
 	}
 
 	e.Regression = suite.RegressionOptions{Dir: dir, Baseline: "default", Save: "copy"}
 	both := keepBaselines(t.Context(), e, scs)
-	if state(both) != stateCompared || !slices.ContainsFunc(both.Samples, func(s report.Sample) bool { return strings.Contains(s.Detail, `as baseline "copy"`) }) {
+	if state(both) != stateCompared || !slices.ContainsFunc(both.Samples, func(s results.Sample) bool { return strings.Contains(s.Detail, `as baseline "copy"`) }) {
 		t.Errorf("keepBaselines(--baseline default --save-baseline copy) = %s, %v; want compared, and copy saved", state(both), both.Samples)
 	}
 
