@@ -274,7 +274,8 @@ func TestReadJSONRefuses(t *testing.T) {
 // TestReadJSONV1 reads a results.json of the previous schema, as
 // goldenpath v0.3 wrote it for the populated fixture: its rules, limits
 // and the users its samples name become the typed fields, and the reports
-// made from it are the ones made from the fixture itself.
+// made from it are the ones made from the fixture itself (less the
+// memory check's figures, which v1 did not have).
 func TestReadJSONV1(t *testing.T) {
 	f, err := os.Open("testdata/results-v1.json")
 	if err != nil {
@@ -301,6 +302,9 @@ func TestReadJSONV1(t *testing.T) {
 			w.Rule = &r
 		}
 		w.Samples = 0 // v1 did not count them
+		if w.Suite == "memory" {
+			w.Rule, w.Observed, w.Unit = nil, 0, "" // nor had memory figures
+		}
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("ReadJSON(v1): check %s = %+v (rule %v); want %+v (rule %v)", w.Name, g, g.Rule, w, w.Rule)
 		}
@@ -316,5 +320,5 @@ func TestReadJSONV1(t *testing.T) {
 	if err := report.WriteMarkdown(&b, got); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "markdown_populated.golden", b.Bytes())
+	golden(t, "markdown_populated_v1.golden", b.Bytes())
 }

@@ -62,3 +62,38 @@ func TestMemoryChecksWorkload(t *testing.T) {
 		})
 	}
 }
+
+// Every memory check that judges a figure carries it, with its rule and
+// the cycles it is of: none writes observed 0 against threshold 0.
+func TestMemoryChecksFigures(t *testing.T) {
+	sc := cyclesScenario(60<<20, 4<<20, 2400, 0) // 4 MiB a cycle: a leak
+	want := map[string]struct {
+		stat, op, unit string
+		samples        int64
+	}{
+		"memory_usage_bounded_under_load": {"peak", "<", "bytes", 0},
+		"startup_memory_baseline":         {"startup", "<", "bytes", 0},
+		"memory_growth_under_10_percent":  {"projected_growth", "<", "ratio", 10},
+		"memory_leak_detection":           {"slope_lo", "<=", "bytes/cycle", 10},
+		"garbage_collection_efficiency":   {"idle_rise", "<=", "bytes", 10},
+	}
+	for _, c := range memoryChecks([]results.Scenario{sc}, nil) {
+		w, ok := want[c.Name]
+		if !ok {
+			if c.Status != results.Skip {
+				t.Errorf("%s = %s; want a skip (its scenario did not run)", c.Name, c.Status)
+			}
+			continue
+		}
+		if c.Rule == nil || c.Rule.Metric != "rss" || c.Rule.Stat != w.stat || c.Rule.Op != w.op || c.Rule.Unit != w.unit ||
+			c.Unit != w.unit || c.Samples != w.samples || c.Observed == 0 || c.Rule.Limit == 0 {
+			t.Errorf("%s: rule %+v, observed %g %s over %d; want rss %s %s a limit in %s, a figure, over %d",
+				c.Name, c.Rule, c.Observed, c.Unit, c.Samples, w.stat, w.op, w.unit, w.samples)
+			continue
+		}
+		// The figure decides as the rule says.
+		if holds := c.Rule.Holds(c.Observed); holds != (c.Status == results.Pass) {
+			t.Errorf("%s = %s, but its rule %s on %g says %t", c.Name, c.Status, c.Rule, c.Observed, holds)
+		}
+	}
+}

@@ -189,6 +189,22 @@ func TestRegressionChecks(t *testing.T) {
 	}
 }
 
+// A regression check carries the rule of the metric that moved furthest
+// the worse way, its change and the rounds compared.
+func TestRegressionChecksFigures(t *testing.T) {
+	old := regBaseline(t, regRounds(6, nil))
+	scs := append(regRounds(6, map[string]float64{"db_operation": 1.3, "server_db": 1.3}), ComparisonScenario(old, baseline.DefaultThresholds, nil))
+	c := byName(Suite().Checks(scs, suite.DefaultSLA()))["database_performance_regression"]
+	if c.Status != results.Fail || c.Rule == nil || c.Rule.Stat != "change" || c.Rule.Op != "<=" || c.Rule.Unit != results.UnitRatio ||
+		c.Rule.Limit != baseline.DefaultThresholds.Latency || c.Observed < 0.25 || c.Samples != 6 || !strings.HasPrefix(c.Rule.Metric, "db_operation.") {
+		t.Errorf("database_performance_regression = %s, rule %+v, observed %g over %d; want a fail by a db_operation change <= %g, about +30%% over 6 rounds",
+			c.Status, c.Rule, c.Observed, c.Samples, baseline.DefaultThresholds.Latency)
+	}
+	if c.Rule != nil && c.Rule.Holds(c.Observed) {
+		t.Errorf("database_performance_regression failed, but its rule %s holds on %g", c.Rule, c.Observed)
+	}
+}
+
 // Merging the results of two segments (goldenpath merge) judges the
 // comparison again on the merged rounds, with the same verdicts.
 func TestRegressionChecksAfterMerge(t *testing.T) {
