@@ -157,7 +157,7 @@ func New(scs []results.Scenario, env Environment, set Settings, at time.Time) (*
 			b.Errors.Journeys += c["journeys"]
 			b.Errors.Failed += c["failed"]
 			for k, v := range c {
-				if class, ok := strings.CutPrefix(k, "error:"); ok {
+				if class, ok := strings.CutPrefix(k, results.CounterErrorPrefix); ok {
 					b.Errors.Classes[class] += v
 				}
 			}

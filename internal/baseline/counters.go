@@ -13,6 +13,14 @@ import (
 // milliseconds).
 const CounterScale = 1e6
 
+// Why counters, not a typed field of the results model: the comparison
+// scenario (package suite/regression) must survive `goldenpath merge`,
+// which adds the counters of segments and so needs the division by copies
+// that [DecodeSamples] does, and results.json files already written carry
+// their baselines this way. A typed home (a comparison field that merge
+// keeps once instead of adding) would have to read both forms and change
+// how merge treats a scenario; it is left for when merging changes anyway.
+
 // EncodeSamples stores samples as integer counters named
 // prefix+METRIC+":"+i (i from 0), so that a scenario of results.json can
 // carry them and a re-evaluation read them back with [DecodeSamples].

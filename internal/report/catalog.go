@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // The race condition catalog: for each failed check of the race or memory
@@ -87,7 +89,7 @@ func userName(u User) string {
 func relevantSamples(ss []Sample, evidence string) []Sample {
 	var out []Sample
 	for _, s := range ss {
-		if strings.Contains(evidence, strings.TrimPrefix(s.Kind, "violation:")) {
+		if strings.Contains(evidence, strings.TrimPrefix(s.Kind, results.CounterViolationPrefix)) {
 			out = append(out, s)
 		}
 	}
@@ -104,7 +106,7 @@ func firstSeen(r *Results, sc *Scenario) string {
 	at := -1
 	for _, p := range m.Series {
 		for k, v := range p.Counters {
-			if v > 0 && (k == "failed" || strings.HasPrefix(k, "error:") || strings.HasPrefix(k, "violation:")) {
+			if v > 0 && (k == "failed" || strings.HasPrefix(k, results.CounterErrorPrefix) || strings.HasPrefix(k, results.CounterViolationPrefix)) {
 				at = p.Second
 				break
 			}

@@ -292,7 +292,7 @@ func errorsChart(r *Results) *chart {
 			totals[k] += v
 		}
 		for k, v := range sc.Violations {
-			totals["violation:"+k] += v
+			totals[results.CounterViolationPrefix+k] += v
 		}
 	}
 	var bars []hbar

@@ -104,6 +104,18 @@ func (o Options) Rules() map[string]Rule {
 	return out
 }
 
+// The prefixes of a scenario's counters (in Metrics) that count by a
+// bounded label: failed journeys by error class and by phase, and oracle
+// violations by kind. The counters are the raw, mergeable form; a
+// Scenario's Errors and Violations are their typed summary.
+const (
+	CounterErrorPrefix      = "error:"       // error:CLASS, e.g. error:http_status:503
+	CounterErrorPhasePrefix = "error_phase:" // error_phase:PHASE, e.g. error_phase:ws_connect
+	// CounterViolationPrefix begins violation:KIND, and the Kind of a
+	// Sample of a violation.
+	CounterViolationPrefix = "violation:"
+)
+
 // Scenario is one load pattern the suites ran, with its raw measurements
 // (mergeable across segments) and their summaries.
 type Scenario struct {

@@ -53,9 +53,9 @@ const (
 	// CounterTargetPeakRSS is the target's peak resident memory during the
 	// scenario, in bytes, when the target can be watched.
 	CounterTargetPeakRSS = "target_peak_rss"
-	prefixError          = "error:"
-	prefixErrorPhase     = "error_phase:"
-	prefixViolation      = "violation:"
+	prefixError          = results.CounterErrorPrefix
+	prefixErrorPhase     = results.CounterErrorPhasePrefix
+	prefixViolation      = results.CounterViolationPrefix
 )
 
 // MaxSamples bounds the evidence samples kept per scenario.
@@ -222,7 +222,7 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	}
 	for _, v := range res.Violations {
 		r.set.Add(prefixViolation+v.Kind, 1)
-		r.sample(results.Sample{Kind: "violation:" + v.Kind, Detail: v.Detail, Frame: v.Sample,
+		r.sample(results.Sample{Kind: prefixViolation + v.Kind, Detail: v.Detail, Frame: v.Sample,
 			Users: foreign.users(it, res, v.Kind == journey.ViolationForeignData)})
 	}
 	if res.Err != nil {
