@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,35 +200,38 @@ func knownMetrics() []string {
 
 var stats = []string{"p50", "p90", "p95", "p99", "p99.9", "mean", "max"}
 
-// parseRule reads "p95 < 5s" for a phase or ">= 98%" for a rate.
+// parseRule reads "p95 < 5s" for a phase or ">= 98%" for a rate. The form
+// is read by results.ParseRule, the one parser of rule text (the reports
+// read stored rules with it too); what is checked here is what an SLA
+// accepts: the statistics of a latency, durations above zero bounding it
+// from above, percentages of journeys.
 func parseRule(metric, text string) (Rule, error) {
-	f := strings.Fields(text)
 	r := Rule{Metric: metric}
+	f := strings.Fields(text)
+	t, err := results.ParseRule(metric + ": " + text)
 	if metric == RateSuccess || metric == RateError {
-		if len(f) == 1 { // ">=98%"
-			f = splitOp(f[0])
-		}
-		if len(f) != 2 || !validOp(f[0]) || !strings.HasSuffix(f[1], "%") {
+		trimmed := strings.TrimSpace(text)
+		rest := strings.TrimLeft(trimmed, "<>=")
+		op, pct := trimmed[:len(trimmed)-len(rest)], strings.TrimSpace(rest)
+		switch {
+		case !validOp(op) || !strings.HasSuffix(pct, "%") || strings.Contains(pct, " ") || (err == nil && t.Stat != results.StatRate):
 			return r, fmt.Errorf("%s: %q is not a rate rule; write e.g. \">= 98%%\" or \"< 5%%\"", metric, text)
+		case err != nil || t.Limit < 0 || t.Limit > 1:
+			return r, fmt.Errorf("%s: %q is not a percentage from 0%% to 100%%", metric, pct)
 		}
-		v, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
-		if err != nil || v < 0 || v > 100 {
-			return r, fmt.Errorf("%s: %q is not a percentage from 0%% to 100%%", metric, f[1])
-		}
-		r.Stat, r.Op, r.Rate = "rate", f[0], v/100
+		r.Stat, r.Op, r.Rate = results.StatRate, t.Op, t.Limit
 		return r, nil
 	}
 	if len(f) != 3 || !slices.Contains(stats, f[0]) || !validOp(f[1]) {
 		return r, fmt.Errorf("%s: %q is not a latency rule; write STAT OP DURATION with STAT one of %s, e.g. \"p95 < 5s\"", metric, text, strings.Join(stats, ", "))
 	}
-	d, err := time.ParseDuration(f[2])
-	if err != nil || d <= 0 {
+	if err != nil || t.Unit != results.UnitMS || t.Limit <= 0 {
 		return r, fmt.Errorf("%s: %q is not a positive duration (e.g. 250ms, 5s)", metric, f[2])
 	}
-	if f[1] == ">" || f[1] == ">=" {
+	if !t.UpperBound() {
 		return r, fmt.Errorf("%s: a latency rule bounds from above; use < or <=", metric)
 	}
-	r.Stat, r.Op, r.Limit = f[0], f[1], d
+	r.Stat, r.Op, r.Limit = t.Stat, t.Op, time.Duration(math.Round(t.Limit*float64(time.Millisecond)))
 	return r, nil
 }
 
