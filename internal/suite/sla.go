@@ -236,12 +236,3 @@ func parseRule(metric, text string) (Rule, error) {
 }
 
 func validOp(op string) bool { return op == "<" || op == "<=" || op == ">" || op == ">=" }
-
-func splitOp(s string) []string {
-	for _, op := range []string{"<=", ">=", "<", ">"} {
-		if strings.HasPrefix(s, op) {
-			return []string{op, s[len(op):]}
-		}
-	}
-	return []string{s}
-}
