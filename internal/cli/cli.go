@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"embed"
 	"flag"
 	"fmt"
 	"io"
@@ -89,17 +90,31 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'goldenpath <command> -h' for a command's flags.")
 }
 
-func newFlagSet(name, synopsis string) *flag.FlagSet {
+// helpTexts are the subcommands' help texts, help/NAME.txt.
+//
+//go:embed help/*.txt
+var helpTexts embed.FS
+
+// help returns the help text of a subcommand.
+func help(name string) string {
+	b, err := helpTexts.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("cli: no help text for " + name) // a file of this package
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: goldenpath %s [flags]\n\n%s\n\nFlags:\n", name, strings.TrimSpace(synopsis))
+		fmt.Fprintf(fs.Output(), "Usage: goldenpath %s [flags]\n\n%s\n\nFlags:\n", name, help(name))
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 func versionMain(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("version", "Print goldenpath's version.")
+	fs := newFlagSet("version")
 	if code, done := parse(fs, e, args); done {
 		return code
 	}

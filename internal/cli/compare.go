@@ -17,29 +17,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
-const compareSynopsis = `
-Compare two measurements of a target metric by metric, as benchstat does:
-each metric's values over the rounds of one side are tested against the
-other's with the Mann-Whitney U test, and a change is flagged only when it
-is both significant (p <= --alpha) and beyond its threshold; every other
-change shows as "~". Improvements are never called regressions.
-
-  goldenpath compare [flags] OLD NEW
-      two baselines (goldenpath run --save-baseline NAME writes
-      goldenpath-baselines/NAME.json), or results.json files whose run
-      carried rounds (--suite regression, or an earlier compare --out)
-  goldenpath compare [flags] --a URL_A --b URL_B
-  goldenpath compare [flags] --fault-a LIST --fault-b LIST
-      measure two targets live (a URL, or an embedded reference backend
-      with the faults given; mix as you like), their rounds interleaved
-      A, B, B, A, A, B, ... so that a machine drifting under the test
-      does not pass for a regression. B is the new side.
-
-Flags go before the files. With --out, writes results.json, junit.xml,
-report.md and report.html (the regression checks) as goldenpath run does.
-Exit codes: 0 no regression flagged, 1 a regression flagged, 2 bad input,
-3 a target unreachable, 4 interrupted.`
-
 type compareOptions struct {
 	out        string
 	thresholds string
@@ -49,9 +26,9 @@ type compareOptions struct {
 }
 
 func compareFlags(o *compareOptions) *flag.FlagSet {
-	fs := newFlagSet("compare", compareSynopsis)
+	fs := newFlagSet("compare")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: goldenpath compare [flags] OLD NEW\n       goldenpath compare [flags] --a URL_A --b URL_B\n\n%s\n\nFlags:\n", strings.TrimSpace(compareSynopsis))
+		fmt.Fprintf(fs.Output(), "Usage: goldenpath compare [flags] OLD NEW\n       goldenpath compare [flags] --a URL_A --b URL_B\n\n%s\n\nFlags:\n", help("compare"))
 		fs.PrintDefaults()
 	}
 	l := &o.live

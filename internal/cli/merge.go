@@ -8,15 +8,8 @@ import (
 	"github.com/goldenpath-dev/goldenpath"
 )
 
-const mergeSynopsis = `
-Merge the results.json of the segments of one distributed test (goldenpath
-run --segment i/n on n machines) into one, losslessly: histograms, counters
-and time series are merged, then every check is judged again on the whole.
-
-  goldenpath merge --out DIR seg1/results.json seg2/results.json ...`
-
 func mergeMain(_ context.Context, e *env, args []string) int {
-	fs := newFlagSet("merge", mergeSynopsis)
+	fs := newFlagSet("merge")
 	out := fs.String("out", "goldenpath-report", "`DIR` for the merged results.json, junit.xml, report.md and report.html")
 	if code, done := parseArgs(fs, e, args); done {
 		return code

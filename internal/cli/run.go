@@ -14,28 +14,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 )
 
-const runSynopsis = `
-Drive golden-path users against a target and judge every phase against its
-SLA: log in, open a WebSocket, ask an agent, check every event frame, read
-the answer. Without --target, goldenpath starts its reference backend as a
-child process on a free loopback port, with a temporary database and cheap
-password hashes (bcrypt cost 4) so that many test users register in seconds.
-
-Suites: integrated (every phase against its SLA); load (5, 10 and 15
-users, a concurrency burst, the error rate, the target's memory per step,
-and a capacity search that raises users until an SLA or the error budget
-breaks); race (handshake, factory, config, isolation, cleanup, database and
-ordering races, judged by oracles on every frame); memory (the target's
-memory over cycles of load: bounds, leaks, counts back to baseline); and
-regression (this build against a stored baseline, --baseline NAME).
-
-Writes four reports into --out: results.json (every measurement, versioned),
-junit.xml (one testcase per check), report.md (for a pull-request comment or
-a CI job summary) and report.html (one page with charts that opens offline).
-Exit codes: 0 every check passed, 1 a check failed, 2 bad usage or
-configuration, 3 the target is unreachable or not ready, 4 interrupted
-(SIGINT or SIGTERM; the partial results are still written).`
-
 // runOptions are run's flags; what is not in the Config is how the CLI
 // reads it.
 type runOptions struct {
@@ -49,7 +27,7 @@ type runOptions struct {
 func runFlags(o *runOptions) *flag.FlagSet {
 	d := goldenpath.DefaultConfig()
 	c := &o.cfg
-	fs := newFlagSet("run", runSynopsis)
+	fs := newFlagSet("run")
 	fs.StringVar(&c.Target, "target", "", "base `URL` of the target (e.g. http://127.0.0.1:8080); empty: start the embedded reference backend")
 	fs.StringVar(&c.UsersFile, "users-file", "", "CSV `FILE` of email,password accounts on the target; empty: register test users")
 	fs.StringVar(&o.suites, "suite", strings.Join(d.Suites, ","), "comma-separated `SUITES` to run")

@@ -16,16 +16,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 )
 
-const serveSynopsis = `
-Run the reference golden-path backend: auth, WebSocket hub, agent runner,
-configuration and a SQLite store, speaking protocol v1 (docs/protocol.md).
-It prints the URL it listens on, reloads its configuration on SIGHUP, and
-drains gracefully on SIGINT/SIGTERM.
-
-Faults (--fault NAME[=VALUE],...) switch on deliberate defects so that every
-goldenpath detector can be proven to fire; see docs/faults.md. Known faults:
-  ` + "handshake-race[=DUR] shared-agent config-torn cross-user cleanup-leak memory-leak[=SIZE]\n  drop-events=N duplicate-events=N reorder-events=N slow-login=DUR slow-db=DUR\n  slow-factory=DUR slow-config=DUR close-1011=P lose-writes=N\n  duplicate-writes=N data-race"
-
 type serveOptions struct {
 	cfg       server.Config
 	think     time.Duration
@@ -37,7 +27,7 @@ type serveOptions struct {
 }
 
 func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
-	fs := newFlagSet("serve", serveSynopsis)
+	fs := newFlagSet("serve")
 	o.logFormat = choiceFlag{value: "text", choices: []string{"text", "json"}}
 	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "listen `HOST:PORT` (port 0 picks a free port; the URL is printed)")
 	fs.StringVar(&o.cfg.DataDir, "data", "goldenpath-data", "`DIR` for the SQLite database and the generated JWT secret")
