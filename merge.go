@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 )
@@ -18,7 +19,7 @@ func MergeFiles(paths ...string) (*Results, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("goldenpath: no results to merge")
 	}
-	var parts []*report.Results
+	var parts []*results.Results
 	for _, p := range paths {
 		fh, err := os.Open(p)
 		if err != nil {
@@ -42,7 +43,7 @@ func MergeFiles(paths ...string) (*Results, error) {
 	for i := range merged.Scenarios {
 		suite.Summarise(&merged.Scenarios[i])
 	}
-	merged.Phases = report.MergePhases(merged.Scenarios)
+	merged.Phases = results.MergePhases(merged.Scenarios)
 	if err := catalog.Evaluate(merged, sla); err != nil {
 		return nil, fmt.Errorf("goldenpath: %w", err)
 	}

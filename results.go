@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // Status is a check's verdict.
@@ -38,7 +39,7 @@ type Results struct {
 	// target's memory could not be watched.
 	Notes []string
 
-	model *report.Results
+	model *results.Results
 }
 
 // Check is one named verdict.
@@ -172,7 +173,7 @@ func rank(s Status) int {
 }
 
 // fromModel builds the public results from the internal model.
-func fromModel(m *report.Results) *Results {
+func fromModel(m *results.Results) *Results {
 	r := &Results{Interrupted: m.Interrupted, Notes: m.Notes, model: m}
 	for _, c := range m.Checks {
 		r.Checks = append(r.Checks, Check{Suite: c.Suite, Name: c.Name, Status: Status(c.Status), Evidence: c.Evidence,

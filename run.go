@@ -13,7 +13,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/race"
@@ -63,10 +63,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 
-	res := &report.Results{
-		Schema: report.Schema, StartedAt: time.Now().UTC(),
-		Tool: report.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
-		Options: report.Options{Suites: suiteNames(suites), Users: cfg.Users, Duration: cfg.Duration.String(), Rate: cfg.Rate,
+	res := &results.Results{
+		Schema: results.Schema, StartedAt: time.Now().UTC(),
+		Tool: results.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Options: results.Options{Suites: suiteNames(suites), Users: cfg.Users, Duration: cfg.Duration.String(), Rate: cfg.Rate,
 			Segment: seg.String(), SLA: sla.Lines()},
 		Segments: []string{seg.String()},
 	}
@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer bed.Close()
-	res.Target = report.Target{URL: bed.URL, Embedded: bed.Embedded, Faults: cfg.Faults}
+	res.Target = results.Target{URL: bed.URL, Embedded: bed.Embedded, Faults: cfg.Faults}
 	res.Notes = append(res.Notes, bed.Notes...)
 
 	env := &suite.Env{
@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	for _, s := range suites {
 		say("suite %s", s.Name)
-		stopped, err := s.Run(ctx, env, func(sc report.Scenario) {
+		stopped, err := s.Run(ctx, env, func(sc results.Scenario) {
 			res.Scenarios = append(res.Scenarios, sc)
 			clearProgress()
 			fmt.Fprintf(logw, "  %-24s %6d journeys  %6.1f/s  %d failed\n", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if bed.Monitor != nil {
 		res.TargetMemory = memoryPoints(bed.Monitor.Series(), res.StartedAt)
 	}
-	res.Phases = report.MergePhases(res.Scenarios)
+	res.Phases = results.MergePhases(res.Scenarios)
 	if err := catalog.Evaluate(res, sla); err != nil {
 		return nil, fmt.Errorf("goldenpath: %w", err)
 	}
@@ -141,10 +141,10 @@ func suiteNames(ss []suite.Suite) []string {
 }
 
 // memoryPoints turns the monitor's samples into the results' series.
-func memoryPoints(ss []monitor.Sample, start time.Time) []report.MemoryPoint {
-	out := make([]report.MemoryPoint, 0, len(ss))
+func memoryPoints(ss []monitor.Sample, start time.Time) []results.MemoryPoint {
+	out := make([]results.MemoryPoint, 0, len(ss))
 	for _, s := range ss {
-		p := report.MemoryPoint{T: s.T.Sub(start).Seconds(), Goroutines: s.Metrics["go_goroutines"],
+		p := results.MemoryPoint{T: s.T.Sub(start).Seconds(), Goroutines: s.Metrics["go_goroutines"],
 			Connections: s.Metrics["goldenpath_active_connections"], FDs: s.Metrics["process_open_fds"]}
 		switch {
 		case s.HasProc:

@@ -16,7 +16,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/regression"
@@ -94,14 +94,14 @@ type side struct {
 	spec  Side
 	bed   *testbed.Bed
 	env   *suite.Env
-	scs   []report.Scenario
+	scs   []results.Scenario
 }
 
 // Run brings both sides up, measures them and compares them. The results
 // hold B's scenarios and the comparison scenario, ready for Evaluate. An
 // error wrapping [testbed.ErrUnreachable] means a side could not be
 // brought up.
-func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison, error) {
+func Run(ctx context.Context, o Options) (*results.Results, *baseline.Comparison, error) {
 	logw := o.Log
 	if logw == nil {
 		logw = io.Discard
@@ -174,7 +174,7 @@ func Run(ctx context.Context, o Options) (*report.Results, *baseline.Comparison,
 
 // Files compares two stored measurements (baselines, or results.json
 // files with rounds), OLD and NEW.
-func Files(oldPath, newPath string, th baseline.Thresholds, version string) (*report.Results, *baseline.Comparison, error) {
+func Files(oldPath, newPath string, th baseline.Thresholds, version string) (*results.Results, *baseline.Comparison, error) {
 	var sides [2]*baseline.Baseline
 	for i, p := range []string{oldPath, newPath} {
 		b, err := baseline.Load(p)
@@ -188,30 +188,30 @@ func Files(oldPath, newPath string, th baseline.Thresholds, version string) (*re
 		return nil, nil, fmt.Errorf("%s and %s: %w", oldPath, newPath, err)
 	}
 	res := Frame(time.Now().UTC(), sides[1], version)
-	res.Scenarios = []report.Scenario{regression.ComparisonScenario(sides[0], th, sides[1].Metrics)}
+	res.Scenarios = []results.Scenario{regression.ComparisonScenario(sides[0], th, sides[1].Metrics)}
 	res.Notes = append(res.Notes, fmt.Sprintf("compared %s (old) with %s (new)", oldPath, newPath))
 	return res, cmp, nil
 }
 
 // Frame is the frame of the results of a comparison whose new side is nb.
-func Frame(start time.Time, nb *baseline.Baseline, version string) *report.Results {
+func Frame(start time.Time, nb *baseline.Baseline, version string) *results.Results {
 	d := time.Duration(0)
 	if r, err := time.ParseDuration(nb.Settings.Round); err == nil {
 		d = r * time.Duration(max(nb.Rounds, 1))
 	}
-	return &report.Results{
-		Schema: report.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
-		Tool:   report.Tool{Name: "goldenpath", Version: version, Go: runtime.Version(), CPUs: runtime.NumCPU()},
-		Target: report.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
-		Options: report.Options{Suites: []string{regression.Name}, Users: nb.Settings.Users, Duration: d.String(),
+	return &results.Results{
+		Schema: results.Schema, StartedAt: start, FinishedAt: time.Now().UTC(),
+		Tool:   results.Tool{Name: "goldenpath", Version: version, Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Target: results.Target{URL: nb.Env.TargetURL, Embedded: nb.Env.Embedded, Faults: nb.Env.Faults},
+		Options: results.Options{Suites: []string{regression.Name}, Users: nb.Settings.Users, Duration: d.String(),
 			Segment: "1/1", SLA: suite.DefaultSLA().Lines()},
 		Segments: []string{"1/1"},
 	}
 }
 
 // Judge evaluates the comparison's checks on res.
-func Judge(res *report.Results) error {
+func Judge(res *results.Results) error {
 	res.FinishedAt = time.Now().UTC()
-	res.Phases = report.MergePhases(res.Scenarios)
+	res.Phases = results.MergePhases(res.Scenarios)
 	return catalog.Evaluate(res, suite.DefaultSLA())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
@@ -68,7 +69,7 @@ func compareMain(ctx context.Context, e *env, args []string) int {
 	if err := th.Validate(); err != nil {
 		return usageError(e, "compare", "%v", err)
 	}
-	var res *report.Results
+	var res *results.Results
 	var cmp *baseline.Comparison
 	switch {
 	case o.isLive() && fs.NArg() > 0:
@@ -116,7 +117,7 @@ func validFaults(s string) error {
 
 // finishCompare judges the checks, prints the table and writes the
 // results; it returns the exit code.
-func finishCompare(e *env, o *compareOptions, res *report.Results, cmp *baseline.Comparison) int {
+func finishCompare(e *env, o *compareOptions, res *results.Results, cmp *baseline.Comparison) int {
 	if err := abtest.Judge(res); err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
 		return ExitFailed

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // compareBound bounds a comparison of two files.
@@ -109,7 +110,7 @@ func TestCompareOutAndMerge(t *testing.T) {
 	}
 	res := readResults(t, out)
 	c := findCheck(res, "regression", "database_performance_regression")
-	if c == nil || c.Status != report.Fail || !strings.Contains(c.Evidence, "server_db.p95 +40.0%") {
+	if c == nil || c.Status != results.Fail || !strings.Contains(c.Evidence, "server_db.p95 +40.0%") {
 		t.Fatalf("results.json database_performance_regression = %+v; want a failure naming server_db.p95 +40.0%%", c)
 	}
 	cases, failures := junitCases(t, out)
@@ -173,7 +174,7 @@ func TestCompareLive(t *testing.T) {
 		}
 	}
 	res := readResults(t, out)
-	if len(res.Checks) != 8 || res.Checks[0].Status != report.Skip || !strings.Contains(res.Checks[0].Evidence, "too few rounds") {
+	if len(res.Checks) != 8 || res.Checks[0].Status != results.Skip || !strings.Contains(res.Checks[0].Evidence, "too few rounds") {
 		t.Errorf("results checks = %v; want the 8 regression checks, skipped for too few rounds", res.Checks)
 	}
 	b, err := baseline.Load(filepath.Join(out, report.ResultsFile))
@@ -198,7 +199,7 @@ func TestRunRegressionFirstBaseline(t *testing.T) {
 	res := readResults(t, filepath.Join(dir, "out"))
 	c := findCheck(res, "regression", "golden_path_performance_baseline")
 	path := filepath.Join(dir, "baselines", "ci.json")
-	if c == nil || c.Status != report.Pass || !strings.Contains(c.Evidence, "wrote the first one to "+path) {
+	if c == nil || c.Status != results.Pass || !strings.Contains(c.Evidence, "wrote the first one to "+path) {
 		t.Fatalf("golden_path_performance_baseline = %+v; want a pass saying it wrote %s", c, path)
 	}
 	b, err := baseline.Load(path)

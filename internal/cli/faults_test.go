@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // faultRow is one row of the fault matrix: the reference backend with one
@@ -253,7 +253,7 @@ func runFaultRow(t *testing.T, bin string, row faultRow) {
 		switch {
 		case c == nil:
 			t.Errorf("--fault %s: results hold no check %s (got %q)", row.fault, mf.check, checkNames(r))
-		case c.Status != report.Fail:
+		case c.Status != results.Fail:
 			t.Errorf("--fault %s: check %s is %s (%s); want fail: it names this fault's defect", row.fault, mf.check, c.Status, c.Evidence)
 		case !mf.evidence.MatchString(c.Evidence):
 			t.Errorf("--fault %s: check %s failed with evidence %q; want it to match %q, pointing at the defect", row.fault, mf.check, c.Evidence, mf.evidence)
@@ -263,10 +263,10 @@ func runFaultRow(t *testing.T, bin string, row faultRow) {
 }
 
 // notPassing lists the checks of r that did not pass, with their evidence.
-func notPassing(r *report.Results) []string {
+func notPassing(r *results.Results) []string {
 	var out []string
 	for _, c := range r.Checks {
-		if c.Status != report.Pass {
+		if c.Status != results.Pass {
 			out = append(out, fmt.Sprintf("  %s %s/%s: %s", c.Status, c.Suite, c.Name, c.Evidence))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // TestRunRaceDetector builds the reference backend with Go's race
@@ -25,8 +26,8 @@ func TestRunRaceDetector(t *testing.T) {
 		wantStatus string
 		evidence   string
 	}{
-		{"", 0, report.Pass, "no data race reported"},
-		{"data-race", 1, report.Fail, "startRun"},
+		{"", 0, results.Pass, "no data race reported"},
+		{"data-race", 1, results.Fail, "startRun"},
 	}
 	for _, tc := range cases {
 		t.Run("fault="+tc.fault, func(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRunRaceDetector(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var found *report.Check
+			var found *results.Check
 			for i, c := range res.Checks {
 				if c.Name == "go_race_detector_reports" {
 					found = &res.Checks[i]

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // regressionTrialBound bounds one live comparison at its defaults (6 rounds
@@ -46,7 +46,7 @@ func TestRegressionDetection(t *testing.T) {
 			r := readResults(t, out)
 			var failed []string
 			for _, c := range r.Checks {
-				if c.Status == report.Fail {
+				if c.Status == results.Fail {
 					failed = append(failed, c.Name+": "+c.Evidence)
 				}
 			}
@@ -60,7 +60,7 @@ func TestRegressionDetection(t *testing.T) {
 				}
 				return
 			}
-			if c := findCheck(r, "regression", tc.check); c == nil || c.Status != report.Fail || !strings.Contains(c.Evidence, tc.metric) {
+			if c := findCheck(r, "regression", tc.check); c == nil || c.Status != results.Fail || !strings.Contains(c.Evidence, tc.metric) {
 				t.Errorf("check %s = %+v; want a fail naming %s", tc.check, c, tc.metric)
 			}
 		})

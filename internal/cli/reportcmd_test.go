@@ -11,6 +11,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
 )
@@ -18,7 +19,7 @@ import (
 // segmentResults is what `goldenpath run --suite integrated --segment seg`
 // would have written, without running it: 30 journeys over 3 seconds,
 // judged by the default SLA.
-func segmentResults(t *testing.T, seg string, at time.Time) *report.Results {
+func segmentResults(t *testing.T, seg string, at time.Time) *results.Results {
 	t.Helper()
 	now := at
 	set := metrics.NewSet(metrics.WithNow(func() time.Time { return now }), metrics.WithSeriesHistograms("journey"))
@@ -29,14 +30,14 @@ func segmentResults(t *testing.T, seg string, at time.Time) *report.Results {
 		set.Add(suite.CounterJourneys, 1)
 		set.Add(suite.CounterSucceeded, 1)
 	}
-	sc := report.Scenario{Name: "integrated", Suite: suite.Integrated, Model: "closed", Users: 4, DurationS: 3, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: "integrated", Suite: suite.Integrated, Model: "closed", Users: 4, DurationS: 3, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	sla := suite.DefaultSLA()
-	r := &report.Results{Schema: report.Schema, Tool: report.Tool{Name: "goldenpath", Version: "test", Go: "go1.26", CPUs: 2},
-		StartedAt: at, FinishedAt: at.Add(3 * time.Second), Target: report.Target{URL: "http://127.0.0.1:1", Embedded: true},
-		Options:   report.Options{Suites: []string{suite.Integrated}, Users: 4, Duration: "3s", Segment: seg, SLA: sla.Lines()},
-		Scenarios: []report.Scenario{sc}, Segments: []string{seg}}
-	r.Phases = report.MergePhases(r.Scenarios)
+	r := &results.Results{Schema: results.Schema, Tool: results.Tool{Name: "goldenpath", Version: "test", Go: "go1.26", CPUs: 2},
+		StartedAt: at, FinishedAt: at.Add(3 * time.Second), Target: results.Target{URL: "http://127.0.0.1:1", Embedded: true},
+		Options:   results.Options{Suites: []string{suite.Integrated}, Users: 4, Duration: "3s", Segment: seg, SLA: sla.Lines()},
+		Scenarios: []results.Scenario{sc}, Segments: []string{seg}}
+	r.Phases = results.MergePhases(r.Scenarios)
 	if err := catalog.Evaluate(r, sla); err != nil {
 		t.Fatal(err)
 	}

@@ -18,10 +18,11 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // readResults reads dir/results.json with report.ReadJSON.
-func readResults(t *testing.T, dir string) *report.Results {
+func readResults(t *testing.T, dir string) *results.Results {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, report.ResultsFile))
 	if err != nil {
@@ -63,7 +64,7 @@ func junitCases(t *testing.T, dir string) (cases []string, failures int) {
 	return cases, ju.Failures
 }
 
-func checkNames(r *report.Results) []string {
+func checkNames(r *results.Results) []string {
 	var n []string
 	for _, c := range r.Checks {
 		n = append(n, c.Suite+"/"+c.Name)
@@ -71,16 +72,16 @@ func checkNames(r *report.Results) []string {
 	return n
 }
 
-func findCheck(r *report.Results, suiteName, name string) *report.Check {
-	i := slices.IndexFunc(r.Checks, func(c report.Check) bool { return c.Suite == suiteName && c.Name == name })
+func findCheck(r *results.Results, suiteName, name string) *results.Check {
+	i := slices.IndexFunc(r.Checks, func(c results.Check) bool { return c.Suite == suiteName && c.Name == name })
 	if i < 0 {
 		return nil
 	}
 	return &r.Checks[i]
 }
 
-func findScenario(r *report.Results, name string) *report.Scenario {
-	i := slices.IndexFunc(r.Scenarios, func(s report.Scenario) bool { return s.Name == name })
+func findScenario(r *results.Results, name string) *results.Scenario {
+	i := slices.IndexFunc(r.Scenarios, func(s results.Scenario) bool { return s.Name == name })
 	if i < 0 {
 		return nil
 	}
@@ -123,8 +124,8 @@ func TestRunPassesAgainstTheEmbeddedBackend(t *testing.T) {
 		t.Errorf("%s\nwant the checks table on stdout", o)
 	}
 
-	if r.Schema != report.Schema || r.Status != report.Pass || r.Interrupted {
-		t.Errorf("results: schema %q, status %q, interrupted %t; want %q, %q, false", r.Schema, r.Status, r.Interrupted, report.Schema, report.Pass)
+	if r.Schema != results.Schema || r.Status != results.Pass || r.Interrupted {
+		t.Errorf("results: schema %q, status %q, interrupted %t; want %q, %q, false", r.Schema, r.Status, r.Interrupted, results.Schema, results.Pass)
 	}
 	if !r.Target.Embedded || !strings.HasPrefix(r.Target.URL, "http://127.0.0.1:") {
 		t.Errorf("results.target = %+v; want the embedded backend on a loopback URL", r.Target)
@@ -138,7 +139,7 @@ func TestRunPassesAgainstTheEmbeddedBackend(t *testing.T) {
 		switch {
 		case c == nil:
 			t.Errorf("results hold no check %s; want every seed check (got %q)", name, checkNames(r))
-		case c.Status != report.Pass && c.Status != report.Skip:
+		case c.Status != results.Pass && c.Status != results.Skip:
 			t.Errorf("check %s: %s (%s); want pass or skip", name, c.Status, c.Evidence)
 		case c.Evidence == "":
 			t.Errorf("check %s has no evidence; want it to say why it is %s", name, c.Status)
@@ -167,14 +168,14 @@ func TestRunFailsABrokenSLA(t *testing.T) {
 		t.Errorf("%s\nwant a final line \"FAIL: N passed, F failed, M skipped\" with F > 0", o)
 	}
 	r := readResults(t, out)
-	if r.Status != report.Fail || r.Target.Faults != "slow-login=20ms" || !slices.Contains(r.Options.SLA, "login: p95 < 1ms") {
+	if r.Status != results.Fail || r.Target.Faults != "slow-login=20ms" || !slices.Contains(r.Options.SLA, "login: p95 < 1ms") {
 		t.Errorf("results: status %q, faults %q, SLA %q; want fail, slow-login=20ms, and the rule login: p95 < 1ms", r.Status, r.Target.Faults, r.Options.SLA)
 	}
 	c := findCheck(r, "integrated", "authentication_under_5_seconds")
 	if c == nil {
 		t.Fatalf("results hold no check integrated/authentication_under_5_seconds (got %q)", checkNames(r))
 	}
-	if c.Status != report.Fail || c.Rule.String() != "login: p95 < 1ms" || !strings.Contains(c.Evidence, "login p95 = ") || c.Observed < 20 {
+	if c.Status != results.Fail || c.Rule.String() != "login: p95 < 1ms" || !strings.Contains(c.Evidence, "login p95 = ") || c.Observed < 20 {
 		t.Errorf("check authentication_under_5_seconds = %+v; want it failed by rule login: p95 < 1ms, with evidence naming the login p95 (>= 20 ms)", *c)
 	}
 	if _, failures := junitCases(t, out); failures == 0 {
@@ -375,7 +376,7 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	noChildrenLeft(t)
 	emb := startBackend(t)
 	dir := t.TempDir()
-	var parts []*report.Results
+	var parts []*results.Results
 	for _, seg := range []string{"1/2", "2/2"} {
 		out := filepath.Join(dir, "segment-"+seg[:1])
 		o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", seg, "--suite", "integrated",
@@ -397,7 +398,7 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 		t.Fatalf("%s\nwant %d and a line naming the merged segments", o, ExitOK)
 	}
 	m := readResults(t, merged)
-	if !slices.Equal(m.Segments, []string{"1/2", "2/2"}) || m.Status != report.Pass {
+	if !slices.Equal(m.Segments, []string{"1/2", "2/2"}) || m.Status != results.Pass {
 		t.Errorf("merged results: segments %q, status %q; want [1/2 2/2], pass", m.Segments, m.Status)
 	}
 	sa, sb, sm := findScenario(parts[0], "integrated"), findScenario(parts[1], "integrated"), findScenario(m, "integrated")
@@ -410,7 +411,7 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	}
 	for name, h := range sm.Metrics.Histograms {
 		var want int64
-		for _, p := range []*report.Scenario{sa, sb} {
+		for _, p := range []*results.Scenario{sa, sb} {
 			if ph := p.Metrics.Histograms[name]; ph != nil {
 				want += ph.Count()
 			}
