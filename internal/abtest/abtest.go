@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
@@ -87,6 +89,23 @@ func (o Options) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Live reports whether the options name a live comparison: a URL or
+// faults on either side.
+func (o Options) Live() bool {
+	return o.A.URL != "" || o.B.URL != "" || o.A.Faults != "" || o.B.Faults != ""
+}
+
+// ParseThresholds reads compare's --thresholds list over the defaults,
+// with the Mann-Whitney U test's significance level alpha.
+func ParseThresholds(list string, alpha float64) (baseline.Thresholds, error) {
+	th, err := baseline.ParseThresholds(list)
+	if err != nil {
+		return th, fmt.Errorf("--thresholds: %v", err)
+	}
+	th.Alpha = alpha
+	return th, th.Validate()
 }
 
 type side struct {
@@ -209,9 +228,19 @@ func Frame(start time.Time, nb *baseline.Baseline, version string) *results.Resu
 	}
 }
 
-// Judge evaluates the comparison's checks on res.
-func Judge(res *results.Results) error {
+// Judge evaluates the comparison's checks on res and, when out is not
+// empty, writes its reports there.
+func Judge(res *results.Results, out string) error {
 	res.FinishedAt = time.Now().UTC()
 	res.Phases = results.MergePhases(res.Scenarios)
-	return catalog.Evaluate(res, suite.DefaultSLA())
+	if err := catalog.Evaluate(res, suite.DefaultSLA()); err != nil {
+		return err
+	}
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return report.WriteAll(out, res)
 }

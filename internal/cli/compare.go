@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/abtest"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
-	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
@@ -28,10 +26,6 @@ type compareOptions struct {
 
 func compareFlags(o *compareOptions) *flag.FlagSet {
 	fs := newFlagSet("compare")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: goldenpath compare [flags] OLD NEW\n       goldenpath compare [flags] --a URL_A --b URL_B\n\n%s\n\nFlags:\n", help("compare"))
-		fs.PrintDefaults()
-	}
 	l := &o.live
 	fs.StringVar(&o.out, "out", "", "`DIR` for results.json, junit.xml, report.md and report.html (default: none written)")
 	fs.StringVar(&o.thresholds, "thresholds", "", "`LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
@@ -42,17 +36,12 @@ func compareFlags(o *compareOptions) *flag.FlagSet {
 	fs.StringVar(&l.B.Faults, "fault-b", "", "live: `FAULTS` of embedded backend B")
 	fs.IntVar(&l.Rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
 	fs.IntVar(&l.Users, "users", 10, "live: users of each steady round (`N`)")
-	fs.Var(newDurationFlag(&l.Duration, 12*time.Second, false), "duration", "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
-	fs.Var(newDurationFlag(&l.TargetThink, goldenpath.DefaultTargetThink, false), "target-think", "live: embedded backends' simulated model time per run (`duration`)")
-	fs.Var(newDurationFlag(&l.RunTimeout, goldenpath.DefaultRunTimeout, false), "run-timeout", "live: longest wait for a run's terminal event (`duration`)")
-	fs.Var(newDurationFlag(&l.WaitReady, goldenpath.DefaultWaitReady, false), "wait-ready", "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
+	fs.DurationVar(&l.Duration, "duration", 12*time.Second, "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
+	fs.DurationVar(&l.TargetThink, "target-think", goldenpath.DefaultTargetThink, "live: embedded backends' simulated model time per run (`duration`)")
+	fs.DurationVar(&l.RunTimeout, "run-timeout", goldenpath.DefaultRunTimeout, "live: longest wait for a run's terminal event (`duration`)")
+	fs.DurationVar(&l.WaitReady, "wait-ready", goldenpath.DefaultWaitReady, "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
 	return fs
-}
-
-func (o *compareOptions) isLive() bool {
-	l := o.live
-	return l.A.URL != "" || l.B.URL != "" || l.A.Faults != "" || l.B.Faults != ""
 }
 
 func compareMain(ctx context.Context, e *env, args []string) int {
@@ -61,22 +50,21 @@ func compareMain(ctx context.Context, e *env, args []string) int {
 	if code, done := parseArgs(fs, e, args); done {
 		return code
 	}
-	th, err := baseline.ParseThresholds(o.thresholds)
+	th, err := abtest.ParseThresholds(o.thresholds, o.alpha)
 	if err != nil {
-		return usageError(e, "compare", "--thresholds: %v", err)
-	}
-	th.Alpha = o.alpha
-	if err := th.Validate(); err != nil {
 		return usageError(e, "compare", "%v", err)
 	}
 	var res *results.Results
 	var cmp *baseline.Comparison
 	switch {
-	case o.isLive() && fs.NArg() > 0:
+	case o.live.Live() && fs.NArg() > 0:
 		return usageError(e, "compare", "either two files or --a/--b (--fault-a/--fault-b), not both")
-	case o.isLive():
+	case o.live.Live():
 		l := o.live
 		l.Thresholds, l.Version, l.ValidFaults = th, goldenpath.Version(), validFaults
+		if l.TargetThink < 0 || l.WaitReady < 0 {
+			return usageError(e, "compare", "--target-think and --wait-ready must not be negative")
+		}
 		if l.TargetThink == 0 {
 			l.TargetThink = -1 // the flag's 0 is none
 		}
@@ -118,7 +106,7 @@ func validFaults(s string) error {
 // finishCompare judges the checks, prints the table and writes the
 // results; it returns the exit code.
 func finishCompare(e *env, o *compareOptions, res *results.Results, cmp *baseline.Comparison) int {
-	if err := abtest.Judge(res); err != nil {
+	if err := abtest.Judge(res, o.out); err != nil {
 		fmt.Fprintf(e.stderr, "goldenpath compare: %v\n", err)
 		return ExitFailed
 	}
@@ -128,13 +116,6 @@ func finishCompare(e *env, o *compareOptions, res *results.Results, cmp *baselin
 		fmt.Fprintf(e.stdout, "%-5s %s\n", strings.ToUpper(c.Status), c.Name)
 	}
 	if o.out != "" {
-		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return usageError(e, "compare", "--out: %v", err)
-		}
-		if err := report.WriteAll(o.out, res); err != nil {
-			fmt.Fprintf(e.stderr, "goldenpath compare: writing reports: %v\n", err)
-			return ExitFailed
-		}
 		fmt.Fprintf(e.stdout, "\nreports: %[1]s/results.json, %[1]s/junit.xml, %[1]s/report.md, %[1]s/report.html\n", o.out)
 	}
 	if len(cmp.Regressions()) > 0 || res.Failed() {

@@ -1,16 +1,17 @@
 package cli
 
 import (
-	"log/slog"
-
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"io"
+	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 )
 
 // parse parses a subcommand's flags; it returns done=true with the exit code
@@ -18,16 +19,10 @@ import (
 // one line that names the flag, then where the help is — not the whole
 // help, which would bury it.
 func parse(fs *flag.FlagSet, e *env, args []string) (code int, done bool) {
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(e.stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
-		return ExitOK, true
-	case err != nil:
-		return usageError(e, fs.Name(), "%s", flagError(fs, err)), true
-	case fs.NArg() > 0:
+	if code, done := parseArgs(fs, e, args); done {
+		return code, true
+	}
+	if fs.NArg() > 0 {
 		return usageError(e, fs.Name(), "unexpected argument %q (flags go before arguments)", fs.Arg(0)), true
 	}
 	return 0, false
@@ -70,6 +65,11 @@ func flagError(fs *flag.FlagSet, err error) string {
 			why = "not a valid value"
 			if g, ok := fs.Lookup(m[2]).Value.(flag.Getter); ok {
 				switch g.Get().(type) {
+				case time.Duration:
+					why = "not a duration; write e.g. 10s, 500ms or 2m"
+					if _, err := strconv.ParseFloat(m[1], 64); err == nil {
+						why = fmt.Sprintf("a duration needs a unit: write e.g. %[1]ss, %[1]sms or %[1]sm", m[1])
+					}
 				case int, int64, uint, uint64:
 					why = "not a whole number"
 				case float64:
@@ -86,43 +86,6 @@ func flagError(fs *flag.FlagSet, err error) string {
 	}
 	return msg
 }
-
-// durationFlag is a time.Duration flag whose errors say what is wrong:
-// a number without a unit, or a negative duration.
-type durationFlag struct {
-	d        *time.Duration
-	negative bool // a negative duration is allowed
-}
-
-func newDurationFlag(d *time.Duration, v time.Duration, negative bool) *durationFlag {
-	*d = v
-	return &durationFlag{d: d, negative: negative}
-}
-
-func (f *durationFlag) String() string {
-	if f.d == nil {
-		return ""
-	}
-	return f.d.String()
-}
-
-func (f *durationFlag) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		if _, nerr := fmt.Sscanf(s, "%g", new(float64)); nerr == nil && !strings.ContainsAny(s, "hmsuµn") {
-			return fmt.Errorf("a duration needs a unit: write e.g. %ss, %sms or %sm", s, s, s)
-		}
-		return fmt.Errorf("not a duration; write e.g. 10s, 500ms or 2m")
-	}
-	if d < 0 && !f.negative {
-		return fmt.Errorf("must not be negative")
-	}
-	*f.d = d
-	return nil
-}
-
-// Type names the value in -h ("-duration duration").
-func (f *durationFlag) Type() string { return "duration" }
 
 // faultFlag is a --fault value.
 type faultFlag struct{ set fault.Set }
@@ -146,21 +109,4 @@ func (l *levelFlag) Set(s string) error {
 		return fmt.Errorf("%q is not a log level; use debug, info, warn or error", s)
 	}
 	return nil
-}
-
-// choiceFlag accepts one of a fixed set of words.
-type choiceFlag struct {
-	value   string
-	choices []string
-}
-
-func (c *choiceFlag) String() string { return c.value }
-func (c *choiceFlag) Set(s string) error {
-	for _, ch := range c.choices {
-		if s == ch {
-			c.value = s
-			return nil
-		}
-	}
-	return fmt.Errorf("%q is not one of %s", s, strings.Join(c.choices, ", "))
 }

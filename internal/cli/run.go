@@ -32,18 +32,18 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.UsersFile, "users-file", "", "CSV `FILE` of email,password accounts on the target; empty: register test users")
 	fs.StringVar(&o.suites, "suite", strings.Join(d.Suites, ","), "comma-separated `SUITES` to run")
 	fs.IntVar(&c.Users, "users", d.Users, "concurrent users of the integrated scenario (`N`)")
-	fs.Var(newDurationFlag(&c.Duration, d.Duration, false), "duration", "how long each scenario runs (`duration`, e.g. 10s)")
+	fs.DurationVar(&c.Duration, "duration", d.Duration, "how long each scenario runs (`duration`, e.g. 10s)")
 	fs.Float64Var(&c.Rate, "rate", 0, "run the integrated scenario in the open model at `R` journeys per second (0: closed model)")
-	fs.Var(newDurationFlag(&c.Think, 0, false), "think", "pause between one user's journeys (closed model; `duration`)")
+	fs.DurationVar(&c.Think, "think", 0, "pause between one user's journeys (closed model; `duration`)")
 	fs.StringVar(&o.slaFile, "sla", "", "YAML `FILE` of SLA rules over the defaults, e.g. \"login: p95 < 5s\"")
 	fs.StringVar(&c.Out, "out", "goldenpath-report", "`DIR` for results.json, junit.xml, report.md and report.html")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
-	fs.Var(newDurationFlag(&c.WaitReady, d.WaitReady, false), "wait-ready", "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
+	fs.DurationVar(&c.WaitReady, "wait-ready", d.WaitReady, "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
 	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
 	fs.IntVar(&o.maxUsers, "max-users", d.MaxUsers, "ceiling of the capacity search (`N`; 0 skips it)")
-	fs.Var(newDurationFlag(&c.StepDuration, d.StepDuration, false), "step-duration", "duration of each capacity-search step (`duration`)")
-	fs.Var(newDurationFlag(&c.RunTimeout, d.RunTimeout, false), "run-timeout", "longest wait for a run's terminal event (`duration`)")
-	fs.Var(newDurationFlag(&o.think, d.TargetThink, false), "target-think", "embedded backend: simulated model time per run (`duration`)")
+	fs.DurationVar(&c.StepDuration, "step-duration", d.StepDuration, "duration of each capacity-search step (`duration`)")
+	fs.DurationVar(&c.RunTimeout, "run-timeout", d.RunTimeout, "longest wait for a run's terminal event (`duration`)")
+	fs.DurationVar(&o.think, "target-think", d.TargetThink, "embedded backend: simulated model time per run (`duration`)")
 	fs.StringVar(&c.Faults, "fault", "", "embedded backend: `FAULTS` to switch on (see goldenpath serve -h)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no live progress line (one line per scenario still)")
 	fs.StringVar(&c.Regression.Save, "save-baseline", "", "regression suite: save this run's rounds as baseline `NAME` (replacing it)")
@@ -72,12 +72,15 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	cfg := o.cfg
-	cfg.Suites = splitList(o.suites)
+	cfg.Suites = strings.FieldsFunc(o.suites, func(r rune) bool { return r == ',' || r == ' ' }) // never nil: "," names no suite
 	cfg.MaxUsers = o.maxUsers
 	if cfg.MaxUsers == 0 {
 		cfg.MaxUsers = -1 // the flag's 0 skips the search
 	}
 	cfg.TargetThink = o.think
+	if o.think < 0 {
+		return usageError(e, "run", "--target-think must not be negative (got %s); 0 is none", o.think)
+	}
 	if cfg.TargetThink == 0 {
 		cfg.TargetThink = -1 // the flag's 0 is none
 	}
@@ -95,8 +98,6 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	res, err := goldenpath.Run(ctx, cfg)
 	switch {
-	case res == nil && err == nil:
-		return ExitFailed
 	case res == nil && goldenpath.IsUnreachable(err):
 		fmt.Fprintf(e.stderr, "goldenpath run: %v\n", err)
 		return ExitUnreachable
@@ -150,13 +151,3 @@ func configError(e *env, cmd string, err error, slaFile string) int {
 
 // verbs start the Config errors that read on from the flag's name.
 var verbs = []string{"must", "applies", "builds", "names", "looks"}
-
-func splitList(s string) []string {
-	out := []string{}
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}

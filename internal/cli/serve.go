@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,38 +18,29 @@ import (
 type serveOptions struct {
 	cfg       server.Config
 	think     time.Duration
-	thinkSet  bool
 	faults    faultFlag
 	level     levelFlag
-	logFormat choiceFlag
+	logFormat string
 	jwtSecret string
 }
 
 func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	fs := newFlagSet("serve")
-	o.logFormat = choiceFlag{value: "text", choices: []string{"text", "json"}}
 	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "listen `HOST:PORT` (port 0 picks a free port; the URL is printed)")
 	fs.StringVar(&o.cfg.DataDir, "data", "goldenpath-data", "`DIR` for the SQLite database and the generated JWT secret")
 	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "`TOKEN` for PUT /api/v1/admin/config (env GOLDENPATH_ADMIN_TOKEN); empty disables admin calls")
-	fs.Func("think", "total simulated model `DURATION` per run (sets config think_ms; default from config, 200ms)", func(s string) error {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return fmt.Errorf("%q is not a duration >= 0 (e.g. 0, 250ms, 2s)", s)
-		}
-		o.think, o.thinkSet = d, true
-		return nil
-	})
+	fs.DurationVar(&o.think, "think", 0, "total simulated model `DURATION` per run (sets config think_ms; default from config, 200ms)")
 	fs.Var(&o.faults, "fault", "comma-separated `FAULTS` NAME[=VALUE] to switch on (see above and docs/faults.md)")
 	fs.StringVar(&o.cfg.ConfigFile, "config", "", "YAML or JSON `FILE` of configuration values (reloaded on SIGHUP)")
 	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "HS256 signing `SECRET`, at least 32 bytes (env GOLDENPATH_JWT_SECRET); empty: generated and kept in --data")
 	fs.IntVar(&o.cfg.HashCost, "hash-cost", 10, "bcrypt `COST` for passwords, 4..31 (10 is the safe default; 4 makes mass test accounts cheap)")
-	fs.Var(newDurationFlag(&o.cfg.TokenTTL, time.Hour, false), "token-ttl", "access token lifetime (`duration`)")
-	fs.Var(newDurationFlag(&o.cfg.DrainTimeout, server.DefaultDrainTimeout, false), "drain-timeout", "how long running runs may finish after SIGTERM before sockets close with 1001 (`duration`)")
+	fs.DurationVar(&o.cfg.TokenTTL, "token-ttl", time.Hour, "access token lifetime (`duration`)")
+	fs.DurationVar(&o.cfg.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "how long running runs may finish after SIGTERM before sockets close with 1001 (`duration`)")
 	fs.StringVar(&o.cfg.ModelURL, "model-url", "", "OpenAI-compatible streaming chat completions `URL` (e.g. http://127.0.0.1:8000/v1/chat/completions); empty: the simulated model")
 	fs.StringVar(&o.cfg.ModelName, "model-name", "gpt-4o-mini", "model `NAME` sent to --model-url")
 	fs.StringVar(&o.cfg.ModelKey, "model-key", "", "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
 	fs.Var(&o.level, "log-level", "log `LEVEL`: debug, info, warn or error")
-	fs.Var(&o.logFormat, "log-format", "log `FORMAT`: text or json")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	return fs
 }
 
@@ -69,21 +59,23 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	o.cfg.JWTSecret = []byte(o.jwtSecret)
 	o.cfg.Faults = o.faults.set
 	o.cfg.Environ = e.environ
-	if o.thinkSet {
-		o.cfg.Overrides = map[string]string{"think_ms": strconv.FormatInt(o.think.Milliseconds(), 10)}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "think" {
+			o.cfg.Overrides = map[string]string{"think_ms": strconv.FormatInt(o.think.Milliseconds(), 10)}
+		}
+	})
+	if o.think < 0 {
+		return usageError(e, "serve", "--think %s is not a duration >= 0 (e.g. 0, 250ms, 2s)", o.think)
 	}
-	hopts := &slog.HandlerOptions{Level: o.level.level, ReplaceAttr: redact}
-	if o.logFormat.value == "json" {
-		o.cfg.Log = slog.New(slog.NewJSONHandler(e.stderr, hopts))
-	} else {
-		o.cfg.Log = slog.New(slog.NewTextHandler(e.stderr, hopts))
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return usageError(e, "serve", "--log-format %q is not one of text, json", o.logFormat)
 	}
-	if o.cfg.Faults.Any() {
-		fmt.Fprintf(e.stderr, "goldenpath serve: WARNING: FAULTS ON: %s — this backend is broken on purpose\n", o.cfg.Faults)
-	}
-
 	if err := o.cfg.Validate(); err != nil {
 		return usageError(e, "serve", "%s", strings.TrimPrefix(err.Error(), "server: "))
+	}
+	o.cfg.Log = server.NewLogger(e.stderr, o.level.level, o.logFormat == "json")
+	if o.cfg.Faults.Any() {
+		fmt.Fprintf(e.stderr, "goldenpath serve: WARNING: FAULTS ON: %s — this backend is broken on purpose\n", o.cfg.Faults)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -100,15 +92,6 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 		return ExitFailed
 	}
 	return ExitOK
-}
-
-// redact hides secrets from logs whatever attribute carries them.
-func redact(_ []string, a slog.Attr) slog.Attr {
-	switch strings.ToLower(a.Key) {
-	case "token", "password", "secret", "authorization", "admin_token", "api_key":
-		return slog.String(a.Key, "REDACTED")
-	}
-	return a
 }
 
 // orEnv returns v, or the environment variable name when v is empty.
