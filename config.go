@@ -36,7 +36,8 @@ const (
 type Config struct {
 	// Target is the base URL of the target, e.g. http://127.0.0.1:8080.
 	// Empty starts the embedded reference backend as a child process (see
-	// [goldenpathtest.Main] for running it from a test binary).
+	// [github.com/goldenpath-dev/goldenpath/goldenpathtest.Main] for running
+	// it from a test binary).
 	Target string
 	// AdminToken is the target's admin token, for the checks that change
 	// its configuration; the embedded backend's is made up at start.
