@@ -28,7 +28,10 @@ type faultRow struct {
 	// judged on: the run is interrupted once it has finished, and its
 	// partial results are judged (the later scenarios judge other checks).
 	stopAfter string
-	fails     []mustFail
+	// args come after the common ones, and so win over them (the flag
+	// package keeps a flag's last value).
+	args  []string
+	fails []mustFail
 }
 
 func (r faultRow) name() string {
@@ -103,7 +106,31 @@ var faultMatrix = []faultRow{
 	{fault: "reorder-events=20", suites: "race", lane: 2, fails: []mustFail{
 		fails("race/websocket_event_delivery_ordering", `seq_reorder x[1-9]`),
 	}},
+	// Issue 9's integrated and load proofs: each slow phase fails the check
+	// that names it, with the phase and its figure; 25 users so that even a
+	// 6 s login gives the 20 samples a percentile needs, and a run timeout
+	// long enough that slow writes are slow, not lost.
+	{fault: "slow-login=6s", suites: "integrated", lane: 0, args: integratedArgs, fails: []mustFail{
+		fails("integrated/authentication_under_5_seconds", `login p95 = [5-9]\.[0-9]+s over [0-9]+ samples`),
+	}},
+	{fault: "slow-config=50ms", suites: "integrated", lane: 1, args: integratedArgs, fails: []mustFail{
+		fails("integrated/configuration_access_under_10ms", `config_access p95 = ([5-9][0-9]|[1-9][0-9]{2,})ms over [0-9]+ samples`),
+	}},
+	{fault: "slow-factory=1s", suites: "integrated", lane: 2, args: integratedArgs, fails: []mustFail{
+		fails("integrated/agent_factory_under_500ms", `server_factory p95 = 1\.[0-9]+s over [0-9]+ samples`),
+	}},
+	{fault: "slow-db=2s", suites: "integrated,load", lane: 1, args: integratedArgs, fails: []mustFail{
+		fails("integrated/database_operations_under_1_second", `db_operation p95 = [2-9]\.[0-9]+s over [0-9]+ samples`),
+		fails("load/concurrent_database_operations", `db_operation p95 = [2-9]\.[0-9]+s over [0-9]+ samples`),
+	}},
+	{fault: "close-1011=0.2", suites: "integrated,load", lane: 0, args: integratedArgs, fails: []mustFail{
+		fails("integrated/golden_path_success_rate", `success_rate = [0-9.]+% .*errors: close:1011 x[1-9]`),
+		fails("load/error_rate_under_load", `error_rate = [0-9.]+% .*errors: close:1011 x[1-9]`),
+	}},
 }
+
+// integratedArgs are the integrated and load rows' own arguments.
+var integratedArgs = []string{"--users", "25", "--run-timeout", "30s"}
 
 // faultRowBound bounds one row: the longest, the clean one, took 2 to 4
 // minutes under -race beside the other lanes; a hang fails the row rather
@@ -201,6 +228,7 @@ func runFaultRow(t *testing.T, bin string, row faultRow) {
 	if row.fault != "" {
 		args = append(args, "--fault", row.fault)
 	}
+	args = append(args, row.args...)
 	ctx, cancel := context.WithCancel(boundedContext(t, faultRowBound))
 	defer cancel()
 	stderr := newLockedBuffer()
