@@ -5,14 +5,17 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 	"github.com/goldenpath-dev/goldenpath/internal/suite/catalog"
+	"github.com/goldenpath-dev/goldenpath/internal/testbed"
 )
 
 // Defaults of [Config]: a zero field of a Config given to [Run] takes
@@ -43,7 +46,12 @@ type Config struct {
 	// its configuration; the embedded backend's is made up at start.
 	AdminToken string
 	// UsersFile is a CSV file of email,password accounts on the target;
-	// empty registers fresh test users.
+	// empty registers fresh test users. It needs an account per virtual
+	// user running at once (Users for the integrated suite alone; as many
+	// as a run registers itself otherwise: at least 50, and MaxUsers with
+	// the load suite): with fewer, [Run] returns a [*ConfigError] naming
+	// the number, as virtual users sharing an account would see each
+	// other's data.
 	UsersFile string
 	// Suites are the suites to run, in any order; nil runs every one of
 	// [Suites].
@@ -235,4 +243,52 @@ func parseSLA(lines []string) (suite.SLA, error) {
 		return suite.DefaultSLA(), nil
 	}
 	return suite.ParseSLA([]byte(strings.Join(lines, "\n")))
+}
+
+// accountsNeeded is how many accounts of their own the virtual users of
+// c's largest scenario need, one each, and what sets that number: the
+// integrated suite alone runs Users at once; the other suites run their
+// bursts too, and the load suite its capacity search, as many as the run
+// registers itself ([testbed.AccountsFor]). c has its defaults filled in.
+func (c Config) accountsNeeded() (n int, why, fix string) {
+	if !slices.ContainsFunc(c.Suites, func(s string) bool { return s != suite.Integrated }) {
+		return c.Users, fmt.Sprintf("the integrated scenario's --users %d", c.Users), ", or lower --users"
+	}
+	ceiling := 0
+	if slices.Contains(c.Suites, suite.Load) {
+		ceiling = max(c.MaxUsers, 0)
+	}
+	n = testbed.AccountsFor(c.Users, ceiling)
+	switch n {
+	case ceiling:
+		return n, fmt.Sprintf("the capacity search's ceiling, --max-users %d", ceiling), ", lower --max-users, or skip the search with --max-users 0"
+	case c.Users:
+		return n, fmt.Sprintf("--users %d", c.Users), ", or lower --users"
+	}
+	return n, fmt.Sprintf("the concurrency bursts, %d users at once", n), ", or run the integrated suite alone (--suite integrated)"
+}
+
+// enoughAccounts reports a users file with fewer distinct accounts than
+// the virtual users that run at once: users sharing an account read each
+// other's threads and events, which the isolation and database checks
+// would report as leaks and lost writes of the target's.
+func (c Config) enoughAccounts(accts []journey.Account) error {
+	distinct := map[string]bool{}
+	for _, a := range accts {
+		distinct[strings.ToLower(a.Email)] = true
+	}
+	need, why, fix := c.accountsNeeded()
+	if len(distinct) >= need {
+		return nil
+	}
+	have := fmt.Sprintf("%d accounts", len(distinct))
+	if len(distinct) == 1 {
+		have = "1 account"
+	}
+	if len(distinct) < len(accts) {
+		have += fmt.Sprintf(" (%d lines, repeating addresses)", len(accts))
+	}
+	return configErr("UsersFile", "%s holds %s, but this run needs %d, one per virtual user running at once (%s); "+
+		"users sharing an account see each other's data, and the isolation and database checks would fail falsely: add %d accounts%s",
+		c.UsersFile, have, need, why, need-len(distinct), fix)
 }

@@ -3,6 +3,9 @@ package goldenpath_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +74,73 @@ func TestRunBadConfigStartsNothing(t *testing.T) {
 	}
 	if res, err := goldenpath.Run(ctx, goldenpath.Config{}); errors.As(err, &ce) {
 		t.Errorf("Run(Config{}) = %v, %v; want the zero Config to take the defaults, not a ConfigError", res, err)
+	}
+}
+
+// TestRunUsersFileTooSmall: a users file with fewer accounts than the
+// virtual users that run at once is a *ConfigError of UsersFile, before
+// anything starts, naming the number needed and how to get there; shared
+// accounts would make the isolation and database checks fail falsely.
+func TestRunUsersFileTooSmall(t *testing.T) {
+	usersFile := func(t *testing.T, n int, repeat bool) string {
+		var b strings.Builder
+		b.WriteString("email,password\n")
+		for i := range n {
+			if repeat && i > 0 {
+				i = 0
+			}
+			fmt.Fprintf(&b, "user%d@example.test,secret-%d\n", i, i)
+		}
+		path := filepath.Join(t.TempDir(), "users.csv")
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name     string
+		accounts int
+		repeat   bool // every line repeats the first address
+		edit     func(*goldenpath.Config)
+		want     []string // in the error; none: the file is big enough
+	}{
+		{"the capacity search's ceiling", 3, false, func(*goldenpath.Config) {},
+			[]string{"holds 3 accounts, but this run needs 160", "--max-users 160", "add 157 accounts", "--max-users 0"}},
+		{"the concurrency burst", 20, false, func(c *goldenpath.Config) { c.MaxUsers = -1 },
+			[]string{"holds 20 accounts, but this run needs 50", "50 users at once", "add 30 accounts"}},
+		{"the users", 20, false, func(c *goldenpath.Config) { c.Users, c.MaxUsers = 200, -1 },
+			[]string{"holds 20 accounts, but this run needs 200", "--users 200", "add 180 accounts", "lower --users"}},
+		{"the integrated suite alone", 4, false, func(c *goldenpath.Config) { c.Suites, c.Users = []string{"integrated"}, 5 },
+			[]string{"holds 4 accounts, but this run needs 5", "--users 5"}},
+		{"a repeated address counts once", 60, true, func(c *goldenpath.Config) { c.MaxUsers = -1 },
+			[]string{"holds 1 account (60 lines, repeating addresses), but this run needs 50"}},
+		{"enough for the integrated suite alone", 2, false, func(c *goldenpath.Config) { c.Suites, c.Users = []string{"integrated"}, 2 }, nil},
+		{"enough for the bursts", 50, false, func(c *goldenpath.Config) { c.MaxUsers = -1 }, nil},
+		{"enough for the ceiling without the load suite", 50, false, func(c *goldenpath.Config) { c.Suites = []string{"race", "regression"} }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel() // anything that would start would stop at once
+			cfg := goldenpath.Config{UsersFile: usersFile(t, tt.accounts, tt.repeat), Target: "http://127.0.0.1:1", WaitReady: time.Millisecond}
+			tt.edit(&cfg)
+			_, err := goldenpath.Run(ctx, cfg)
+			var ce *goldenpath.ConfigError
+			isUsersFile := errors.As(err, &ce) && ce.Field == "UsersFile"
+			if tt.want == nil {
+				if isUsersFile {
+					t.Errorf("Run(%d accounts) = %v; want no UsersFile error: the file is big enough", tt.accounts, err)
+				}
+				return
+			}
+			if !isUsersFile {
+				t.Fatalf("Run(%d accounts) = %v; want a *ConfigError of UsersFile", tt.accounts, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Run(%d accounts) = %q; want it to contain %q", tt.accounts, err, w)
+				}
+			}
+		})
 	}
 }

@@ -55,6 +55,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		if err != nil {
 			return nil, &ConfigError{Field: "UsersFile", Err: err}
 		}
+		if err := cfg.enoughAccounts(accts); err != nil {
+			return nil, err
+		}
 		spec.Accounts = accts
 	}
 	if cfg.Out != "" {
