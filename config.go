@@ -68,6 +68,9 @@ type Config struct {
 	Think time.Duration
 	// SLA holds rules over the defaults, one per element in the form of an
 	// SLA file's line, e.g. "login: p95 < 5s" or "success_rate: >= 98%".
+	// A rule names a rate or any measured phase (first_event, ws_connect,
+	// server_http_auth, ...); a metric takes one rule, and a second is an
+	// error naming both elements (lines, from 1).
 	SLA []string
 	// Segment runs one part "i/n" of a distributed test; empty is "1/1".
 	Segment string

@@ -206,6 +206,8 @@ func TestRunBadUsage(t *testing.T) {
 		{"missing SLA file", []string{"--sla", "testdata/run/missing.yaml"}, "goldenpath run: --sla: open testdata/run/missing.yaml: no such file"},
 		{"SLA with an unknown metric", []string{"--sla", "testdata/run/unknown-metric.yaml"},
 			`goldenpath run: --sla testdata/run/unknown-metric.yaml: sla: line 2: unknown metric "latency"; known: agent_execution,`},
+		{"SLA with two rules for one metric", []string{"--sla", "testdata/run/duplicate-rule.yaml"},
+			`goldenpath run: --sla testdata/run/duplicate-rule.yaml: sla: line 4: a second rule for login; line 2 has one ("login: p95 < 1s")`},
 		{"SLA bounding latency from below", []string{"--sla", "testdata/run/latency-lower-bound.yaml"}, "login: a latency rule bounds from above; use < or <="},
 		{"missing users file", []string{"--users-file", "testdata/run/missing.csv"}, "goldenpath run: --users-file: open testdata/run/missing.csv: no such file"},
 		{"users file with three fields", []string{"--users-file", "testdata/run/users-three-fields.csv"},

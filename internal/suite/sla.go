@@ -3,11 +3,13 @@ package suite
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
@@ -92,7 +94,9 @@ func (r Rule) LimitValue() float64 {
 	return float64(r.Limit) / float64(time.Millisecond)
 }
 
-// SLA is the rules in force, by metric.
+// SLA is the rules in force, by metric: one rule per metric, each judged
+// by a check (the seed's, or [SLA.phaseChecks]'s for a phase the seed does
+// not bound).
 type SLA map[string]Rule
 
 // DefaultSLA returns the seed's SLAs: journey < 60 s, login < 5 s,
@@ -135,15 +139,23 @@ func (s SLA) Lines() []string {
 
 // ParseSLA reads an SLA file over the defaults: a flat YAML mapping of
 // metric to rule, one per line, e.g. "login: p95 < 5s" and
-// "success_rate: >= 98%" (quotes optional; "#" starts a comment). The file's
-// rules replace the defaults for the metrics it names. Unknown metrics and
-// malformed rules are errors that name the line and the accepted forms.
+// "success_rate: >= 98%" (quotes optional; "#" starts a comment). A metric
+// is a rate (success_rate, error_rate) or any measured phase (see
+// [knownMetric]). The file's rules replace the defaults for the metrics it
+// names. Unknown metrics, malformed rules and a second rule for a metric
+// are errors that name the line (both lines, for a second rule) and the
+// accepted forms.
 //
 // The file is read line by line rather than by a YAML parser because an
 // unquoted rule that starts with ">" is a folded block in YAML.
 func ParseSLA(data []byte) (SLA, error) {
 	s := DefaultSLA()
 	var errs []error
+	type ruleLine struct {
+		n    int
+		text string
+	}
+	seen := map[string]ruleLine{}
 	for n, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(stripComment(line))
 		if line == "" || line == "---" {
@@ -156,10 +168,15 @@ func ParseSLA(data []byte) (SLA, error) {
 			errs = append(errs, fmt.Errorf("sla: line %d: %q is not \"metric: rule\" (e.g. login: p95 < 5s)", n+1, line))
 			continue
 		}
-		if _, known := s[k]; !known {
+		if !knownMetric(k) {
 			errs = append(errs, fmt.Errorf("sla: line %d: unknown metric %q; known: %s", n+1, k, strings.Join(knownMetrics(), ", ")))
 			continue
 		}
+		if first, dup := seen[k]; dup {
+			errs = append(errs, fmt.Errorf("sla: line %d: a second rule for %s; line %d has one (%q): one rule per metric, keep one of them", n+1, k, first.n, first.text))
+			continue
+		}
+		seen[k] = ruleLine{n + 1, line}
 		r, err := parseRule(k, v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sla: line %d: %w", n+1, err))
@@ -189,13 +206,53 @@ func stripComment(line string) string {
 	return line
 }
 
-func knownMetrics() []string {
-	var ks []string
-	for k := range DefaultSLA() {
-		ks = append(ks, k)
+// serverHTTPPrefix begins the phase of each Server-Timing entry of an HTTP
+// reply, "server_http_NAME", as the recorder names it.
+const serverHTTPPrefix = "server_" + journey.TimingHTTPPrefix
+
+// slaPhases are the measured phases a rule can name, besides
+// server_http_NAME: the journey's own ([journey.PhaseNames]), those the
+// suites record on top, and the server's timings in its events.
+func slaPhases() []string {
+	ps := append(slices.Clone(journey.PhaseNames), PhaseWSHandshake, PhaseJourneyIntended, PhaseSchedulingDelay)
+	for _, t := range []string{journey.TimingFactory, journey.TimingConfig, journey.TimingExecution, journey.TimingDB} {
+		ps = append(ps, "server_"+strings.TrimSuffix(t, "_ms")) // as the recorder names them
 	}
+	return ps
+}
+
+// knownMetric reports whether an SLA rule can name m: a rate, or a phase
+// that is measured (the PHASE table of a run).
+func knownMetric(m string) bool {
+	if name, ok := strings.CutPrefix(m, serverHTTPPrefix); ok {
+		return name != ""
+	}
+	return m == RateSuccess || m == RateError || slices.Contains(slaPhases(), m)
+}
+
+// knownMetrics lists what an SLA rule can name, sorted, for errors.
+func knownMetrics() []string {
+	ks := append(slaPhases(), RateSuccess, RateError, serverHTTPPrefix+"NAME")
 	slices.Sort(ks)
-	return ks
+	return slices.Compact(ks)
+}
+
+// phaseChecks judges on sc (the integrated scenario) each latency rule of
+// s on a phase that no seed check bounds (first_event, ws_connect,
+// inter_event, ...): one check each, named "sla_" and the phase, sorted by
+// phase, so that every rule of an SLA counts. The integrated suite adds
+// them after its seed checks.
+func (s SLA) phaseChecks(suiteName string, sc *results.Scenario) []results.Check {
+	var out []results.Check
+	for _, m := range slices.Sorted(maps.Keys(s)) {
+		r := s[m]
+		seed := slices.ContainsFunc(integratedRules, func(ir struct{ check, metric string }) bool { return ir.metric == m })
+		if seed || r.Stat == results.StatRate {
+			continue
+		}
+		out = append(out, slaCheck(suiteName, "sla_"+m, sc, r))
+	}
+	return out
 }
 
 var stats = []string{"p50", "p90", "p95", "p99", "p99.9", "mean", "max"}

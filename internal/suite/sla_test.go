@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 func TestParseSLA(t *testing.T) {
@@ -43,7 +45,14 @@ func TestParseSLA(t *testing.T) {
 		{"trailing comment", "login: p95 < 50ms # tighter than the seed", with("login: p95 < 50ms")},
 		{"# inside quotes is not a comment, and CRLF line ends",
 			"# header\r\nerror_rate: \"< 2%\" # was 5%\r\n---\r\n", with("error_rate: < 2%")},
-		{"a later line overrides an earlier one", "login: p95 < 1s\nlogin: p95 < 2s", with("login: p95 < 2s")},
+		// Every measured phase can be named in a rule (the PHASE table):
+		// the journey's, the suites', the server's own timings.
+		{"phases without a default rule", "first_event: p95 < 1s\nws_connect: p99 < 500ms\ninter_event: max < 2s",
+			with("first_event: p95 < 1s", "ws_connect: p99 < 500ms", "inter_event: max < 2s")},
+		{"phases the suites record", "ws_ready: p95 < 1s\njourney_from_intended: p99 < 90s\nscheduling_delay: p99 < 50ms",
+			with("ws_ready: p95 < 1s", "journey_from_intended: p99 < 1m30s", "scheduling_delay: p99 < 50ms")},
+		{"the server's own timings", "server_execution: p95 < 40s\nserver_config: p95 < 1ms\nserver_http_auth: p95 < 300ms",
+			with("server_execution: p95 < 40s", "server_config: p95 < 1ms", "server_http_auth: p95 < 300ms")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseSLA([]byte(tc.file))
@@ -66,7 +75,9 @@ func TestParseSLAErrors(t *testing.T) {
 			[]string{"line 1", `"login p95 < 5s" is not "metric: rule"`, "login: p95 < 5s"}},
 		{"no rule", "\nlogin:", []string{"line 2", "is not \"metric: rule\""}},
 		{"unknown metric lists the known ones", "# x\nlogn: p95 < 5s",
-			[]string{"line 2", `unknown metric "logn"`, "known: agent_execution, config_access, db_operation, error_rate, journey, login, response_delivery, server_factory, success_rate, ws_handshake"}},
+			[]string{"line 2", `unknown metric "logn"`, "known: agent_execution, config_access, db_operation, error_rate, first_event, inter_event, journey, " +
+				"journey_from_intended, login, response_delivery, scheduling_delay, server_config, server_db, server_execution, server_factory, " +
+				"server_http_NAME, success_rate, ws_connect, ws_handshake, ws_ready"}},
 		{"bad statistic", "login: p42 < 5s",
 			[]string{"line 1", `"p42 < 5s" is not a latency rule`, "p50, p90, p95, p99, p99.9, mean, max", `"p95 < 5s"`}},
 		{"bad operator", "login: p95 == 5s", []string{"line 1", `"p95 == 5s" is not a latency rule`, "STAT OP DURATION"}},
@@ -82,6 +93,14 @@ func TestParseSLAErrors(t *testing.T) {
 		{"rate that is not a number", "error_rate: < lots%", []string{`"lots%" is not a percentage`}},
 		{"every bad line is reported", "login: p95 > 5s\nok: fine\nerror_rate: < 500%",
 			[]string{"line 1", "line 2", "line 3"}},
+		// One rule per metric, judged by its check: a second one is an
+		// error naming both lines, never a silent override.
+		{"two rules for one metric", "login: p95 < 1s\nlogin: p95 < 2s",
+			[]string{"line 2", `a second rule for login`, `line 1 has one ("login: p95 < 1s")`, "keep one"}},
+		{"two rules for one metric with different statistics", "login: p95 < 1s\n# tail\nlogin: p99 < 3s",
+			[]string{"line 3", "a second rule for login", "line 1"}},
+		{"two rules for a rate", "success_rate: >= 99%\nsuccess_rate: >= 98%", []string{"line 2", "a second rule for success_rate", "line 1"}},
+		{"a server timing without a name", "server_http_: p95 < 1s", []string{`unknown metric "server_http_"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseSLA([]byte(tc.file))
@@ -128,8 +147,50 @@ func TestSLALinesRoundTrip(t *testing.T) {
 			t.Errorf("ParseSLA(Lines of %q) = %q; want %q", file, back.Lines(), sla.Lines())
 		}
 	}
-	if got := len(DefaultSLA().Lines()); got != len(knownMetrics()) {
-		t.Errorf("len(DefaultSLA().Lines()) = %d; want one line per known metric (%d)", got, len(knownMetrics()))
+	for m := range DefaultSLA() {
+		if !knownMetric(m) {
+			t.Errorf("DefaultSLA has a rule for %q, which is not a known metric", m)
+		}
+	}
+}
+
+// TestSLAEveryPhase: every phase the journey measures can be named in a
+// rule.
+func TestSLAEveryPhase(t *testing.T) {
+	for _, p := range journey.PhaseNames {
+		if _, err := ParseSLA([]byte(p + ": p99 < 5s")); err != nil {
+			t.Errorf("ParseSLA(%q) = %v; want every phase of the journey accepted", p+": p99 < 5s", err)
+		}
+	}
+}
+
+// TestSLAPhaseChecks: a rule on a phase no seed check judges is judged by
+// a check of its own, so that every rule counts; the seed's metrics and
+// the rates have theirs already.
+func TestSLAPhaseChecks(t *testing.T) {
+	sla, err := ParseSLA([]byte("first_event: p95 < 1s\nws_connect: p99 < 10ms\nserver_http_auth: p95 < 5ms\nlogin: p95 < 1s\nsuccess_rate: >= 90%"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scenario("integrated", Integrated, 10, samples("first_event", 40, 2*time.Second), samples("ws_connect", 40, time.Millisecond),
+		samples("login", 40, time.Millisecond))
+	got := sla.phaseChecks(Integrated, &sc)
+	want := []struct{ name, status, evidence string }{
+		{"sla_first_event", results.Fail, "first_event p95 = 2.00s over 40 samples (limit 1s"},
+		{"sla_server_http_auth", results.Skip, "only 0 samples of server_http_auth"},
+		{"sla_ws_connect", results.Pass, "ws_connect p99 = 1.00ms over 40 samples (limit 10ms"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("phaseChecks = %d checks %v; want %d, one per rule without a seed check", len(got), got, len(want))
+	}
+	for i, w := range want {
+		c := got[i]
+		if c.Name != w.name || c.Suite != Integrated || c.Status != w.status || !strings.Contains(c.Evidence, w.evidence) || c.Rule == nil {
+			t.Errorf("phaseChecks[%d] = %s/%s %s (%s); want %s/%s %s with evidence containing %q", i, c.Suite, c.Name, c.Status, c.Evidence, Integrated, w.name, w.status, w.evidence)
+		}
+	}
+	if got := DefaultSLA().phaseChecks(Integrated, &sc); len(got) != 0 {
+		t.Errorf("DefaultSLA().phaseChecks = %v; want none: every default rule has its seed check", got)
 	}
 }
 
