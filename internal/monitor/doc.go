@@ -15,6 +15,12 @@
 //     goldenpath_active_connections ([DefaultMetrics]). Use it for any target
 //     that exposes them, local or remote.
 //
+// Both read at the same moments, into one [Sample]. [FieldResident] is the
+// target's resident memory from whichever has it — RSS from /proc, else
+// process_resident_memory_bytes from /metrics — so that a target reached by
+// URL is measured like a child process; a sample with neither has no
+// resident memory ([Sample.Resident] reports false), never 0.
+//
 // Anything else that implements [Source], or a [SourceFunc], can be sampled
 // too. [Monitor.Run] samples until its context ends; [Monitor.SampleNow]
 // takes one sample at once, as the memory suite does at every cycle boundary.

@@ -136,15 +136,16 @@ func (m *Monitor) take(ctx context.Context) Sample {
 	return s
 }
 
-// procFields are the fields a Sample has outside its Metrics.
-var procFields = [...]Field{FieldRSS, FieldPSS, FieldHWM, FieldCPUSeconds, FieldThreads, FieldFDs}
+// sampleFields are the fields a Sample has outside its Metrics, and
+// FieldResident, which may come from either.
+var sampleFields = [...]Field{FieldRSS, FieldPSS, FieldHWM, FieldCPUSeconds, FieldThreads, FieldFDs, FieldResident}
 
 // record updates the peaks and adds s to the series, thinning it first if
 // it is full.
 func (m *Monitor) record(s Sample) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, f := range procFields {
+	for _, f := range sampleFields {
 		m.notePeak(f, s)
 	}
 	for k := range s.Metrics {

@@ -222,6 +222,60 @@ func TestSampleValue(t *testing.T) {
 	}
 }
 
+// The resident memory comes from /proc when the sample has it, else from
+// /metrics; a sample with neither has none, not 0.
+func TestSampleResident(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Sample
+		want float64
+		from string
+		ok   bool
+	}{
+		{"proc and metrics", Sample{RSS: 7, HasProc: true, Metrics: map[string]float64{MetricResident: 9}}, 7, ResidentFromProc, true},
+		{"metrics only (a target reached by URL)", Sample{Metrics: map[string]float64{MetricResident: 9}}, 9, ResidentFromMetrics, true},
+		{"metrics without it", Sample{Metrics: map[string]float64{"go_goroutines": 3}}, 0, "", false},
+		{"a failed read", Sample{Err: "monitor: scrape x: status 503"}, 0, "", false},
+	}
+	for _, tt := range tests {
+		got, from, ok := tt.s.Resident()
+		if got != tt.want || from != tt.from || ok != tt.ok {
+			t.Errorf("%s: Resident() = (%g, %q, %t); want (%g, %q, %t)", tt.name, got, from, ok, tt.want, tt.from, tt.ok)
+		}
+		if v, ok := tt.s.Value(FieldResident); v != tt.want || ok != tt.ok {
+			t.Errorf("%s: Value(resident) = (%g, %t); want (%g, %t)", tt.name, v, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// Peak and PeakOf find the resident memory of a target watched only
+// through its /metrics.
+func TestPeakResidentFromMetrics(t *testing.T) {
+	rss := []float64{5, 9, 3}
+	i := 0
+	src := SourceFunc(func(_ context.Context, s *Sample) error {
+		s.Metrics = map[string]float64{MetricResident: rss[i]}
+		i++
+		return nil
+	})
+	m, err := New([]Source{src}, WithNow(stepClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range rss {
+		m.SampleNow(t.Context())
+	}
+	if p, ok := m.Peak(FieldResident); !ok || p.Metrics[MetricResident] != 9 {
+		t.Errorf("Peak(resident) = %+v, %t; want the sample of 9", p, ok)
+	}
+	if p, ok := PeakOf(m.Series(), FieldResident); !ok || p.Metrics[MetricResident] != 9 {
+		t.Errorf("PeakOf(series, resident) = %+v, %t; want the sample of 9", p, ok)
+	}
+	if _, ok := m.Peak(FieldRSS); ok {
+		t.Errorf("Peak(rss) found a peak with no /proc read")
+	}
+}
+
 // Both sources together on real targets: this test process through /proc,
 // and a /metrics endpoint.
 func TestMonitorRealSources(t *testing.T) {

@@ -52,6 +52,38 @@ const (
 	FieldFDs        Field = "fds"
 )
 
+// FieldResident is the target's resident memory in bytes, whichever source
+// read it: RSS from /proc when a [ProcSource] read the sample, else
+// [MetricResident] from a [MetricsSource]. It is the one figure of memory
+// the suites judge, so that a target reached by URL is measured at the
+// same moments, by the same rules, as a child process; see
+// [Sample.Resident].
+const FieldResident Field = "resident"
+
+// MetricResident is the Prometheus series of a process's resident memory in
+// bytes, which the Go and most other client libraries export.
+const MetricResident = "process_resident_memory_bytes"
+
+// The sources of [Sample.Resident].
+const (
+	ResidentFromProc    = "/proc"
+	ResidentFromMetrics = "/metrics " + MetricResident
+)
+
+// Resident returns the resident memory of the sample in bytes and where it
+// was read: RSS from /proc ([ResidentFromProc]) when the sample has it,
+// else the sample's [MetricResident] ([ResidentFromMetrics]). ok is false
+// when the sample has neither — a failed read is missing, never 0.
+func (s Sample) Resident() (bytes float64, from string, ok bool) {
+	if s.HasProc {
+		return float64(s.RSS), ResidentFromProc, true
+	}
+	if v, ok := s.Metrics[MetricResident]; ok {
+		return v, ResidentFromMetrics, true
+	}
+	return 0, "", false
+}
+
 // Value returns the figure f of s, and whether s has it.
 func (s Sample) Value(f Field) (float64, bool) {
 	switch f {
@@ -67,6 +99,9 @@ func (s Sample) Value(f Field) (float64, bool) {
 		return float64(s.Threads), s.HasProc
 	case FieldFDs:
 		return float64(s.FDs), s.HasProc
+	case FieldResident:
+		v, _, ok := s.Resident()
+		return v, ok
 	}
 	v, ok := s.Metrics[string(f)]
 	return v, ok

@@ -37,7 +37,7 @@ const maxLabelled = 32
 // runs by outcome.
 func DefaultMetrics() []string {
 	return []string{
-		"process_resident_memory_bytes",
+		MetricResident,
 		"process_virtual_memory_bytes",
 		"process_open_fds",
 		"process_cpu_seconds_total",

@@ -107,11 +107,8 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 	}
 	set.Add(CounterDropped, st.Dropped)
 	if e.Monitor != nil { // the target's memory during this scenario
-		if p, ok := monitor.PeakOf(e.Monitor.Window(time.Now().Add(-st.Elapsed-time.Second), time.Now()), monitor.FieldRSS); ok {
-			if v := RSS(p); !math.IsNaN(v) {
-				set.Add(CounterTargetPeakRSS, int64(v))
-			}
-		}
+		end := time.Now()
+		recordTargetMemory(ctx, e.Monitor, set, end.Add(-st.Elapsed), end)
 	}
 	sc = results.Scenario{
 		Name: name, Suite: suiteName, Model: string(plan.Model), Users: plan.Users, Rate: plan.Rate,

@@ -219,52 +219,6 @@ func loadChecks(scs []results.Scenario, sla SLA) []results.Check {
 	return append(out, capacityCheck(capacityOf(scs, sla)))
 }
 
-// MemoryBound is the most the target's peak resident memory may reach
-// under load (the seed's): the load suite's memory_usage_under_load and the
-// memory suite's memory_usage_bounded_under_load judge it.
-const MemoryBound = 2 << 30
-
-// memoryUnderLoad reports the target's peak memory at each step of users
-// and how it grows with them.
-func memoryUnderLoad(scs []results.Scenario) results.Check {
-	c := results.Check{Suite: Load, Name: "memory_usage_under_load", Status: results.Pass}
-	rule := &results.Rule{Metric: "rss", Stat: "peak", Op: "<", Limit: MemoryBound, Unit: results.UnitBytes}
-	var parts []string
-	var firstU, lastU int
-	var firstM, lastM float64
-	for _, name := range []string{scenarioUsers5, scenarioUsers10, scenarioUsers15, scenarioBurst} {
-		sc := Find(scs, name)
-		if sc == nil {
-			continue
-		}
-		v, ok := sc.Metrics.Counters[CounterTargetPeakRSS]
-		if !ok {
-			continue
-		}
-		m := float64(v)
-		parts = append(parts, fmt.Sprintf("%d users: %s", sc.Users, FormatMiB(m)))
-		if firstU == 0 {
-			firstU, firstM = sc.Users, m
-		}
-		lastU, lastM = sc.Users, m
-		c.Observed, c.Samples = max(c.Observed, m), c.Samples+1
-		if m >= MemoryBound {
-			c.Status = results.Fail
-		}
-	}
-	if len(parts) == 0 {
-		c.Status = results.Skip
-		c.Evidence = "the target's memory cannot be watched: it is not goldenpath's child process and has no /metrics endpoint"
-		return c
-	}
-	c.Rule, c.Unit = rule, rule.Unit
-	c.Evidence = "peak RSS of the target: " + strings.Join(parts, ", ") + fmt.Sprintf(" (limit %s)", FormatMiB(MemoryBound))
-	if lastU > firstU {
-		c.Evidence += fmt.Sprintf("; about %s more per added user", FormatMiB((lastM-firstM)/float64(lastU-firstU)))
-	}
-	return c
-}
-
 func deref(sc *results.Scenario) results.Scenario {
 	if sc == nil {
 		return results.Scenario{}

@@ -11,17 +11,51 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
 
-// cyclesOf reads the per-cycle memory back from a scenario's counters.
+// cyclesOf reads the per-cycle memory back from a scenario's counters: the
+// cycle (from 0), the idle memory and the seconds since the first burst of
+// each cycle that has a reading. A cycle without one is left out, never
+// read as 0.
 func cyclesOf(sc *results.Scenario) (xs, ys, secs []float64) {
-	for i := 0; ; i++ {
-		v, ok := sc.Metrics.Counters[counterCycleRSS+strconv.Itoa(i)]
+	c := sc.Metrics.Counters
+	n, counted := c[counterCyclesRun]
+	for i := 0; !counted || i < int(n); i++ {
+		v, ok := c[counterCycleRSS+strconv.Itoa(i)]
 		if !ok {
-			return
+			if !counted { // results written before the cycles were counted
+				return
+			}
+			continue
 		}
 		xs = append(xs, float64(i))
 		ys = append(ys, float64(v))
-		secs = append(secs, float64(sc.Metrics.Counters[counterCycleSecs+strconv.Itoa(i)])/1000)
+		secs = append(secs, float64(c[counterCycleSecs+strconv.Itoa(i)])/1000)
 	}
+	return
+}
+
+// cyclesRun returns how many cycles of sc ran to their idle reading, with
+// or without one.
+func cyclesRun(sc *results.Scenario) int {
+	if n, ok := sc.Metrics.Counters[counterCyclesRun]; ok {
+		return int(n)
+	}
+	xs, _, _ := cyclesOf(sc)
+	return len(xs)
+}
+
+// insufficient is the evidence of a check that has fewer idle readings
+// than it needs: "insufficient evidence: memory read in 3 of 10 cycles
+// (a trend needs at least 6)".
+func insufficient(sc *results.Scenario, have, need int, what string) string {
+	return fmt.Sprintf("insufficient evidence: memory read in %d of %d cycles (%s needs at least %d)", have, cyclesRun(sc), what, need)
+}
+
+// from says where a scenario's memory readings came from.
+func from(sc *results.Scenario) string {
+	if sc.Metrics.Counters[counterFromMetrics] > 0 {
+		return "its /metrics " + monitor.MetricResident
+	}
+	return "its process"
 }
 
 func leakOf(sc *results.Scenario) monitor.Verdict {
@@ -41,7 +75,12 @@ func memoryChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 		case sc.Metrics.Counters[counterRaceBuild] > 0:
 			c.Status, c.Evidence = results.Skip, "the target runs with Go's race detector (--race-detector), which multiplies its memory: memory checks never run on a race build"
 		case sc.Metrics.Counters[counterNoMonitor] > 0:
-			c.Status, c.Evidence = results.Skip, "the target's memory cannot be watched: it is not goldenpath's child process and has no /metrics endpoint"
+			c.Status, c.Evidence = results.Skip, "the target has no memory source: it is not goldenpath's child process and has no /metrics endpoint"
+		case sc.Metrics.Counters[counterNoSource] > 0:
+			c.Status, c.Evidence = results.Skip, "the target has no memory source: it is not goldenpath's child process, and its /metrics has no "+monitor.MetricResident
+		case interrupted(sc):
+			c.Scenario = sc.Name
+			c.Status, c.Evidence = results.Skip, fmt.Sprintf("not judged: the run was interrupted after %d of %d cycles", cyclesRun(sc), sc.Metrics.Counters[counterCyclesPlan])
 		default:
 			c.Scenario = sc.Name
 			c.Status, c.Evidence = judge(sc, &c)
@@ -60,25 +99,27 @@ func memoryChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 			v := leakOf(sc)
 			figures(c, &results.Rule{Metric: metricRSS, Stat: statSlopeLo, Op: "<=", Limit: v.Floor, Unit: unitPerCycle}, v.Lo, v.N)
 			ev := fmt.Sprintf("%s, %d per cycle: %s", what, sc.Metrics.Counters[counterOpsPerCycle], v.Reason)
-			if v.N < 6 {
-				return results.Skip, ev + " (fewer than 6 cycles cannot be judged)"
-			}
 			if n := sc.Metrics.Counters[counterCountsOff]; n > 0 {
 				return results.Fail, ev + fmt.Sprintf("; in %d cycles goroutines, connections or file descriptors did not come back to baseline: %s", n, suite.FirstSample(sc, "counts_not_back"))
+			}
+			if v.N < minTrendReadings || math.IsInf(v.Lo, 0) || math.IsNaN(v.Lo) {
+				return results.Fail, insufficient(sc, v.N, minTrendReadings, "a trend") + "; " + ev
 			}
 			return suite.Verdict(!v.Leak), ev
 		}
 	}
 	return []results.Check{
-		chk("memory_usage_bounded_under_load", j, func(sc *results.Scenario, c *results.Check) (string, string) {
-			p := float64(sc.Metrics.Counters[counterPeakRSS])
-			figures(c, &results.Rule{Metric: metricRSS, Stat: "peak", Op: "<", Limit: suite.MemoryBound, Unit: results.UnitBytes}, p, 0)
-			return suite.Verdict(p > 0 && p < suite.MemoryBound), fmt.Sprintf("peak RSS of the target under load %s (limit %s)", suite.FormatMiB(p), suite.FormatMiB(suite.MemoryBound))
-		}),
+		chk("memory_usage_bounded_under_load", j, judgePeak),
 		chk("startup_memory_baseline", j, func(sc *results.Scenario, c *results.Check) (string, string) {
-			s := float64(sc.Metrics.Counters[counterStartupRSS])
-			figures(c, &results.Rule{Metric: metricRSS, Stat: "startup", Op: "<", Limit: StartupBound, Unit: results.UnitBytes}, s, 0)
-			return suite.Verdict(s > 0 && s < StartupBound), fmt.Sprintf("RSS of the target at the start of the run %s (limit %s)", suite.FormatMiB(s), suite.FormatMiB(StartupBound))
+			rule := &results.Rule{Metric: metricRSS, Stat: "startup", Op: "<", Limit: StartupBound, Unit: results.UnitBytes}
+			v, ok := sc.Metrics.Counters[counterStartupRSS]
+			if !ok {
+				figures(c, rule, math.NaN(), 0)
+				return results.Fail, "insufficient evidence: no reading of the target's memory was taken before the load"
+			}
+			s := float64(v)
+			figures(c, rule, s, 1)
+			return suite.Verdict(s < StartupBound), fmt.Sprintf("RSS of the target at the start of the run %s, from %s (limit %s)", suite.FormatMiB(s), from(sc), suite.FormatMiB(StartupBound))
 		}),
 		chk("memory_growth_under_10_percent", j, judgeGrowth),
 		chk("memory_leak_detection", j, leak("full golden-path journeys")),
@@ -117,6 +158,33 @@ func figures(c *results.Check, rule *results.Rule, observed float64, n int) {
 	}
 }
 
+// interrupted reports whether sc's cycles were cut short: fewer ran than
+// were planned.
+func interrupted(sc *results.Scenario) bool {
+	plan, ok := sc.Metrics.Counters[counterCyclesPlan]
+	return ok && int64(cyclesRun(sc)) < plan
+}
+
+// judgePeak: the highest of the readings taken while the bursts ran (the
+// monitor's and the suite's own, every burstSampleEvery) stays under
+// suite.MemoryBound; it needs minLoadReadings of them.
+func judgePeak(sc *results.Scenario, c *results.Check) (string, string) {
+	rule := &results.Rule{Metric: metricRSS, Stat: "peak", Op: "<", Limit: suite.MemoryBound, Unit: results.UnitBytes}
+	cs := sc.Metrics.Counters
+	p, hasPeak := cs[counterPeakRSS]
+	n, counted := cs[counterLoadRSS]
+	if !counted && hasPeak {
+		n = minLoadReadings // results written before the readings were counted
+	}
+	if !hasPeak || n < minLoadReadings {
+		figures(c, rule, math.NaN(), int(n))
+		return results.Fail, fmt.Sprintf("insufficient evidence: %d readings of the target's memory while the bursts ran (a peak needs at least %d)", n, minLoadReadings)
+	}
+	figures(c, rule, float64(p), int(n))
+	return suite.Verdict(float64(p) < suite.MemoryBound), fmt.Sprintf("peak RSS of the target under load %s, the highest of %d readings from %s while the bursts ran (limit %s)",
+		suite.FormatMiB(float64(p)), n, from(sc), suite.FormatMiB(suite.MemoryBound))
+}
+
 // workloadFailed says how a memory scenario's workload failed when more
 // than maxFailedShare of its operations failed, or none ran: memory
 // measured under a load that did not happen proves nothing, and must not
@@ -138,9 +206,9 @@ func workloadFailed(sc *results.Scenario) string {
 func judgeGrowth(sc *results.Scenario, c *results.Check) (string, string) {
 	_, ys, secs := cyclesOf(sc)
 	rule := &results.Rule{Metric: metricRSS, Stat: statProjectedGrowth, Op: "<", Limit: GrowthBound, Unit: results.UnitRatio}
-	if len(ys) < 3 || secs[len(secs)-1] <= 0 {
+	if len(ys) < minTrendReadings || secs[len(secs)-1] <= 0 {
 		figures(c, rule, math.NaN(), len(ys))
-		return results.Skip, "too few cycles to project growth"
+		return results.Fail, insufficient(sc, len(ys), minTrendReadings, "a growth figure")
 	}
 	slope, _, lo, hi := trend.TheilSen(secs, ys, 1-LeakAlpha)
 	base := ys[0]
@@ -164,14 +232,20 @@ func judgeGrowth(sc *results.Scenario, c *results.Check) (string, string) {
 // freed pages for reuse, so "back near baseline" is judged against the
 // first cycle's idle memory, not the process start.
 func judgeReturn(sc *results.Scenario, c *results.Check) (string, string) {
-	_, ys, _ := cyclesOf(sc)
+	xs, ys, _ := cyclesOf(sc)
+	rule := &results.Rule{Metric: metricRSS, Stat: statIdleRise, Op: "<=", Limit: returnSlack, Unit: results.UnitBytes}
 	if len(ys) < 2 {
-		return results.Skip, "too few cycles"
+		figures(c, rule, math.NaN(), len(ys))
+		return results.Fail, insufficient(sc, len(ys), 2, "a return to baseline")
 	}
 	first, last := ys[0], ys[len(ys)-1]
-	peak := float64(sc.Metrics.Counters[counterPeakRSS])
-	slack := math.Max(returnSlack, 0.1*first)
-	figures(c, &results.Rule{Metric: metricRSS, Stat: statIdleRise, Op: "<=", Limit: slack, Unit: results.UnitBytes}, last-first, len(ys))
-	ev := fmt.Sprintf("idle memory after the first cycle %s, after the last %s (peak under load %s; allowed above the first: %s)", suite.FormatMiB(first), suite.FormatMiB(last), suite.FormatMiB(peak), suite.FormatMiB(slack))
-	return suite.Verdict(last-first <= slack), ev
+	rule.Limit = math.Max(returnSlack, 0.1*first)
+	figures(c, rule, last-first, len(ys))
+	underLoad := ""
+	if p, ok := sc.Metrics.Counters[counterPeakRSS]; ok {
+		underLoad = "; peak under load " + suite.FormatMiB(float64(p))
+	}
+	ev := fmt.Sprintf("idle memory after cycle %d %s, after cycle %d %s (from %s%s; allowed above the first: %s)",
+		int(xs[0])+1, suite.FormatMiB(first), int(xs[len(xs)-1])+1, suite.FormatMiB(last), from(sc), underLoad, suite.FormatMiB(rule.Limit))
+	return suite.Verdict(last-first <= rule.Limit), ev
 }

@@ -5,15 +5,18 @@
 // workload — full journeys, agent runs, WebSocket connections, config
 // reads and writes, thread writes and reads — has a scenario of its own.
 //
-// The suite needs the target watched ([suite.Env].Monitor) and skips
-// every check on a race-built target, whose memory is not its own.
+// The suite needs a source of the target's memory ([suite.Env].Monitor
+// reading its process, or process_resident_memory_bytes on its /metrics:
+// [monitor.FieldResident]); without one every check skips, saying so, as
+// on a race-built target, whose memory is not its own. A reading that
+// could not be taken is missing, never 0: a check with fewer readings than
+// it needs fails for insufficient evidence.
 package memory
 
 import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
 	"strconv"
 	"time"
 
@@ -44,6 +47,9 @@ const (
 	memoryMinorCycles  = 6
 	memoryIdle         = 500 * time.Millisecond
 	warmupCycles       = 2
+	burstSampleEvery   = 250 * time.Millisecond // the suite's own readings while a burst runs, beside the monitor's loop
+	minTrendReadings   = 6                      // idle readings a trend needs: fewer can never be judged at LeakAlpha
+	minLoadReadings    = 5                      // readings under load a peak needs
 	counterCycleRSS    = "cycle_rss_"
 	counterCycleSecs   = "cycle_seconds_"
 	counterOpsPerCycle = "ops_per_cycle"
@@ -52,8 +58,13 @@ const (
 	counterBaseFDs     = "baseline_fds"
 	counterCountsOff   = "counts_not_back"
 	counterPeakRSS     = "peak_rss"
+	counterLoadRSS     = "load_rss_readings" // readings of which peak_rss is the highest, taken while the bursts ran
+	counterFromMetrics = "rss_from_metrics"  // 1: the readings came from the target's /metrics, not its process
 	counterStartupRSS  = "startup_rss"
+	counterCyclesPlan  = "cycles_planned"
+	counterCyclesRun   = "cycles_run" // cycles that ran to their idle reading (or lack of one)
 	counterNoMonitor   = "no_monitor"
+	counterNoSource    = "no_memory_source" // watched, but no reading of the target's resident memory
 	counterRaceBuild   = "race_build"
 	counterOpsDone     = "workload_ops"        // operations of the cycles' workload, warm-up included
 	counterOpsFailed   = "workload_ops_failed" // of which failed
@@ -90,13 +101,18 @@ func countsOf(s monitor.Sample) counts {
 }
 
 func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (bool, error) {
-	if e.Monitor == nil || e.RaceBuild {
+	var why string
+	switch {
+	case e.RaceBuild:
+		why = counterRaceBuild
+	case e.Monitor == nil:
+		why = counterNoMonitor
+	case !hasMemorySource(ctx, e.Monitor):
+		why = counterNoSource
+	}
+	if why != "" {
 		set := metrics.NewSet()
-		if e.RaceBuild {
-			set.Add(counterRaceBuild, 1)
-		} else {
-			set.Add(counterNoMonitor, 1)
-		}
+		set.Add(why, 1)
 		for _, n := range []string{scMemJourneys, scMemRuns, scMemConns, scMemConfig, scMemDB} {
 			add(results.Scenario{Name: n, Suite: Name, Model: "cycles", Metrics: set.Snapshot()})
 		}
@@ -133,29 +149,60 @@ func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (b
 	return false, nil
 }
 
+// hasMemorySource reports whether the monitor reads the target's resident
+// memory ([monitor.FieldResident]): it has read it before, or a sample
+// taken now has it.
+func hasMemorySource(ctx context.Context, m *monitor.Monitor) bool {
+	if _, ok := m.Peak(monitor.FieldResident); ok {
+		return true
+	}
+	_, _, ok := m.SampleNow(ctx).Resident()
+	return ok
+}
+
+// A quiet reading is what settle found once a burst had drained: the counts
+// of the quietest of a few samples, and the target's resident memory.
+type quiet struct {
+	monitor.Sample // counts: the least of each over the samples
+	// resident is the target's resident memory at the last of the samples
+	// that had it, read at residentT; hasResident is false when none did.
+	resident    float64
+	residentT   time.Time
+	hasResident bool
+}
+
 // settle closes our idle connections, waits memoryIdle, and samples; then,
 // while the counts differ from want, samples again until settleWait.
-func settle(ctx context.Context, e *suite.Env, want *counts) monitor.Sample {
+func settle(ctx context.Context, e *suite.Env, want *counts) quiet {
 	e.Target.HTTP.CloseIdleConnections()
 	sleep(ctx, memoryIdle)
-	s := quietSample(ctx, e)
+	q := quietSample(ctx, e)
 	deadline := time.Now().Add(settleWait)
-	for want != nil && countsOf(s).above(*want) && time.Now().Before(deadline) && ctx.Err() == nil {
+	for want != nil && countsOf(q.Sample).above(*want) && time.Now().Before(deadline) && ctx.Err() == nil {
 		sleep(ctx, 100*time.Millisecond)
-		s = quietSample(ctx, e)
+		q = quietSample(ctx, e)
 	}
-	return s
+	return q
 }
 
 // quietSample takes three samples 100 ms apart and keeps, for each count,
 // the least: a goroutine or descriptor of a request in flight (the scrape
-// itself, a connection still closing) only ever adds.
-func quietSample(ctx context.Context, e *suite.Env) monitor.Sample {
+// itself, a connection still closing) only ever adds. The resident memory
+// is the last sample's that has it: one failed scrape costs no reading.
+func quietSample(ctx context.Context, e *suite.Env) quiet {
+	var q quiet
+	note := func(t monitor.Sample) {
+		if v, _, ok := t.Resident(); ok {
+			q.resident, q.residentT, q.hasResident = v, t.T, true
+		}
+	}
 	s := e.Monitor.SampleNow(ctx)
+	note(s)
 	s.Metrics = maps.Clone(s.Metrics) // the series keeps the original
 	for range 2 {
 		sleep(ctx, 100*time.Millisecond)
 		t := e.Monitor.SampleNow(ctx)
+		note(t)
 		for _, k := range []string{"go_goroutines", protocol.MetricActiveConnections, "process_open_fds"} {
 			if v, ok := t.Metrics[k]; ok && v < s.Metrics[k] {
 				s.Metrics[k] = v
@@ -166,7 +213,26 @@ func quietSample(ctx context.Context, e *suite.Env) monitor.Sample {
 		}
 		s.RSS, s.T = t.RSS, t.T
 	}
-	return s
+	q.Sample = s
+	return q
+}
+
+// sampleWhile takes a sample every burstSampleEvery until stop is closed or
+// ctx ends, so that the memory under load is read in every burst, however
+// short, at the same moments from every source.
+func sampleWhile(ctx context.Context, m *monitor.Monitor, stop <-chan struct{}) {
+	t := time.NewTicker(burstSampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.SampleNow(ctx)
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -185,9 +251,21 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	set := metrics.NewSet()
 	var samples []results.Sample
 	var work tally
-	burst := func(ctx context.Context) error { return run(ctx, &work) }
+	var bursts [][2]time.Time // when each burst ran
+	burst := func(ctx context.Context) error {
+		from := time.Now()
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() { defer close(done); sampleWhile(ctx, e.Monitor, stop) }()
+		err := run(ctx, &work)
+		close(stop)
+		<-done
+		bursts = append(bursts, [2]time.Time{from, time.Now()})
+		return err
+	}
 	if series := e.Monitor.Series(); len(series) > 0 {
-		set.Add(counterStartupRSS, int64(suite.RSS(series[0]))) // the first sample: taken before any load
+		if v, _, ok := series[0].Resident(); ok { // the first sample: taken before any load
+			set.Add(counterStartupRSS, int64(v))
+		}
 	}
 	for range warmupCycles { // pools, caches and lazily started goroutines settle first
 		if err := burst(ctx); err != nil {
@@ -198,7 +276,7 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	// low reading (a keep-alive just closed) would make later cycles,
 	// which are judged on their lowest reading, look like leaks.
 	base := settle(ctx, e, nil)
-	bc := countsOf(base)
+	bc := countsOf(base.Sample)
 	for range 2 {
 		sleep(ctx, 200*time.Millisecond)
 		c := countsOf(e.Monitor.SampleNow(ctx))
@@ -208,8 +286,10 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	set.Add(counterBaseConns, int64(bc.conns))
 	set.Add(counterBaseFDs, int64(bc.fds))
 	set.Add(counterOpsPerCycle, int64(ops))
+	set.Add(counterCyclesPlan, int64(n))
 	t0 := time.Now()
 	offCycles := 0 // cycles whose counts did not come back
+	ran := 0       // cycles that ran to their idle reading
 	for i := range n {
 		if ctx.Err() != nil {
 			break
@@ -226,9 +306,15 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 		}
 		drained := time.Now()
 		s := settle(ctx, e, want)
-		set.Add(counterCycleRSS+strconv.Itoa(i), int64(suite.RSS(s)))
-		set.Add(counterCycleSecs+strconv.Itoa(i), int64(s.T.Sub(t0)/time.Millisecond))
-		if c := countsOf(s); c.above(bc) {
+		if ctx.Err() != nil {
+			break // cut short: neither a reading nor a missing one
+		}
+		ran++
+		if s.hasResident { // a cycle without a reading has no counter: missing, not 0
+			set.Add(counterCycleRSS+strconv.Itoa(i), int64(s.resident))
+			set.Add(counterCycleSecs+strconv.Itoa(i), int64(s.residentT.Sub(t0)/time.Millisecond))
+		}
+		if c := countsOf(s.Sample); c.above(bc) {
 			offCycles++
 			set.Add(counterCountsOff, 1)
 			if len(samples) < suite.MaxSamples {
@@ -237,11 +323,8 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 			}
 		}
 	}
-	if p, ok := monitor.PeakOf(e.Monitor.Window(start, time.Now()), monitor.FieldRSS); ok && p.HasProc {
-		set.Add(counterPeakRSS, p.RSS)
-	} else if v := suite.RSS(p); ok && !math.IsNaN(v) {
-		set.Add(counterPeakRSS, int64(v))
-	}
+	set.Add(counterCyclesRun, int64(ran))
+	recordLoadMemory(set, e.Monitor.Window(start, time.Now()), bursts)
 	set.Add(counterOpsDone, work.done)
 	set.Add(counterOpsFailed, work.failed)
 	if work.first != "" {
@@ -250,4 +333,39 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	sc := results.Scenario{Name: name, Suite: Name, Model: "cycles", DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc, nil
+}
+
+// recordLoadMemory records the target's memory under load: of the samples,
+// those taken while a burst ran, how many had the resident memory, the
+// highest, and whether it came from /metrics.
+func recordLoadMemory(set *metrics.Set, samples []monitor.Sample, bursts [][2]time.Time) {
+	var n int64
+	var peak float64
+	fromMetrics := false
+	for _, s := range samples {
+		v, src, ok := s.Resident()
+		if !ok || !during(s.T, bursts) {
+			continue
+		}
+		n++
+		peak = max(peak, v)
+		fromMetrics = fromMetrics || src == monitor.ResidentFromMetrics
+	}
+	set.Add(counterLoadRSS, n)
+	if n > 0 {
+		set.Add(counterPeakRSS, int64(peak))
+	}
+	if fromMetrics {
+		set.Add(counterFromMetrics, 1)
+	}
+}
+
+// during reports whether t falls within one of the spans.
+func during(t time.Time, spans [][2]time.Time) bool {
+	for _, sp := range spans {
+		if !t.Before(sp[0]) && !t.After(sp[1]) {
+			return true
+		}
+	}
+	return false
 }
