@@ -309,28 +309,39 @@ func (u *user) dbOps() *Error {
 		return err
 	}
 	u.scanForeign("GET "+path, ml)
-	for _, req := range u.asked {
+	for _, req := range u.asked { // every one answered: the journey got here
 		q, a := -1, -1
+		nq, na := 0, 0
 		for i, m := range ml.Messages {
 			switch {
 			case m.MessageID != req.messageID:
 			case m.Role == "user" && m.Content == req.content:
-				q = i
+				q, nq = i, nq+1
 			case m.Role == "assistant" && strings.Contains(m.Content, req.content):
-				a = i
+				if a < 0 {
+					a = i
+				}
+				na++
 			}
 		}
-		detail := ""
+		var details []string
 		switch {
 		case q < 0:
-			detail = "lacks the question"
-		case a < 0:
-			detail = "lacks the answer"
-		case a < q:
-			detail = "lists the answer before the question"
+			details = append(details, "lacks the question of message "+req.messageID)
+		case nq > 1:
+			details = append(details, fmt.Sprintf("holds the question of message %s %d times", req.messageID, nq))
 		}
-		if detail != "" {
-			u.violate(Violation{Kind: ViolationStoreMismatch, Detail: fmt.Sprintf("thread %s %s of message %s (%d messages)", u.thread, detail, req.messageID, len(ml.Messages))})
+		switch {
+		case a < 0:
+			details = append(details, "lacks the answer of message "+req.messageID)
+		case na > 1:
+			details = append(details, fmt.Sprintf("holds the answer of message %s %d times", req.messageID, na))
+		}
+		if q >= 0 && a >= 0 && a < q {
+			details = append(details, "lists the answer of message "+req.messageID+" before its question")
+		}
+		for _, d := range details {
+			u.violate(Violation{Kind: ViolationStoreMismatch, Detail: fmt.Sprintf("thread %s %s (%d messages)", u.thread, d, len(ml.Messages))})
 		}
 	}
 	return nil

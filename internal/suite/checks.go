@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -69,6 +70,229 @@ func rateCheck(suiteName, name string, r Rule, scs ...*results.Scenario) results
 	}
 	c.Status = Verdict(r.Holds(c.Observed))
 	c.Evidence = fmt.Sprintf("%s = %.2f%% (%d ok, %d failed of %d journeys; limit %s)%s", r.Metric, c.Observed*100, ok, failed, journeys, strings.TrimPrefix(r.String(), r.Metric+": "), ErrorList(errs))
+	return c
+}
+
+// Steps of a journey that checks count as their evidence: how many
+// journeys got that far ([Reached]).
+const (
+	// StepUserMessage: the journey sent its first user_message (it did not
+	// fail in login, the config read or the WebSocket handshake).
+	StepUserMessage = "user_message"
+	// StepReadBack: the journey read its thread back from the store after
+	// its runs (a journey with [journey.Options].DBOps that ended without
+	// an error).
+	StepReadBack = "read_back"
+)
+
+// phasesBeforeRequest are the phases a journey can fail in before it
+// sends its first request; "none" is a failure of no phase (bad options,
+// a goldenpath bug), which never sends one.
+var phasesBeforeRequest = []string{journey.PhaseRegister, journey.PhaseLogin, journey.PhaseConfigAccess, journey.PhaseWSConnect, journey.PhaseWSReady, "none"}
+
+// Reached is how many of sc's journeys reached step, counted from how far
+// its failed journeys got (so results of any version can be judged).
+func Reached(sc *results.Scenario, step string) int64 {
+	if sc == nil {
+		return 0
+	}
+	switch step {
+	case StepUserMessage:
+		return max(0, sc.Journeys-PhaseErrors(*sc, phasesBeforeRequest...))
+	case StepReadBack:
+		var ended int64 // journeys ended by an error, in whatever phase
+		for k, v := range sc.Metrics.Counters {
+			if strings.HasPrefix(k, prefixErrorPhase) {
+				ended += v
+			}
+		}
+		return max(0, sc.Journeys-ended)
+	}
+	return 0
+}
+
+// Evidence is what a check judges and how much of it the check needs:
+// Have of Of journeys (or operations) reached Step, and the check needs
+// Need of them. With fewer it never passes.
+type Evidence struct {
+	Have, Of, Need int64
+	Unit           string // what is counted: "journeys"
+	Step           string // how far they got: "reached user_message"
+}
+
+// JourneysReaching is the evidence of a check that judges sc's journeys
+// that reached step, and needs need of them (at least 1).
+func JourneysReaching(sc *results.Scenario, step string, need int64) Evidence {
+	ev := Evidence{Need: max(need, 1), Unit: "journeys", Step: "reached " + step}
+	if sc != nil {
+		ev.Have, ev.Of = Reached(sc, step), sc.Journeys
+	}
+	return ev
+}
+
+// Add returns ev with o's counts added (evidence of the same kind from
+// another scenario); the need stays ev's.
+func (ev Evidence) Add(o Evidence) Evidence {
+	ev.Have, ev.Of = ev.Have+o.Have, ev.Of+o.Of
+	if ev.Unit == "" {
+		ev.Unit, ev.Step = o.Unit, o.Step
+	}
+	return ev
+}
+
+// Enough reports whether there is as much evidence as the check needs.
+func (ev Evidence) Enough() bool { return ev.Have >= max(ev.Need, 1) }
+
+// String renders the evidence: "10 of 10 journeys reached user_message".
+func (ev Evidence) String() string {
+	return fmt.Sprintf("%d of %d %s %s", ev.Have, ev.Of, ev.Unit, ev.Step)
+}
+
+// Lacking is the evidence sentence of a check that lacks evidence:
+// "insufficient evidence: 0 of 10 journeys reached user_message (the check
+// needs 10)", with why the journeys of scs stopped short.
+func (ev Evidence) Lacking(scs ...*results.Scenario) string {
+	s := fmt.Sprintf("insufficient evidence: %s (the check needs %d)", ev, max(ev.Need, 1))
+	errs := map[string]int64{}
+	var eg string
+	for _, sc := range scs {
+		if sc == nil {
+			continue
+		}
+		for k, v := range sc.Errors {
+			errs[k] += v
+		}
+		for _, smp := range sc.Samples {
+			if eg == "" && !strings.HasPrefix(smp.Kind, prefixViolation) {
+				eg = smp.Kind + ": " + smp.Detail
+			}
+		}
+	}
+	s += ErrorList(errs)
+	if eg != "" {
+		s += "; e.g. " + eg
+	}
+	return s
+}
+
+// KindsOf sums the counts of m whose keys begin with one of prefixes, in
+// key order, and lists them ("seq_gap x3").
+func KindsOf(m map[string]int64, prefixes ...string) (n int64, parts []string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for _, k := range sortStrings(keys) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) && m[k] > 0 {
+				n += m[k]
+				parts = append(parts, fmt.Sprintf("%s x%d", k, m[k]))
+				break
+			}
+		}
+	}
+	return n, parts
+}
+
+// frameKind reports whether protocolCheck judges findings of kind: every
+// violation kind but the store's (readBackCheck judges those).
+func frameKind(kind string) bool { return kind != journey.ViolationStoreMismatch }
+
+// protocolCheck judges the oracle's findings in the journeys of scs: seq
+// gaps, duplicates and reorders, broken envelopes and grammar, foreign
+// frames, answers that do not quote their request, missing terminal
+// events, config reads whose checksum does not match. Any finding fails
+// it; it needs one journey that sent its request.
+func protocolCheck(suiteName, name string, scs ...*results.Scenario) results.Check {
+	c := results.Check{Suite: suiteName, Name: name}
+	var ev Evidence
+	var names, parts []string
+	var found, journeys, flawed int64
+	kinds := map[string]int64{}
+	var eg string
+	for _, sc := range scs {
+		if sc == nil {
+			continue
+		}
+		names = append(names, sc.Name)
+		ev = ev.Add(JourneysReaching(sc, StepUserMessage, 0))
+		journeys += sc.Journeys
+		n, _ := KindsOf(sc.Errors, prefixViolation)
+		flawed += n
+		for k, v := range sc.Violations {
+			if frameKind(k) {
+				kinds[k] += v
+			}
+		}
+		if eg == "" {
+			eg = firstSampleWhere(sc, func(kind string) bool {
+				return strings.HasPrefix(kind, prefixViolation) && frameKind(strings.TrimPrefix(kind, prefixViolation))
+			})
+		}
+	}
+	c.Scenario, c.Samples = strings.Join(names, ","), ev.Have
+	if len(names) == 0 {
+		c.Status, c.Evidence = results.Skip, "its scenarios did not run"
+		return c
+	}
+	found, parts = KindsOf(kinds, "")
+	c.Observed = float64(found)
+	switch {
+	case found > 0:
+		c.Status = results.Fail
+		c.Evidence = fmt.Sprintf("%d findings of the frame oracle in %d journeys (%d that completed with one count as failed): %s", found, journeys, flawed, strings.Join(parts, ", "))
+		if eg != "" {
+			c.Evidence += "; e.g. " + eg
+		}
+	case !ev.Enough():
+		c.Status, c.Evidence = results.Fail, ev.Lacking(scs...)
+	default:
+		c.Status = results.Pass
+		c.Evidence = fmt.Sprintf("%s; every frame judged (seq, envelope, event grammar, ownership, answers quoting their request) and every config read's checksum verified: no finding", ev)
+	}
+	return c
+}
+
+// readBackCheck judges the read-back of the journeys of scs: every
+// acknowledged question and answer must be in its thread exactly once
+// (the journey's store_mismatch findings name the message and the
+// thread). It needs one journey that read its thread back.
+func readBackCheck(suiteName, name string, scs ...*results.Scenario) results.Check {
+	c := results.Check{Suite: suiteName, Name: name}
+	var ev Evidence
+	var names, egs []string
+	var found int64
+	for _, sc := range scs {
+		if sc == nil {
+			continue
+		}
+		names = append(names, sc.Name)
+		ev = ev.Add(JourneysReaching(sc, StepReadBack, 0))
+		found += sc.Violations[journey.ViolationStoreMismatch]
+		for _, s := range sc.Samples {
+			if s.Kind == prefixViolation+journey.ViolationStoreMismatch && len(egs) < 3 {
+				egs = append(egs, s.Detail)
+			}
+		}
+	}
+	c.Scenario, c.Samples, c.Observed = strings.Join(names, ","), ev.Have, float64(found)
+	if len(names) == 0 {
+		c.Status, c.Evidence = results.Skip, "its scenarios did not run"
+		return c
+	}
+	switch {
+	case found > 0:
+		c.Status = results.Fail
+		c.Evidence = fmt.Sprintf("%s: %d acknowledged writes missing, stored twice or out of order on read-back", ev, found)
+		if len(egs) > 0 {
+			c.Evidence += ": " + strings.Join(egs, "; ")
+		}
+	case !ev.Enough():
+		c.Status, c.Evidence = results.Fail, ev.Lacking(scs...)
+	default:
+		c.Status = results.Pass
+		c.Evidence = fmt.Sprintf("%s: every acknowledged question and answer was in its thread once, in order", ev)
+	}
 	return c
 }
 
@@ -146,19 +370,30 @@ func ErrorList(errs map[string]int64) string {
 // FormatMiB renders bytes in MiB for evidence: "12.5 MiB".
 func FormatMiB(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 
-// FirstSample returns the first of sc's samples whose kind starts with one
-// of kinds, as evidence ("kind: detail | frame: ..."), or "".
-func FirstSample(sc *results.Scenario, kinds ...string) string {
+// firstSampleWhere renders the first of sc's samples whose kind ok
+// accepts, as [FirstSample] does, or "".
+func firstSampleWhere(sc *results.Scenario, ok func(kind string) bool) string {
 	for _, s := range sc.Samples {
-		for _, k := range kinds {
-			if strings.HasPrefix(s.Kind, k) {
-				out := s.Kind + ": " + s.Detail
-				if s.Frame != "" {
-					out += " | frame: " + s.Frame
-				}
-				return out
+		if ok(s.Kind) {
+			out := s.Kind + ": " + s.Detail
+			if s.Frame != "" {
+				out += " | frame: " + s.Frame
 			}
+			return out
 		}
 	}
 	return ""
+}
+
+// FirstSample returns the first of sc's samples whose kind starts with one
+// of kinds, as evidence ("kind: detail | frame: ..."), or "".
+func FirstSample(sc *results.Scenario, kinds ...string) string {
+	return firstSampleWhere(sc, func(kind string) bool {
+		for _, k := range kinds {
+			if strings.HasPrefix(kind, k) {
+				return true
+			}
+		}
+		return false
+	})
 }

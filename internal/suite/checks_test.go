@@ -277,3 +277,99 @@ func TestFormatMS(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sampled adds evidence samples to a scenario.
+func sampled(sc results.Scenario, ss ...results.Sample) results.Scenario {
+	sc.Samples = append(sc.Samples, ss...)
+	return sc
+}
+
+func TestReached(t *testing.T) {
+	sc := scenario("a", Load, 5, journeys(6, 9),
+		failures("http_status:500", journey.PhaseLogin, 2), failures("http_status:503", journey.PhaseConfigAccess, 1),
+		failures("connect", journey.PhaseWSConnect, 1), failures("timeout", journey.PhaseWSReady, 1),
+		failures("timeout", journey.PhaseFirstEvent, 1), failures("http_status:500", journey.PhaseDBOperation, 1),
+		counter(prefixError+prefixViolation+journey.ViolationSeqGap, 2))
+	if got := Reached(&sc, StepUserMessage); got != 10 {
+		t.Errorf("Reached(%s) = %d; want 10 (15 journeys, 5 failed before their request)", StepUserMessage, got)
+	}
+	if got := Reached(&sc, StepReadBack); got != 8 {
+		t.Errorf("Reached(%s) = %d; want 8 (15 journeys, 7 ended by an error; the 2 with a finding read back)", StepReadBack, got)
+	}
+	if got := Reached(nil, StepUserMessage); got != 0 {
+		t.Errorf("Reached(nil) = %d; want 0", got)
+	}
+}
+
+func TestProtocolAndReadBackChecks(t *testing.T) {
+	reorder := results.Sample{Kind: prefixViolation + journey.ViolationSeqReorder, Detail: "seq 5 (tool_executing) arrived after seq 6"}
+	lost := results.Sample{Kind: prefixViolation + journey.ViolationStoreMismatch, Detail: "thread t_1 lacks the answer of message m1-abc (1 messages)"}
+	twice := results.Sample{Kind: prefixViolation + journey.ViolationStoreMismatch, Detail: "thread t_2 holds the answer of message m1-def 2 times (3 messages)"}
+	loginDown := results.Sample{Kind: "http_status:500", Phase: journey.PhaseLogin, Detail: "POST /api/v1/auth/login: 500"}
+	for _, tc := range []struct {
+		name                   string
+		scs                    []*results.Scenario
+		protocol, readBack     string
+		protocolEv, readBackEv []string
+	}{
+		{name: "clean", scs: []*results.Scenario{ptr(scenario("a", Load, 5, journeys(10, 0)))},
+			protocol: results.Pass, readBack: results.Pass,
+			protocolEv: []string{"10 of 10 journeys reached user_message", "no finding"},
+			readBackEv: []string{"10 of 10 journeys reached read_back"}},
+		{name: "every login failed",
+			scs:      []*results.Scenario{ptr(sampled(scenario("a", Load, 5, journeys(0, 10), failures("http_status:500", journey.PhaseLogin, 10)), loginDown))},
+			protocol: results.Fail, readBack: results.Fail,
+			protocolEv: []string{"insufficient evidence: 0 of 10 journeys reached user_message (the check needs 1); errors: http_status:500 x10; e.g. http_status:500: POST"},
+			readBackEv: []string{"insufficient evidence: 0 of 10 journeys reached read_back"}},
+		{name: "a reordered frame fails the protocol check only",
+			scs: []*results.Scenario{ptr(sampled(scenario("a", Load, 5, journeys(9, 1),
+				counter(prefixViolation+journey.ViolationSeqReorder, 2), counter(prefixError+prefixViolation+journey.ViolationSeqReorder, 1)), reorder))},
+			protocol: results.Fail, readBack: results.Pass,
+			protocolEv: []string{"2 findings of the frame oracle in 10 journeys (1 that completed with one count as failed): seq_reorder x2", "e.g. violation:seq_reorder: seq 5"}},
+		{name: "a lost and a duplicated write fail the read-back check only, naming message and thread",
+			scs: []*results.Scenario{ptr(scenario("a", Load, 5, journeys(5, 0))), nil, ptr(sampled(scenario("b", Load, 5, journeys(8, 2),
+				counter(prefixViolation+journey.ViolationStoreMismatch, 2), counter(prefixError+prefixViolation+journey.ViolationStoreMismatch, 2)), lost, twice))},
+			protocol: results.Pass, readBack: results.Fail,
+			readBackEv: []string{"15 of 15 journeys reached read_back: 2 acknowledged writes missing, stored twice or out of order on read-back",
+				"thread t_1 lacks the answer of message m1-abc", "thread t_2 holds the answer of message m1-def 2 times"}},
+		{name: "no scenario skips", scs: []*results.Scenario{nil}, protocol: results.Skip, readBack: results.Skip},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, c := range []struct {
+				check    results.Check
+				want     string
+				evidence []string
+			}{
+				{protocolCheck(Load, "p", tc.scs...), tc.protocol, tc.protocolEv},
+				{readBackCheck(Load, "r", tc.scs...), tc.readBack, tc.readBackEv},
+			} {
+				if c.check.Status != c.want {
+					t.Errorf("%s = %s (%s); want %s", c.check.Name, c.check.Status, c.check.Evidence, c.want)
+				}
+				for _, w := range c.evidence {
+					if !strings.Contains(c.check.Evidence, w) {
+						t.Errorf("%s evidence = %q; want it to contain %q", c.check.Name, c.check.Evidence, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Every kind found keeps an example: a lost write after a dozen timeouts
+// is named.
+func TestKeepSample(t *testing.T) {
+	var kept []results.Sample
+	for range 20 {
+		kept = keepSample(kept, results.Sample{Kind: "timeout"})
+	}
+	kept = keepSample(kept, results.Sample{Kind: "violation:store_mismatch", Detail: "thread t lacks the answer of message m"})
+	kept = keepSample(kept, results.Sample{Kind: "violation:store_mismatch", Detail: "a second one"})
+	kinds := map[string]int{}
+	for _, s := range kept {
+		kinds[s.Kind]++
+	}
+	if len(kept) != MaxSamples || kinds["timeout"] != MaxSamples-1 || kinds["violation:store_mismatch"] != 1 {
+		t.Errorf("keepSample kept %d samples %v; want %d: %d timeouts and the first store_mismatch", len(kept), kinds, MaxSamples, MaxSamples-1)
+	}
+}

@@ -177,12 +177,43 @@ func (r *recorder) allowServerName(name string) bool {
 	return true
 }
 
+// sample keeps s as evidence: the first MaxSamples samples, except that
+// a sample of a kind not yet kept replaces the last kept one of the most
+// frequent kind, so that every kind found has an example (a lost write
+// among a hundred timeouts is named).
 func (r *recorder) sample(s results.Sample) {
 	r.mu.Lock()
-	if len(r.samples) < MaxSamples {
-		r.samples = append(r.samples, s)
+	defer r.mu.Unlock()
+	r.samples = keepSample(r.samples, s)
+}
+
+// keepSample adds s to kept as [recorder.sample] describes.
+func keepSample(kept []results.Sample, s results.Sample) []results.Sample {
+	if len(kept) < MaxSamples {
+		return append(kept, s)
 	}
-	r.mu.Unlock()
+	n := map[string]int{}
+	for _, k := range kept {
+		n[k.Kind]++
+	}
+	if n[s.Kind] > 0 {
+		return kept
+	}
+	most := ""
+	for k, c := range n {
+		if c > n[most] || c == n[most] && k < most {
+			most = k
+		}
+	}
+	if n[most] < 2 {
+		return kept // one of each kind already: keep the first found
+	}
+	for i := len(kept) - 1; i >= 0; i-- {
+		if kept[i].Kind == most {
+			return append(append(kept[:i:i], kept[i+1:]...), s)
+		}
+	}
+	return kept
 }
 
 func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
@@ -232,6 +263,13 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 		r.set.Add(prefixErrorPhase+phase, 1)
 		r.sample(results.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample,
 			Users: foreign.users(it, res, false)})
+		return
+	}
+	if !res.OK() {
+		// Completed, but with a finding: not a success. It fails as its
+		// first finding (error class violation:KIND), in no phase.
+		r.set.Add(CounterFailed, 1)
+		r.set.Add(prefixError+prefixViolation+res.Violations[0].Kind, 1)
 		return
 	}
 	r.set.Add(CounterSucceeded, 1)

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
@@ -18,12 +20,20 @@ import (
 // startBackend starts the reference backend on a free loopback port, with
 // a real SQLite database in a temporary directory, and stops it when the
 // test ends.
-func startBackend(t *testing.T) *journey.Target {
+func startBackend(t *testing.T) *journey.Target { return startBackendWith(t, "") }
+
+// startBackendWith is [startBackend] with the faults named as --fault
+// names them ("" for none).
+func startBackendWith(t *testing.T, faults string) *journey.Target {
 	t.Helper()
+	fs, err := fault.Parse(faults)
+	if err != nil {
+		t.Fatalf("fault.Parse(%q): %v", faults, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), JWTSecret: []byte("0123456789abcdef0123456789abcdef-suite-test"),
-		HashCost: 4, DrainTimeout: 2 * time.Second, Overrides: map[string]string{"think_ms": "0"},
+		HashCost: 4, DrainTimeout: 2 * time.Second, Overrides: map[string]string{"think_ms": "0"}, Faults: fs,
 	})
 	if err != nil {
 		cancel()
@@ -95,6 +105,11 @@ func TestEnvScenarioOnTheReferenceBackend(t *testing.T) {
 	if h := sc.Metrics.Histograms[journey.PhaseJourney]; h == nil || h.Count() != 4 || sc.Metrics.Counters[CounterJourneys] != 4 {
 		t.Errorf("Scenario metrics: journey histogram %v, journeys counter %d; want the raw data of 4 journeys", h, sc.Metrics.Counters[CounterJourneys])
 	}
+	for _, c := range []results.Check{protocolCheck(Integrated, "protocol", &sc), readBackCheck(Integrated, "read_back", &sc)} {
+		if c.Status != results.Pass || c.Samples != 4 {
+			t.Errorf("%s on the clean reference backend = %s over %d journeys (%s); want pass over 4", c.Name, c.Status, c.Samples, c.Evidence)
+		}
+	}
 }
 
 func TestEnvScenarioCountsFailures(t *testing.T) {
@@ -133,6 +148,103 @@ func TestEnvScenarioCountsFailures(t *testing.T) {
 	}
 	if c := rateCheck(Load, "x", DefaultSLA()[RateSuccess], &sc); c.Status != results.Fail {
 		t.Errorf("success rate of a scenario where every journey failed = %s (%s); want fail", c.Status, c.Evidence)
+	}
+}
+
+// registered returns n fresh accounts on tgt.
+func registered(t *testing.T, tgt *journey.Target, n int) []journey.Account {
+	t.Helper()
+	var accounts []journey.Account
+	for range n {
+		a := journey.Account{Email: "u-" + rand.Text()[:10] + "@example.test", Password: "pw-" + rand.Text()}
+		if _, err := journey.Register(context.Background(), tgt, a); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		accounts = append(accounts, a)
+	}
+	return accounts
+}
+
+// faultScenario runs the full journey of the integrated and load suites
+// against the reference backend with faults: 10 users (more than the 8
+// buckets of cross-user), 40 journeys.
+func faultScenario(t *testing.T, faults, name, suiteName string) results.Scenario {
+	t.Helper()
+	tgt := startBackendWith(t, faults)
+	env := &Env{Target: tgt, Accounts: registered(t, tgt, 10), SLA: DefaultSLA(), RunTimeout: 2 * time.Second}
+	sc, interrupted, err := env.Scenario(context.Background(), name, suiteName, load.Plan{Model: load.Closed, Users: 10, Iterations: 40}, FullJourney())
+	if err != nil || interrupted {
+		t.Fatalf("Scenario(--fault %s) = interrupted %t, %v; want it to finish", faults, interrupted, err)
+	}
+	return sc
+}
+
+// Every frame counts everywhere: a journey with a finding of the frame
+// oracle (a reordered, lost, repeated or foreign frame) is not a success,
+// and the finding fails a check of the integrated and of the load suite.
+func TestFindingsFailIntegratedAndLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the reference backend")
+	}
+	for _, tc := range []struct {
+		fault, kind string
+	}{
+		{"reorder-events=3", journey.ViolationSeqReorder},
+		{"drop-events=7", journey.ViolationSeqGap},
+		{"duplicate-events=3", journey.ViolationSeqDuplicate},
+		{"cross-user", journey.ViolationForeignUser},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			t.Parallel()
+			for _, s := range []struct{ suite, scenario, check string }{
+				{Integrated, scenarioIntegrated, "golden_path_protocol_conformance"},
+				{Load, scenarioUsers5, "protocol_conformance_under_load"},
+			} {
+				sc := faultScenario(t, tc.fault, s.scenario, s.suite)
+				if sc.Violations[tc.kind] == 0 {
+					t.Fatalf("--fault %s: %s found no %s (violations %v, errors %v); the fault did not show", tc.fault, s.scenario, tc.kind, sc.Violations, sc.Errors)
+				}
+				flawed := sc.Errors[results.CounterViolationPrefix+tc.kind]
+				if flawed == 0 || sc.Succeeded+sc.Failed != sc.Journeys || sc.Succeeded > sc.Journeys-flawed {
+					t.Errorf("--fault %s: %d journeys, %d ok, %d failed, errors %v; want the %s journeys failed, not successes",
+						tc.fault, sc.Journeys, sc.Succeeded, sc.Failed, sc.Errors, tc.kind)
+				}
+				checks := byName(mustSuite(t, s.suite).Checks([]results.Scenario{sc}, DefaultSLA()))
+				c, ok := checks[s.check]
+				if !ok || c.Status != results.Fail || !strings.Contains(c.Evidence, tc.kind+" x") || !strings.Contains(c.Evidence, "e.g. violation:") {
+					t.Errorf("--fault %s: %s/%s = %s (%s); want fail naming %s with an example", tc.fault, s.suite, s.check, c.Status, c.Evidence, tc.kind)
+				}
+			}
+		})
+	}
+}
+
+// Every acknowledged write is read back: an answer that was acknowledged
+// with agent_completed and not stored, or stored twice, fails a check of
+// the integrated and of the load suite that names the message and the
+// thread.
+func TestLostWritesFailIntegratedAndLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the reference backend")
+	}
+	for _, tc := range []struct{ fault, want string }{
+		{"lose-writes=4", `thread \S+ lacks the answer of message m1-\S+`},
+		{"duplicate-writes=4", `thread \S+ holds the answer of message m1-\S+ 2 times`},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			t.Parallel()
+			for _, s := range []struct{ suite, scenario, check string }{
+				{Integrated, scenarioIntegrated, "golden_path_writes_read_back"},
+				{Load, scenarioUsers5, "writes_read_back_under_load"},
+			} {
+				sc := faultScenario(t, tc.fault, s.scenario, s.suite)
+				checks := byName(mustSuite(t, s.suite).Checks([]results.Scenario{sc}, DefaultSLA()))
+				c, ok := checks[s.check]
+				if !ok || c.Status != results.Fail || !regexp.MustCompile(tc.want).MatchString(c.Evidence) {
+					t.Errorf("--fault %s: %s/%s = %s (%s); want fail matching %q", tc.fault, s.suite, s.check, c.Status, c.Evidence, tc.want)
+				}
+			}
+		})
 	}
 }
 

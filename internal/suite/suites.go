@@ -130,8 +130,10 @@ func IntegratedSuite() Suite {
 			for _, ir := range integratedRules {
 				out = append(out, slaCheck(Integrated, ir.check, sc, sla[ir.metric]))
 			}
-			c := rateCheck(Integrated, "golden_path_success_rate", sla[RateSuccess], sc)
-			return append(out, c)
+			return append(out,
+				rateCheck(Integrated, "golden_path_success_rate", sla[RateSuccess], sc),
+				protocolCheck(Integrated, "golden_path_protocol_conformance", sc),
+				readBackCheck(Integrated, "golden_path_writes_read_back", sc))
 		},
 	}
 }
@@ -214,6 +216,8 @@ func loadChecks(scs []results.Scenario, sla SLA) []results.Check {
 			zeroCheck("failed database operations", PhaseErrors(deref(burst), journey.PhaseDBOperation), burst),
 			slaCheck(Load, "", burst, sla["db_operation"])),
 		rateCheck(Load, "error_rate_under_load", sla[RateError], loadScs...),
+		protocolCheck(Load, "protocol_conformance_under_load", loadScs...),
+		readBackCheck(Load, "writes_read_back_under_load", loadScs...),
 		memoryUnderLoad(scs),
 	}
 	return append(out, capacityCheck(capacityOf(scs, sla)))

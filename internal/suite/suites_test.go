@@ -10,7 +10,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
-// the seed's check names, in the seed's order.
+// the check names, in order: the seed's, with issue 9's after the rates.
 var (
 	integratedNames = []string{
 		"complete_golden_path_under_60_seconds",
@@ -22,6 +22,8 @@ var (
 		"agent_factory_under_500ms",
 		"database_operations_under_1_second",
 		"golden_path_success_rate",
+		"golden_path_protocol_conformance",
+		"golden_path_writes_read_back",
 	}
 	loadNames = []string{
 		"5_concurrent_users_golden_path",
@@ -31,6 +33,8 @@ var (
 		"concurrent_agent_executions",
 		"concurrent_database_operations",
 		"error_rate_under_load",
+		"protocol_conformance_under_load",
+		"writes_read_back_under_load",
 		"memory_usage_under_load",
 		"capacity_search",
 	}
@@ -115,7 +119,8 @@ func TestIntegratedChecks(t *testing.T) {
 		{name: "another suite's scenarios are not judged", scs: loadScenarios(40), all: results.Skip},
 		{name: "too few samples skip every latency check, the rate is still judged",
 			scs: []results.Scenario{good(scenarioIntegrated, Integrated, 1, 5)},
-			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Pass}},
+			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Pass,
+				"golden_path_protocol_conformance": results.Pass, "golden_path_writes_read_back": results.Pass}},
 		{name: "a slow agent factory fails its check only",
 			scs:    []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples("server_factory", 40, 2*time.Second))},
 			status: map[string]string{"agent_factory_under_500ms": results.Fail}},
@@ -127,7 +132,8 @@ func TestIntegratedChecks(t *testing.T) {
 			status: map[string]string{"golden_path_success_rate": results.Fail}},
 		{name: "an empty scenario fails the success rate",
 			scs: []results.Scenario{scenario(scenarioIntegrated, Integrated, 10)},
-			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Fail}},
+			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Fail,
+				"golden_path_protocol_conformance": results.Fail, "golden_path_writes_read_back": results.Fail}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := checks(tc.scs, sla)
@@ -171,7 +177,8 @@ func TestLoadChecks(t *testing.T) {
 			"5_concurrent_users_golden_path": results.Skip, "10_concurrent_users_sustained_load": results.Skip,
 			"15_concurrent_users_peak_load": results.Skip, "concurrent_websocket_connections": results.Skip,
 			"concurrent_agent_executions": results.Skip, "concurrent_database_operations": results.Skip,
-			"error_rate_under_load": results.Skip, "capacity_search": results.Skip}},
+			"error_rate_under_load": results.Skip, "capacity_search": results.Skip,
+			"protocol_conformance_under_load": results.Skip, "writes_read_back_under_load": results.Skip}},
 		{name: "failed WebSocket connections in the burst",
 			scs:      append(loadScenarios(40, journeys(0, 2), failures("connect", journey.PhaseWSConnect, 2)), capacity...),
 			status:   map[string]string{"concurrent_websocket_connections": results.Fail},

@@ -156,6 +156,9 @@ func judgeDB(sc *results.Scenario) (string, string) {
 	c := sc.Metrics.Counters
 	ev := fmt.Sprintf("%d acknowledged writes (threads, questions, answers) from concurrent users: %d lost, %d duplicated, %d unexpected on read-back",
 		c[cDBAcked], c[cDBLost], c[cDBDuplicated], c[cDBUnexpected])
+	if c[cDBAcked] == 0 {
+		ev = "insufficient evidence: 0 acknowledged writes (the check needs 1)"
+	}
 	if c[cDBRecovered] > 0 {
 		ev += fmt.Sprintf(" (and %d writes whose call failed found stored: indeterminate, not judged)", c[cDBRecovered])
 	}
@@ -165,7 +168,7 @@ func judgeDB(sc *results.Scenario) (string, string) {
 	if s := suite.FirstSample(sc, "db_lost", "db_duplicated", "db_unexpected", "db_error"); s != "" {
 		ev += "; e.g. " + s
 	}
-	if c[cDBLost] > 0 || c[cDBDuplicated] > 0 || c[cDBUnexpected] > 0 || c[cDBErrors] > 0 || c[cDBAcked] == 0 {
+	if c[cDBAcked] == 0 || c[cDBLost] > 0 || c[cDBDuplicated] > 0 || c[cDBUnexpected] > 0 || c[cDBErrors] > 0 {
 		return results.Fail, ev
 	}
 	return results.Pass, ev

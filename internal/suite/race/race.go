@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +53,7 @@ const (
 	cConfigWrites       = "config_writes"
 	cConfigTorn         = "config_torn_reads"
 	cConfigBackwards    = "config_version_backwards"
+	cConfigFailed       = "config_failed" // the config could not be read to begin with (the reason is the first sample)
 	cLinIllegal         = "linearizability_illegal"
 	cLinUnknown         = "linearizability_unknown"
 	cLinOK              = "linearizability_ok"
@@ -72,6 +72,7 @@ const (
 	cNotReadyAfter      = "not_ready_after"
 	cDataRaces          = "data_races"
 	cDataRaceReports    = "data_race_reports"
+	cRaceLogUnreadable  = "race_log_unreadable" // the race detector's logs could not be read (the error is a sample)
 )
 
 // raceUsers is how many users each race scenario uses at once.
@@ -190,9 +191,90 @@ func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (resu
 	return sc, stopped, err
 }
 
+// journeyScenarios are the race scenarios made of journeys, whose every
+// frame the oracle judges.
+var journeyScenarios = []string{scRaceHandshake, scRaceHandshakeSettled, scRaceFactoryBaseline, scRaceFactory, scRaceMixed}
+
+// The checks that judge the oracle's findings in the journeys of every
+// race scenario: each finding fails the check that names its defect.
+const (
+	judgeByIsolation = "isolation"
+	judgeByOrdering  = "ordering"
+	judgeByConfig    = "config"
+	judgeByDB        = "db"
+	judgeByAccess    = "access" // any kind no other check names
+)
+
+// judgedBy names the check that judges findings of a violation kind.
+func judgedBy(kind string) string {
+	switch {
+	case kind == journey.ViolationForeignUser, kind == journey.ViolationForeignMessage, kind == journey.ViolationForeignData, kind == journey.ViolationAnswerMismatch:
+		return judgeByIsolation
+	case strings.HasPrefix(kind, "seq_"), kind == journey.ViolationGrammar, kind == journey.ViolationBadEnvelope, kind == journey.ViolationMissingTerm:
+		return judgeByOrdering
+	case kind == journey.ViolationConfigMismatch:
+		return judgeByConfig
+	case kind == journey.ViolationStoreMismatch:
+		return judgeByDB
+	}
+	return judgeByAccess
+}
+
+// findings are the oracle's findings of one check in the journeys of the
+// race scenarios.
+type findings struct {
+	n     int64
+	parts []string // "seq_gap x3 (race_mixed_load)"
+	eg    string   // an example, "violation:seq_gap: ..."
+}
+
+// findingsOf collects the findings that check judges in the journey
+// scenarios of scs.
+func findingsOf(scs []results.Scenario, check string) findings {
+	var f findings
+	for _, name := range journeyScenarios {
+		sc := suite.Find(scs, name)
+		if sc == nil {
+			continue
+		}
+		kinds := map[string]int64{}
+		for k, v := range sc.Violations {
+			if judgedBy(k) == check {
+				kinds[k] += v
+			}
+		}
+		n, parts := suite.KindsOf(kinds, "")
+		if n == 0 {
+			continue
+		}
+		f.n += n
+		for _, p := range parts {
+			f.parts = append(f.parts, p+" ("+name+")")
+		}
+		for _, smp := range sc.Samples {
+			if k, ok := strings.CutPrefix(smp.Kind, results.CounterViolationPrefix); ok && f.eg == "" && judgedBy(k) == check {
+				f.eg = suite.FirstSample(&results.Scenario{Samples: []results.Sample{smp}}, smp.Kind)
+			}
+		}
+	}
+	return f
+}
+
+// String renders the findings for evidence: "seq_gap x3 (race_mixed_load);
+// e.g. violation:seq_gap: ...".
+func (f findings) String() string {
+	s := strings.Join(f.parts, ", ")
+	if f.eg != "" {
+		s += "; e.g. " + f.eg
+	}
+	return s
+}
+
 // raceChecks judges the race scenarios.
 func raceChecks(scs []results.Scenario, sla suite.SLA) []results.Check {
-	chk := func(name string, sc *results.Scenario, judge func(sc *results.Scenario) (string, string)) results.Check {
+	// chk judges sc with judge; findings that the check also judges fail
+	// it, even when sc did not run or was skipped.
+	chk := func(name string, sc *results.Scenario, also findings, judge func(sc *results.Scenario) (string, string)) results.Check {
 		c := results.Check{Suite: Name, Name: name}
 		switch {
 		case sc == nil:
@@ -207,146 +289,171 @@ func raceChecks(scs []results.Scenario, sla suite.SLA) []results.Check {
 			c.Scenario = sc.Name
 			c.Status, c.Evidence = judge(sc)
 		}
+		if also.n > 0 {
+			c.Status = results.Fail
+			c.Evidence += "; the race scenarios' journeys found " + also.String()
+		}
 		return c
 	}
+	mixed := suite.Find(scs, scRaceMixed)
+	var none findings
 	out := []results.Check{
-		chk("websocket_startup_handshake_race_conditions", suite.Find(scs, scRaceHandshake), func(sc *results.Scenario) (string, string) {
+		chk("websocket_startup_handshake_race_conditions", suite.Find(scs, scRaceHandshake), none, func(sc *results.Scenario) (string, string) {
 			return judgeHandshake(sc, suite.Find(scs, scRaceHandshakeSettled))
 		}),
-		chk("agent_factory_concurrent_instantiation", suite.Find(scs, scRaceFactory), func(sc *results.Scenario) (string, string) {
+		chk("agent_factory_concurrent_instantiation", suite.Find(scs, scRaceFactory), none, func(sc *results.Scenario) (string, string) {
 			return judgeFactory(sc, suite.Find(scs, scRaceFactoryBaseline))
 		}),
-		chk("configuration_thread_safety", suite.Find(scs, scRaceConfig), judgeConfig),
-		chk("user_isolation_state_contamination", suite.Find(scs, scRaceMixed), judgeIsolation),
-		chk("resource_cleanup_timing_conflicts", suite.Find(scs, scRaceCleanup), judgeCleanup),
-		chk("database_connection_pooling_races", suite.Find(scs, scRaceDB), judgeDB),
-		chk("websocket_event_delivery_ordering", suite.Find(scs, scRaceMixed), judgeOrdering),
-		chk("memory_management_concurrent_access", suite.Find(scs, scRaceMixed), judgeConcurrentAccess),
+		chk("configuration_thread_safety", suite.Find(scs, scRaceConfig), findingsOf(scs, judgeByConfig), judgeConfig),
+		chk("user_isolation_state_contamination", mixed, none, func(sc *results.Scenario) (string, string) {
+			return judgeIsolation(sc, findingsOf(scs, judgeByIsolation))
+		}),
+		chk("resource_cleanup_timing_conflicts", suite.Find(scs, scRaceCleanup), none, judgeCleanup),
+		chk("database_connection_pooling_races", suite.Find(scs, scRaceDB), findingsOf(scs, judgeByDB), judgeDB),
+		chk("websocket_event_delivery_ordering", mixed, none, func(sc *results.Scenario) (string, string) {
+			return judgeOrdering(sc, findingsOf(scs, judgeByOrdering))
+		}),
+		chk("memory_management_concurrent_access", mixed, findingsOf(scs, judgeByAccess), judgeConcurrentAccess),
 	}
 	return append(out, detectorChecks(scs, sla)...)
 }
 
-func sumPrefix(m map[string]int64, prefixes ...string) (n int64, parts []string) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) && m[k] > 0 {
-				n += m[k]
-				parts = append(parts, fmt.Sprintf("%s x%d", k, m[k]))
-			}
-		}
-	}
-	return n, parts
+// requests is the evidence of a check that judges the requests of sc's
+// journeys: it needs one from each of the scenario's users.
+func requests(sc *results.Scenario) suite.Evidence {
+	return suite.JourneysReaching(sc, suite.StepUserMessage, int64(sc.Users))
 }
 
 func judgeHandshake(sc, settled *results.Scenario) (string, string) {
+	ev := requests(sc)
+	if !ev.Enough() {
+		return results.Fail, ev.Lacking(sc)
+	}
 	lost := suite.PhaseErrors(*sc, journey.PhaseFirstEvent)
-	internal, parts := sumPrefix(sc.Errors, "close:1011")
-	backoff, bparts := sumPrefix(sc.Errors, "close:1013", "http_status:503")
-	ev := fmt.Sprintf("%d users connected at once and sent their request the instant connection_established arrived: %d of %d requests got no reply", sc.Users, lost, sc.Journeys)
+	internal, parts := suite.KindsOf(sc.Errors, "close:1011")
+	backoff, bparts := suite.KindsOf(sc.Errors, "close:1013", "http_status:503")
+	out := fmt.Sprintf("%d users connected at once and sent their request the instant connection_established arrived: %d of %d requests got no reply", sc.Users, lost, ev.Have)
 	if settled != nil {
-		ev += fmt.Sprintf("; with a 20ms settle delay: %d of %d lost", suite.PhaseErrors(*settled, journey.PhaseFirstEvent), settled.Journeys)
+		sev := requests(settled)
+		if !sev.Enough() {
+			return results.Fail, out + "; with a 20ms settle delay: " + sev.Lacking(settled)
+		}
+		out += fmt.Sprintf("; with a 20ms settle delay: %d of %d lost", suite.PhaseErrors(*settled, journey.PhaseFirstEvent), sev.Have)
 	}
 	if backoff > 0 {
-		ev += "; refused with back-off (counted, not failed): " + strings.Join(bparts, ", ")
+		out += "; refused with back-off (counted, not failed): " + strings.Join(bparts, ", ")
 	}
 	if lost > 0 || internal > 0 {
 		if internal > 0 {
-			ev += "; internal errors: " + strings.Join(parts, ", ")
+			out += "; internal errors: " + strings.Join(parts, ", ")
 		}
 		if s := suite.FirstSample(sc, "timeout", "close"); s != "" {
-			ev += "; e.g. " + s
+			out += "; e.g. " + s
 		}
-		return results.Fail, ev
+		return results.Fail, out
 	}
-	if sc.Journeys == 0 {
-		return results.Fail, "no journey ran"
-	}
-	return results.Pass, ev
+	return results.Pass, out
 }
 
 func judgeFactory(sc, base *results.Scenario) (string, string) {
+	ev := requests(sc)
+	if !ev.Enough() {
+		return results.Fail, ev.Lacking(sc)
+	}
 	dups := sc.Metrics.Counters[cDuplicateInstances]
 	conc := sc.Phases[journey.PhaseAgentExecution]
-	ev := fmt.Sprintf("%d simultaneous runs: %d reused an agent_instance_id", sc.Journeys, dups)
+	out := fmt.Sprintf("%d simultaneous runs: %d reused an agent_instance_id", ev.Have, dups)
 	status := results.Pass
 	if dups > 0 {
 		status = results.Fail
 	}
-	if base != nil && base.Phases[journey.PhaseAgentExecution].Count > 0 && conc.Count > 0 {
-		b := base.Phases[journey.PhaseAgentExecution].P50
-		ev += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", suite.FormatMS(b), conc.Count, suite.FormatMS(conc.P50), suite.FormatMS(conc.Max))
-		// Serialised runs take k x T for the k-th: their median is about
-		// N/2 x T. Concurrent runs take about T.
-		if conc.P50 > 2*b+50 {
-			status = results.Fail
-			ev += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
+	if base != nil {
+		// The lone runs measure a run alone: without one, serialisation
+		// cannot be judged.
+		lone := base.Phases[journey.PhaseAgentExecution]
+		if lone.Count == 0 {
+			bev := suite.Evidence{Of: base.Journeys, Need: 1, Unit: "lone journeys", Step: "completed a run"}
+			return results.Fail, out + "; " + bev.Lacking(base)
+		}
+		if conc.Count > 0 {
+			b := lone.P50
+			out += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", suite.FormatMS(b), conc.Count, suite.FormatMS(conc.P50), suite.FormatMS(conc.Max))
+			// Serialised runs take k x T for the k-th: their median is about
+			// N/2 x T. Concurrent runs take about T.
+			if conc.P50 > 2*b+50 {
+				status = results.Fail
+				out += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
+			}
 		}
 	}
 	if n := suite.PhaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
 		status = results.Fail
-		ev += fmt.Sprintf("; %d runs failed%s", n, suite.ErrorList(sc.Errors))
+		out += fmt.Sprintf("; %d runs failed%s", n, suite.ErrorList(sc.Errors))
 	}
-	if sc.Journeys == 0 {
-		return results.Fail, "no run completed"
-	}
-	return status, ev
+	return status, out
 }
 
-func judgeIsolation(sc *results.Scenario) (string, string) {
-	n, parts := sumPrefix(sc.Violations, journey.ViolationForeignUser, journey.ViolationForeignMessage, journey.ViolationForeignData, journey.ViolationAnswerMismatch)
-	if sc.Journeys == 0 {
-		return results.Fail, "no journey ran"
+// judgeIsolation judges the mixed load, with f the isolation findings of
+// every race scenario's journeys.
+func judgeIsolation(sc *results.Scenario, f findings) (string, string) {
+	ev := requests(sc)
+	out := fmt.Sprintf("%d users, %d journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids", sc.Users, sc.Journeys)
+	switch {
+	case f.n > 0:
+		return results.Fail, out + ": " + f.String()
+	case !ev.Enough():
+		return results.Fail, ev.Lacking(sc)
 	}
-	ev := fmt.Sprintf("%d users, %d journeys with secret nonces; every frame and HTTP reply scanned for other users' nonces and ids", sc.Users, sc.Journeys)
-	if n > 0 {
-		ev += ": " + strings.Join(parts, ", ")
-		if s := suite.FirstSample(sc, "violation:foreign", "violation:answer"); s != "" {
-			ev += "; e.g. " + s
-		}
-		return results.Fail, ev
-	}
-	return results.Pass, ev + ": none found"
+	return results.Pass, out + fmt.Sprintf(" (%s): none found, nor in the other race scenarios' journeys", ev)
 }
 
-func judgeOrdering(sc *results.Scenario) (string, string) {
-	n, parts := sumPrefix(sc.Violations, "seq_", journey.ViolationGrammar, journey.ViolationBadEnvelope)
-	if sc.Journeys == 0 {
-		return results.Fail, "no journey ran"
+// judgeOrdering judges the mixed load, with f the ordering findings of
+// every race scenario's journeys.
+func judgeOrdering(sc *results.Scenario, f findings) (string, string) {
+	ev := requests(sc)
+	out := fmt.Sprintf("%d journeys under load", sc.Journeys)
+	switch {
+	case f.n > 0:
+		return results.Fail, out + ": " + f.String()
+	case !ev.Enough():
+		return results.Fail, ev.Lacking(sc)
 	}
-	ev := fmt.Sprintf("%d journeys under load", sc.Journeys)
-	if n > 0 {
-		ev += ": " + strings.Join(parts, ", ")
-		if s := suite.FirstSample(sc, "violation:seq", "violation:grammar", "violation:bad_envelope"); s != "" {
-			ev += "; e.g. " + s
-		}
-		return results.Fail, ev
-	}
-	return results.Pass, ev + ": seq +1 on every frame and the event grammar held on every socket"
+	return results.Pass, out + fmt.Sprintf(" (%s): seq +1 on every frame, the event grammar held and every request got its terminal event, on every socket of the race scenarios' journeys", ev)
 }
 
 func judgeConcurrentAccess(sc *results.Scenario) (string, string) {
-	n5, p5 := sumPrefix(sc.Errors, "http_status:5", "close:1011")
-	ev := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
+	n5, p5 := suite.KindsOf(sc.Errors, "http_status:5", "close:1011")
+	out := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
 	if sc.Metrics.Counters[cNotReadyAfter] > 0 {
-		return results.Fail, ev + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
+		return results.Fail, out + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
 	}
 	if n5 > 0 {
-		return results.Fail, ev + ": " + strings.Join(p5, ", ")
+		return results.Fail, out + ": " + strings.Join(p5, ", ")
 	}
-	return results.Pass, ev + ": no 5xx, no 1011, target ready afterwards"
+	if ev := requests(sc); !ev.Enough() {
+		return results.Fail, ev.Lacking(sc)
+	}
+	return results.Pass, out + ": no 5xx, no 1011, target ready afterwards"
 }
 
 // DetectorScenario records what Go's race detector reported from a
-// race-built target (goldenpath run --race-detector), deduplicated.
+// race-built target (goldenpath run --race-detector), deduplicated, from
+// logs that were read: it is [DetectorScenarioFrom](races, nil).
 func DetectorScenario(races []embedded.Race) results.Scenario {
+	return DetectorScenarioFrom(races, nil)
+}
+
+// DetectorScenarioFrom records what Go's race detector reported, and err,
+// when not nil, as why its logs could not be read: then
+// go_race_detector_reports fails, since the races not read are unknown.
+func DetectorScenarioFrom(races []embedded.Race, err error) results.Scenario {
 	set := metrics.NewSet()
 	set.Add(cDataRaces, 0)
 	var samples []results.Sample
+	if err != nil {
+		set.Add(cRaceLogUnreadable, 1)
+		samples = append(samples, results.Sample{Kind: cRaceLogUnreadable, Detail: err.Error()})
+	}
 	for _, r := range races {
 		set.Add(cDataRaces, 1)
 		set.Add(cDataRaceReports, int64(r.Count))
@@ -358,16 +465,33 @@ func DetectorScenario(races []embedded.Race) results.Scenario {
 }
 
 func judgeRaceDetector(sc *results.Scenario) (string, string) {
-	n := sc.Metrics.Counters[cDataRaces]
-	if n == 0 {
+	n, counted := sc.Metrics.Counters[cDataRaces]
+	var sigs, unread []string
+	for _, s := range sc.Samples {
+		switch s.Kind {
+		case "data_race":
+			sigs = append(sigs, s.Detail)
+		case cRaceLogUnreadable:
+			unread = append(unread, s.Detail)
+		}
+	}
+	var out []string
+	if n > 0 {
+		out = append(out, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
+			n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; ")))
+	}
+	switch {
+	case sc.Metrics.Counters[cRaceLogUnreadable] > 0:
+		if len(unread) == 0 {
+			unread = append(unread, "no reason recorded")
+		}
+		out = append(out, "the race detector's logs could not be read: "+strings.Join(unread, "; ")+"; the races they hold are unknown, so none can be ruled out")
+	case !counted:
+		return results.Fail, "insufficient evidence: the scenario holds no count of the race detector's reports"
+	case n == 0:
 		return results.Pass, "the target ran under Go's race detector for the whole run: no data race reported"
 	}
-	var sigs []string
-	for _, s := range sc.Samples {
-		sigs = append(sigs, s.Detail)
-	}
-	return results.Fail, fmt.Sprintf("Go's race detector reported %d distinct data races (%d reports): %s; the full stacks are in the scenario's samples",
-		n, sc.Metrics.Counters[cDataRaceReports], strings.Join(sigs, "; "))
+	return results.Fail, strings.Join(out, "; ")
 }
 
 // evidence keeps at most suite.MaxSamples samples, from many goroutines.
