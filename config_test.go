@@ -1,16 +1,22 @@
 package goldenpath_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 // TestConfigValidate: every field out of range is a *ConfigError that
@@ -143,4 +149,72 @@ func TestRunUsersFileTooSmall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunRecordsChangedOptions: the results record every option that
+// changed the run from the defaults, so that the command printed to
+// reproduce a finding can repeat it; the admin token is recorded as given,
+// never its value.
+func TestRunRecordsChangedOptions(t *testing.T) {
+	usersFile := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(usersFile, []byte("ada@example.test,ada-secret-1\nbob@example.test,bob-secret-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A target that is ready and refuses every login: the run is short
+	// and its options are what is looked at.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	zero := 0
+	tests := []struct {
+		name string
+		cfg  goldenpath.Config
+		want results.Options
+	}{
+		{"a target by URL", goldenpath.Config{Target: srv.URL, AdminToken: "s3cret-admin-token", UsersFile: usersFile,
+			Suites: []string{"integrated"}, Users: 2, Duration: 500 * time.Millisecond, Rate: 4, Think: 10 * time.Millisecond,
+			RunTimeout: 5 * time.Second, MaxUsers: -1, StepDuration: 2 * time.Second, TargetThink: -1,
+			SLA: []string{"login: p95 < 4s", "journey: p95 < 60s"}},
+			results.Options{Suites: []string{"integrated"}, Users: 2, Duration: "500ms", Rate: 4, Segment: "1/1",
+				SLAOverrides: []string{"login: p95 < 4s"}, Think: "10ms", RunTimeout: "5s", MaxUsers: &zero, StepDuration: "2s",
+				UsersFile: usersFile, AdminTokenGiven: true}},
+		{"the embedded backend without model time", goldenpath.Config{Suites: []string{"integrated"}, Users: 2, Duration: 500 * time.Millisecond, TargetThink: -1},
+			results.Options{Suites: []string{"integrated"}, Users: 2, Duration: "500ms", Segment: "1/1", TargetThink: "0s"}},
+		{"the defaults record nothing more", goldenpath.Config{Suites: []string{"integrated"}, Users: 2, Duration: 500 * time.Millisecond},
+			results.Options{Suites: []string{"integrated"}, Users: 2, Duration: "500ms", Segment: "1/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			tt.cfg.Out, tt.cfg.Quiet = out, true
+			if _, err := goldenpath.Run(t.Context(), tt.cfg); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			raw, err := os.ReadFile(filepath.Join(out, goldenpath.ResultsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(raw), "s3cret-admin-token") {
+				t.Errorf("results.json holds the admin token's value")
+			}
+			res, err := results.ReadJSON(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := res.Options
+			got.SLA = nil // the rules in force, defaults and all
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("results options = %s; want %s", optionsJSON(got), optionsJSON(tt.want))
+			}
+		})
+	}
+}
+
+func optionsJSON(o results.Options) string {
+	b, _ := json.Marshal(o)
+	return string(b)
 }

@@ -68,9 +68,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	res := &results.Results{
 		Schema: results.Schema, StartedAt: time.Now().UTC(),
-		Tool: results.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
-		Options: results.Options{Suites: suiteNames(suites), Users: cfg.Users, Duration: cfg.Duration.String(), Rate: cfg.Rate,
-			Segment: seg.String(), SLA: sla.Lines()},
+		Tool:     results.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
+		Options:  cfg.changedOptions(suiteNames(suites), seg.String(), sla),
 		Segments: []string{seg.String()},
 	}
 	bed, err := testbed.Up(ctx, spec)
@@ -130,6 +129,42 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 	return out, nil
+}
+
+// changedOptions are the run's options as the results record them: the
+// suites, users, duration, rate, segment and SLA always, and every other
+// option only when it differs from its default, so that the command
+// printed to reproduce a finding repeats exactly what changed the run.
+// The admin token's value is never recorded, only that one was given.
+func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) results.Options {
+	o := results.Options{Suites: suites, Users: c.Users, Duration: c.Duration.String(), Rate: c.Rate,
+		Segment: seg, SLA: sla.Lines(), UsersFile: c.UsersFile, AdminTokenGiven: c.AdminToken != ""}
+	defaults := map[string]bool{}
+	for _, l := range suite.DefaultSLA().Lines() {
+		defaults[l] = true
+	}
+	for _, l := range o.SLA {
+		if !defaults[l] {
+			o.SLAOverrides = append(o.SLAOverrides, l)
+		}
+	}
+	if c.Think > 0 {
+		o.Think = c.Think.String()
+	}
+	if c.Target == "" && c.TargetThink != DefaultTargetThink {
+		o.TargetThink = max(c.TargetThink, 0).String()
+	}
+	if c.RunTimeout != DefaultRunTimeout {
+		o.RunTimeout = c.RunTimeout.String()
+	}
+	if c.MaxUsers != DefaultMaxUsers {
+		n := max(c.MaxUsers, 0)
+		o.MaxUsers = &n
+	}
+	if c.StepDuration != DefaultStepDuration {
+		o.StepDuration = c.StepDuration.String()
+	}
+	return o
 }
 
 // IsUnreachable reports whether err says the target could not be reached.

@@ -23,7 +23,7 @@ func findingOf(r *Results, c Check) finding {
 			break
 		}
 	}
-	f := finding{check: c, repro: reproCommand(r, c, sc)}
+	f := finding{check: c, repro: reproCommand(r, c)}
 	if sc == nil {
 		f.affected, f.firstSeen = "not known: the results hold no scenario for this check", "not known"
 		return f
@@ -132,31 +132,80 @@ func firstSeen(r *Results, sc *Scenario) string {
 }
 
 // reproCommand is a command line that runs the check's suite again
-// against the same target, with the same users, duration and faults (and
-// Go's race detector, for its findings).
-func reproCommand(r *Results, c Check, sc *Scenario) string {
-	args := []string{"goldenpath", "run", "--suite", c.Suite}
+// against the same target, repeating every option the results record as
+// changed (users, duration, faults, the race detector, the model and the
+// timeouts, the capacity search, the users file, the segment, the SLA).
+// A secret is never in the results: the admin token is passed by name,
+// as "$GOLDENPATH_ADMIN_TOKEN"; the SLA's changed rules are written to
+// the file --sla reads, by a printf before the command.
+func reproCommand(r *Results, c Check) string {
+	var args []string
+	add := func(a ...string) {
+		for _, s := range a {
+			args = append(args, shellQuote(s))
+		}
+	}
+	o := r.Options
+	add("goldenpath", "run", "--suite", c.Suite)
 	switch {
 	case r.Target.Embedded || r.Target.URL == "":
 		if r.Target.Faults != "" {
-			args = append(args, "--fault", r.Target.Faults)
+			add("--fault", r.Target.Faults)
 		}
-		if sc != nil && sc.Model == "race-detector" {
-			args = append(args, "--race-detector")
+		if slices.ContainsFunc(r.Scenarios, func(s Scenario) bool { return s.Model == "race-detector" }) {
+			add("--race-detector")
+		}
+		if o.TargetThink != "" {
+			add("--target-think", o.TargetThink)
 		}
 	default:
-		args = append(args, "--target", r.Target.URL)
+		add("--target", r.Target.URL)
+		if o.AdminTokenGiven {
+			args = append(args, "--admin-token", `"$GOLDENPATH_ADMIN_TOKEN"`)
+		}
 	}
-	if r.Options.Users > 0 {
-		args = append(args, "--users", strconv.Itoa(r.Options.Users))
+	if o.UsersFile != "" {
+		add("--users-file", o.UsersFile)
 	}
-	if r.Options.Duration != "" {
-		args = append(args, "--duration", r.Options.Duration)
+	if o.Users > 0 {
+		add("--users", strconv.Itoa(o.Users))
 	}
-	for i, a := range args {
-		args[i] = shellQuote(a)
+	for _, f := range []struct{ flag, v string }{
+		{"--duration", o.Duration}, {"--rate", formatRate(o.Rate)}, {"--think", o.Think}, {"--run-timeout", o.RunTimeout},
+	} {
+		if f.v != "" {
+			add(f.flag, f.v)
+		}
 	}
-	return strings.Join(args, " ")
+	if o.MaxUsers != nil {
+		add("--max-users", strconv.Itoa(max(*o.MaxUsers, 0)))
+	}
+	if o.StepDuration != "" {
+		add("--step-duration", o.StepDuration)
+	}
+	if o.Segment != "" && o.Segment != "1/1" && !strings.Contains(o.Segment, "+") {
+		add("--segment", o.Segment) // one part of a distributed run; merged parts ran as one
+	}
+	if len(o.SLAOverrides) == 0 {
+		return strings.Join(args, " ")
+	}
+	add("--sla", reproSLAFile)
+	sla := []string{"printf", `'%s\n'`}
+	for _, line := range o.SLAOverrides {
+		sla = append(sla, shellQuote(line))
+	}
+	return strings.Join(sla, " ") + " > " + reproSLAFile + " && " + strings.Join(args, " ")
+}
+
+// reproSLAFile is the file a repro command writes the SLA's rules to.
+const reproSLAFile = "goldenpath-sla.yaml"
+
+// formatRate renders --rate's value, "" for the closed model.
+func formatRate(r float64) string {
+	if r <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(r, 'g', -1, 64)
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)

@@ -142,6 +142,26 @@ func TestWriteMarkdownReproduce(t *testing.T) {
 			r.Checks = append(r.Checks, report.Check{Suite: "race", Name: "go_race_detector_reports", Status: report.Fail, Scenario: "race_detector",
 				Evidence: "Go's race detector reported 1 distinct data races (2 reports)"})
 		}, "goldenpath run --suite race --fault slow_factory --race-detector --users 10 --duration 30s"},
+		// Every flag that changed the run is repeated; the admin token by
+		// name only, and the SLA's rules written to the file --sla reads.
+		{"every flag that changed the run", func(r *report.Results) {
+			r.Target = report.Target{URL: "http://10.0.0.7:8080"}
+			maxUsers := 0
+			r.Options.Rate, r.Options.Think, r.Options.RunTimeout, r.Options.MaxUsers = 2.5, "100ms", "5s", &maxUsers
+			r.Options.StepDuration, r.Options.UsersFile, r.Options.AdminTokenGiven, r.Options.Segment = "2s", "ci/users.csv", true, "2/3"
+			r.Options.SLAOverrides = []string{"first_event: p95 < 1s", "login: p95 < 1s"}
+		}, `printf '%s\n' 'first_event: p95 < 1s' 'login: p95 < 1s' > goldenpath-sla.yaml && ` +
+			`goldenpath run --suite race --target http://10.0.0.7:8080 --admin-token "$GOLDENPATH_ADMIN_TOKEN" --users-file ci/users.csv ` +
+			`--users 10 --duration 30s --rate 2.5 --think 100ms --run-timeout 5s --max-users 0 --step-duration 2s --segment 2/3 --sla goldenpath-sla.yaml`},
+		{"the embedded backend's model time", func(r *report.Results) { r.Options.TargetThink = "0s" },
+			"goldenpath run --suite race --fault slow_factory --target-think 0s --users 10 --duration 30s"},
+		{"a capacity ceiling of its own", func(r *report.Results) { n := 40; r.Options.MaxUsers = &n },
+			"goldenpath run --suite race --fault slow_factory --users 10 --duration 30s --max-users 40"},
+		{"merged segments run as one", func(r *report.Results) { r.Options.Segment = "1/2+2/2" },
+			"goldenpath run --suite race --fault slow_factory --users 10 --duration 30s"},
+		{"the race detector, for every finding of its run", func(r *report.Results) {
+			r.Scenarios = append(r.Scenarios, report.Scenario{Name: "race_detector", Suite: "race", Model: "race-detector"})
+		}, "goldenpath run --suite race --fault slow_factory --race-detector --users 10 --duration 30s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := populated()

@@ -105,3 +105,37 @@ func TestReadJSONRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsRoundTrip: the options a run changed are written and read
+// back; a file written before they were recorded reads with none of them,
+// and a skipped capacity search (max_users 0) is told from an unrecorded
+// one.
+func TestOptionsRoundTrip(t *testing.T) {
+	zero := 0
+	in := results.Options{Suites: []string{"race"}, Users: 10, Duration: "30s", Rate: 2.5, Segment: "1/1",
+		SLA: []string{"login: p95 < 1s"}, SLAOverrides: []string{"login: p95 < 1s"}, Think: "100ms", TargetThink: "0s",
+		RunTimeout: "5s", MaxUsers: &zero, StepDuration: "2s", UsersFile: "ci/users.csv", AdminTokenGiven: true}
+	var b bytes.Buffer
+	if err := results.WriteJSON(&b, &results.Results{Schema: results.Schema, Options: in}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"max_users": 0`, `"admin_token_given": true`, `"target_think": "0s"`, `"sla_overrides": [`} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("WriteJSON(options %+v) lacks %s:\n%s", in, w, b.String())
+		}
+	}
+	out, err := results.ReadJSON(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out.Options, in) {
+		t.Errorf("ReadJSON(WriteJSON(options)) = %+v; want %+v", out.Options, in)
+	}
+	old, err := results.ReadJSON(strings.NewReader(`{"schema": "goldenpath.results/v2", "options": {"suites": ["race"], "users": 10, "duration": "30s", "segment": "1/1", "sla": []}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := old.Options; o.MaxUsers != nil || o.Think != "" || o.RunTimeout != "" || o.UsersFile != "" || o.AdminTokenGiven || o.SLAOverrides != nil {
+		t.Errorf("ReadJSON(a file without the recorded options) options = %+v; want none of them", o)
+	}
+}

@@ -80,7 +80,10 @@ type Target struct {
 	Faults   string `json:"faults,omitempty"`
 }
 
-// Options are the run's settings, as given.
+// Options are the run's settings, as given. The fields after SLA are
+// there only when the run changed them from goldenpath's defaults (and
+// absent from files written before they were recorded): they are what a
+// command that runs it again must repeat.
 type Options struct {
 	Suites   []string `json:"suites"`
 	Users    int      `json:"users"`
@@ -90,6 +93,28 @@ type Options struct {
 	// SLA is the rules in force, one per metric, sorted, as [Rule.String]
 	// writes them ("login: p95 < 5s"); [Options.Rules] reads them.
 	SLA []string `json:"sla"`
+	// SLAOverrides are the rules of SLA that are not goldenpath's
+	// defaults (those an SLA file set), sorted.
+	SLAOverrides []string `json:"sla_overrides,omitempty"`
+	// Think is the closed model's pause between one user's journeys, as a
+	// Go duration ("100ms").
+	Think string `json:"think,omitempty"`
+	// TargetThink is the embedded backend's simulated model time per run
+	// ("0s": none).
+	TargetThink string `json:"target_think,omitempty"`
+	// RunTimeout bounds the wait for one run's terminal event.
+	RunTimeout string `json:"run_timeout,omitempty"`
+	// MaxUsers is the capacity search's ceiling; 0 when the search was
+	// skipped.
+	MaxUsers *int `json:"max_users,omitempty"`
+	// StepDuration is how long each capacity step ran.
+	StepDuration string `json:"step_duration,omitempty"`
+	// UsersFile is the path of the accounts file the virtual users
+	// logged in with, as given.
+	UsersFile string `json:"users_file,omitempty"`
+	// AdminTokenGiven says the target's admin token was given; the
+	// token itself is never recorded.
+	AdminTokenGiven bool `json:"admin_token_given,omitempty"`
 }
 
 // Rules returns the SLA rules in force, by metric, leaving out a line
