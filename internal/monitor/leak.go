@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
@@ -106,14 +105,6 @@ func LeakVerdict(xs, ys []float64, alpha, floorPerCycle float64) Verdict {
 		v.Reason = "no leak: growth not above the floor: memory trend " + figures
 	}
 	return v
-}
-
-// Projected returns the growth a slope in units per second comes to over
-// horizon, as in "RSS growth projected to 30 minutes": the slope of
-// [trend.TheilSen] over the seconds and bytes of a series, times
-// horizon.Seconds().
-func Projected(slopePerSecond float64, horizon time.Duration) float64 {
-	return slopePerSecond * horizon.Seconds()
 }
 
 // formatBytes formats a number of bytes in IEC units to one decimal place,

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
@@ -181,11 +180,5 @@ func TestFormatBytes(t *testing.T) {
 		if got := formatBytes(tt.b); got != tt.want {
 			t.Errorf("formatBytes(%g) = %q; want %q", tt.b, got, tt.want)
 		}
-	}
-}
-
-func TestProjected(t *testing.T) {
-	if got := Projected(100, 30*time.Minute); got != 180000 {
-		t.Errorf("Projected(100, 30m) = %g; want 180000", got)
 	}
 }

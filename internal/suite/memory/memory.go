@@ -36,8 +36,7 @@ const Name = "memory"
 // [suite.MemoryBound].
 const (
 	StartupBound       = 512 << 20 // RSS at startup
-	GrowthBound        = 0.10      // projected growth over GrowthHorizon, of the baseline
-	GrowthHorizon      = 30 * time.Minute
+	GrowthBound        = 0.10      // growth of the idle memory over the cycles measured, of the first cycle's
 	LeakAlpha          = 0.01
 	leakFloorPerOp     = 8 << 10   // bytes per operation per cycle: half the smallest leak worth catching (16 KiB)
 	leakFloorMin       = 512 << 10 // bytes per cycle

@@ -74,7 +74,7 @@ func TestMemoryChecksFigures(t *testing.T) {
 	}{
 		"memory_usage_bounded_under_load": {"peak", "<", "bytes", 40},
 		"startup_memory_baseline":         {"startup", "<", "bytes", 1},
-		"memory_growth_under_10_percent":  {"projected_growth", "<", "ratio", 10},
+		"memory_growth_under_10_percent":  {"growth_lo", "<", "ratio", 10},
 		"memory_leak_detection":           {"slope_lo", "<=", "bytes/cycle", 10},
 		"garbage_collection_efficiency":   {"idle_rise", "<=", "bytes", 10},
 	}
