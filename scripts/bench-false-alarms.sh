@@ -1,19 +1,41 @@
 #!/usr/bin/env bash
-# bench-false-alarms.sh: issue 4's false-alarm and detection figures (docs/benchmarks.md).
-# COUNT runs of the race and memory suites against the clean embedded backend, which must flag
-# nothing, and COUNT runs of the memory suite against a backend that keeps 16 KiB per agent run,
-# whose memory_leak_detection (judged over 10 cycles) must fail. Clean and leaking runs alternate,
-# so that a busy spell of the machine falls on both.
-# Usage: scripts/bench-false-alarms.sh [COUNT]   (default 20; each run takes about 1 to 1.5 min)
+# bench-false-alarms.sh: the false-alarm and detection figures of issues 4 and 9 (docs/benchmarks.md).
+#
+# Mode embedded (issue 4): COUNT runs of the race and memory suites against the clean embedded
+# backend, which must flag nothing, and COUNT runs of the memory suite against a backend that keeps
+# 16 KiB per agent run, whose memory_leak_detection (judged over 10 cycles) must fail. Clean and
+# leaking runs alternate, so that a busy spell of the machine falls on both.
+#
+# Mode url (issue 9): a target reached by URL, as a user's own server is: `goldenpath serve` is
+# started on its own (a separate process on a loopback port, not goldenpath's child), and COUNT runs
+# of --suite integrated,race,memory go to it with --target; its memory comes from its /metrics.
+# A clean server must flag nothing in any run. Then the same server is restarted with
+# memory-leak=16KiB and COUNT/4 (at least 2) memory runs must each fail memory_leak_detection,
+# showing the memory read from /metrics can fail.
+#
+# Usage: scripts/bench-false-alarms.sh [COUNT] [embedded|url]   (default 20 embedded; each run takes
+# about 1 to 1.5 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-20}"
+mode="${2:-embedded}"
+case "$mode" in
+embedded | url) ;;
+*)
+  echo "bench-false-alarms.sh: unknown mode '$mode': use embedded or url" >&2
+  exit 2
+  ;;
+esac
 out=bench-out/false-alarms
+[ "$mode" = url ] && out=bench-out/false-alarms-url
 bin="$out/goldenpath"
 rm -rf "$out"
 mkdir -p "$out"
-echo "== building goldenpath"
+echo "== building goldenpath ($(git rev-parse --short HEAD))"
 go build -o "$bin" ./cmd/goldenpath
+if [ "$mode" = url ]; then
+  exec scripts/false-alarms-url.sh "$bin" "$out" "$count"
+fi
 common=(--duration 2s --users 5 --max-users 0 --target-think 50ms --run-timeout 3s --quiet)
 echo "$bin run --suite race,memory ${common[*]}" >"$out/commands.txt"
 echo "$bin run --suite memory --fault memory-leak=16KiB ${common[*]}" >>"$out/commands.txt"
