@@ -127,6 +127,18 @@ var faultMatrix = []faultRow{
 		fails("integrated/golden_path_success_rate", `success_rate = [0-9.]+% .*errors: close:1011 x[1-9]`),
 		fails("load/error_rate_under_load", `error_rate = [0-9.]+% .*errors: close:1011 x[1-9]`),
 	}},
+	// Every frame counts everywhere: a lost frame fails the protocol
+	// check of integrated and load too, not only the race suite's
+	// ordering check; an acknowledged answer that is not stored fails the
+	// integrated read-back. A short run timeout: a dropped agent_completed
+	// is a lost reply, not a 30 s wait.
+	{fault: "drop-events=50", suites: "integrated,load", lane: 2, args: []string{"--users", "25", "--run-timeout", "3s"}, fails: []mustFail{
+		fails("integrated/golden_path_protocol_conformance", `[1-9][0-9]* findings of the frame oracle .*seq_gap x[1-9]`),
+		fails("load/protocol_conformance_under_load", `[1-9][0-9]* findings of the frame oracle .*seq_gap x[1-9]`),
+	}},
+	{fault: "lose-writes=10", suites: "integrated", lane: 1, args: integratedArgs, fails: []mustFail{
+		fails("integrated/golden_path_writes_read_back", `[1-9][0-9]* acknowledged writes missing.*lacks the answer of message`),
+	}},
 }
 
 // integratedArgs are the integrated and load rows' own arguments.
