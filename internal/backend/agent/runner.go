@@ -101,7 +101,8 @@ type Runner struct {
 	now      func() time.Time
 	ids      func(prefix string) string
 	obs      RunObserver
-	leak     *leak // fault memory-leak; nil on the clean path
+	leak     *leak         // fault memory-leak; nil on the clean path
+	serial   chan struct{} // fault serial-runs: one run at a time; nil on the clean path
 }
 
 // RunnerOption configures a [Runner].
@@ -128,6 +129,19 @@ func WithLeak(size int) RunnerOption {
 	return func(r *Runner) {
 		if size > 0 {
 			r.leak = &leak{size: size}
+		}
+	}
+}
+
+// WithSerialRuns, when on, makes every run hold one lock of the runner's
+// from before its store write to its last event: the serial-runs fault.
+// Runs wait for one another before agent_started, so each run's events
+// look right and only the time from request to answer shows the queue.
+// Default off.
+func WithSerialRuns(on bool) RunnerOption {
+	return func(r *Runner) {
+		if on {
+			r.serial = make(chan struct{}, 1)
 		}
 	}
 }
@@ -169,6 +183,14 @@ func (r *Runner) Run(ctx context.Context, req Request, emit Emitter) error {
 	}
 	if r.leak != nil {
 		r.leak.add() // FAULT memory-leak
+	}
+	if r.serial != nil { // FAULT serial-runs
+		select {
+		case r.serial <- struct{}{}:
+			defer func() { <-r.serial }()
+		case <-ctx.Done():
+			return &backend.Error{Code: backend.EUNAVAILABLE, Message: "agent: run cancelled while waiting for the run lock", Err: ctx.Err()}
+		}
 	}
 	t := r.now()
 	params := r.settings()

@@ -423,3 +423,40 @@ func TestRunUsesTheGivenClockAndIDs(t *testing.T) {
 		t.Errorf("stored %+v; want messages m_3 and m_4 created at %v", msgs, at)
 	}
 }
+
+// TestWithSerialRunsQueuesRunsBeforeAgentStarted: under the serial-runs
+// fault, concurrent runs never overlap: each one's agent_started comes
+// after the previous one's agent_completed. Without it they overlap.
+func TestWithSerialRunsQueuesRunsBeforeAgentStarted(t *testing.T) {
+	p := params(2, 0)
+	p.Think = 20 * time.Millisecond
+	overlaps := func(r *agent.Runner) int {
+		const runs = 4
+		recs := make([]*recorder, runs)
+		var wg sync.WaitGroup
+		for i := range recs {
+			recs[i] = &recorder{}
+			wg.Go(func() {
+				if err := r.Run(t.Context(), agent.Request{UserID: fmt.Sprintf("u_%d", i), MessageID: "m", Content: "hi"}, recs[i]); err != nil {
+					t.Errorf("Run %d = %v; want nil", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		n := 0
+		for i, a := range recs {
+			for j, b := range recs {
+				if i != j && len(a.all()) > 0 && len(b.all()) > 0 && a.all()[0].at.Before(b.all()[0].at) && b.all()[0].at.Before(a.last().at) {
+					n++ // b started while a was running
+				}
+			}
+		}
+		return n
+	}
+	if n := overlaps(newRunner(newFakeStore(), p, nil, agent.WithSerialRuns(true))); n != 0 {
+		t.Errorf("serial-runs: %d runs started while another was running; want 0", n)
+	}
+	if n := overlaps(newRunner(newFakeStore(), p, nil)); n == 0 {
+		t.Errorf("clean runner: no run started while another was running; want the 4 runs to overlap")
+	}
+}

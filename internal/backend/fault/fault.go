@@ -14,6 +14,8 @@
 //	                       after connection_established are silently dropped
 //	shared-agent           one agent instance serves every run; runs serialise and
 //	                       stream to whichever user set its "current user" last
+//	serial-runs            one global lock around every run, taken before
+//	                       agent_started: runs wait for one another, each event right
 //	config-torn            config updates write version, values and checksum one by one
 //	cross-user             the event router keys connections by a non-unique hash of the user
 //	cleanup-leak           closed connections stay in the hub and their runs go on
@@ -52,6 +54,7 @@ const (
 type Set struct {
 	HandshakeRace   time.Duration // window after connection_established in which client frames are dropped
 	SharedAgent     bool
+	SerialRuns      bool // a global lock around every run, taken before agent_started
 	ConfigTorn      bool
 	CrossUser       bool
 	CleanupLeak     bool
@@ -71,7 +74,7 @@ type Set struct {
 
 // Names lists every fault name Parse accepts, in documentation order.
 var Names = []string{
-	"handshake-race", "shared-agent", "config-torn", "cross-user", "cleanup-leak",
+	"handshake-race", "shared-agent", "serial-runs", "config-torn", "cross-user", "cleanup-leak",
 	"memory-leak", "drop-events", "duplicate-events", "reorder-events",
 	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011", "lose-writes", "duplicate-writes", "data-race",
 }
@@ -101,6 +104,9 @@ func Parse(list string) (Set, error) {
 		case "shared-agent":
 			err = noValue(hasVal)
 			s.SharedAgent = true
+		case "serial-runs":
+			err = noValue(hasVal)
+			s.SerialRuns = true
 		case "config-torn":
 			err = noValue(hasVal)
 			s.ConfigTorn = true
@@ -161,6 +167,7 @@ func (s Set) String() string {
 	}
 	add(s.HandshakeRace > 0, "handshake-race=%s", s.HandshakeRace)
 	add(s.SharedAgent, "shared-agent")
+	add(s.SerialRuns, "serial-runs")
 	add(s.ConfigTorn, "config-torn")
 	add(s.CrossUser, "cross-user")
 	add(s.CleanupLeak, "cleanup-leak")

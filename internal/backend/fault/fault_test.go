@@ -12,7 +12,7 @@ import (
 // knownFaults is the list every unknown-name error must offer, written out
 // here rather than taken from fault.Names so that a name dropped from Names
 // fails the test.
-const knownFaults = "handshake-race, shared-agent, config-torn, cross-user, cleanup-leak, " +
+const knownFaults = "handshake-race, shared-agent, serial-runs, config-torn, cross-user, cleanup-leak, " +
 	"memory-leak, drop-events, duplicate-events, reorder-events, " +
 	"slow-login, slow-db, slow-factory, slow-config, close-1011, lose-writes, duplicate-writes, data-race"
 
@@ -27,6 +27,7 @@ func TestParse(t *testing.T) {
 		{"handshake-race", fault.Set{HandshakeRace: 100 * time.Millisecond}},
 		{"handshake-race=250ms", fault.Set{HandshakeRace: 250 * time.Millisecond}},
 		{"shared-agent", fault.Set{SharedAgent: true}},
+		{"serial-runs", fault.Set{SerialRuns: true}},
 		{"config-torn", fault.Set{ConfigTorn: true}},
 		{"cross-user", fault.Set{CrossUser: true}},
 		{"cleanup-leak", fault.Set{CleanupLeak: true}},
@@ -147,6 +148,7 @@ func TestParseErrors(t *testing.T) {
 var full = fault.Set{
 	HandshakeRace:   250 * time.Millisecond,
 	SharedAgent:     true,
+	SerialRuns:      true,
 	ConfigTorn:      true,
 	CrossUser:       true,
 	CleanupLeak:     true,
@@ -165,7 +167,7 @@ var full = fault.Set{
 }
 
 func TestStringFullSet(t *testing.T) {
-	const want = "handshake-race=250ms,shared-agent,config-torn,cross-user,cleanup-leak," +
+	const want = "handshake-race=250ms,shared-agent,serial-runs,config-torn,cross-user,cleanup-leak," +
 		"memory-leak=16384,drop-events=50,duplicate-events=40,reorder-events=30," +
 		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25,lose-writes=9,duplicate-writes=8,data-race"
 	if got := full.String(); got != want {
@@ -193,6 +195,7 @@ func TestAny(t *testing.T) {
 		{"full", full, true},
 		{"handshake-race", fault.Set{HandshakeRace: time.Nanosecond}, true},
 		{"shared-agent", fault.Set{SharedAgent: true}, true},
+		{"serial-runs", fault.Set{SerialRuns: true}, true},
 		{"config-torn", fault.Set{ConfigTorn: true}, true},
 		{"cross-user", fault.Set{CrossUser: true}, true},
 		{"cleanup-leak", fault.Set{CleanupLeak: true}, true},

@@ -217,6 +217,9 @@ func (s *Server) newRunner() (*agent.Runner, error) {
 	if s.cfg.Faults.MemoryLeak > 0 {
 		ropts = append(ropts, agent.WithLeak(s.cfg.Faults.MemoryLeak))
 	}
+	if s.cfg.Faults.SerialRuns {
+		ropts = append(ropts, agent.WithSerialRuns(true))
+	}
 	settings := func() agent.Params {
 		st := s.config.Snapshot().Settings
 		return agent.Params{AgentName: st.AgentName, Think: time.Duration(st.ThinkMS) * time.Millisecond, ThinkingEvents: st.ThinkingEvents, ToolCalls: st.ToolCalls}
