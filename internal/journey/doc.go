@@ -15,8 +15,11 @@
 // Every duration is measured on the monotonic clock and named by a Phase
 // constant: [PhaseLogin], [PhaseWSConnect] (dial start to HTTP 101),
 // [PhaseWSReady] (101 to connection_established), [PhaseFirstEvent]
-// (request sent to agent_started), [PhaseAgentExecution] (agent_started to
-// agent_completed), [PhaseInterEvent] (the gap between consecutive events of
+// (request sent to agent_started: the server took the request),
+// [PhaseFirstToken] (request sent to the first agent_thinking, the first
+// content of the model: time to first token), [PhaseAgentExecution]
+// (agent_started to agent_completed), [PhaseAnswer] (request sent to
+// agent_completed: the whole wait a user lives), [PhaseInterEvent] (the gap between consecutive events of
 // a run; several samples per run), [PhaseResponseDelivery] (the server's
 // completed_at to receipt, corrected for clock offset; see [ClockOffset]),
 // [PhaseJourney] (login start to the last answer), [PhaseConfigAccess] and

@@ -104,3 +104,14 @@ func count(r *journey.Result, phase string) int {
 	}
 	return n
 }
+
+// samples returns the durations of phase in the order measured.
+func samples(r *journey.Result, phase string) []time.Duration {
+	var ds []time.Duration
+	for _, s := range r.Phases {
+		if s.Name == phase {
+			ds = append(ds, s.D)
+		}
+	}
+	return ds
+}

@@ -13,8 +13,10 @@ const (
 	PhaseLogin            = "login"             // POST /api/v1/auth/login
 	PhaseWSConnect        = "ws_connect"        // dial start to HTTP 101
 	PhaseWSReady          = "ws_ready"          // HTTP 101 to connection_established
-	PhaseFirstEvent       = "first_event"       // user_message sent to agent_started (time to first token)
+	PhaseFirstEvent       = "first_event"       // user_message sent to agent_started: the server took the request
+	PhaseFirstToken       = "first_token"       // user_message sent to the first agent_thinking: time to first token
 	PhaseAgentExecution   = "agent_execution"   // agent_started to agent_completed, local clock
+	PhaseAnswer           = "answer"            // user_message sent to agent_completed: the whole request -> answer time
 	PhaseInterEvent       = "inter_event"       // gap between consecutive events of a run
 	PhaseResponseDelivery = "response_delivery" // server's completed_at to receipt, offset-corrected
 	PhaseJourney          = "journey"           // login start to the last answer received
@@ -25,8 +27,8 @@ const (
 // PhaseNames lists the phases a [Result] may hold samples of, in journey
 // order.
 var PhaseNames = []string{
-	PhaseLogin, PhaseConfigAccess, PhaseWSConnect, PhaseWSReady, PhaseFirstEvent,
-	PhaseInterEvent, PhaseAgentExecution, PhaseResponseDelivery, PhaseJourney, PhaseDBOperation,
+	PhaseLogin, PhaseConfigAccess, PhaseWSConnect, PhaseWSReady, PhaseFirstEvent, PhaseFirstToken,
+	PhaseInterEvent, PhaseAgentExecution, PhaseAnswer, PhaseResponseDelivery, PhaseJourney, PhaseDBOperation,
 }
 
 // Names of server-reported timings in [Result.Server]: the event timings
@@ -69,6 +71,11 @@ type Options struct {
 	// SettleDelay is a pause between connection_established and the first
 	// request; 0 sends it at once, which exposes handshake races.
 	SettleDelay time.Duration
+	// Ready, when set, is called after connection_established and the
+	// SettleDelay, before the first request, and the journey waits for it
+	// to return: a scenario holds many users there to send their requests
+	// at one instant. It must return when ctx ends.
+	Ready func(ctx context.Context)
 	// ConfigAccess reads GET /api/v1/config once after login, timed as
 	// PhaseConfigAccess, and verifies its checksum.
 	ConfigAccess bool

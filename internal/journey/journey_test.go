@@ -38,7 +38,8 @@ func TestRunClean(t *testing.T) {
 			}
 			want := map[string]int{
 				journey.PhaseLogin: 1, journey.PhaseWSConnect: 1, journey.PhaseWSReady: 1, journey.PhaseJourney: 1,
-				journey.PhaseFirstEvent: msgs, journey.PhaseAgentExecution: msgs, journey.PhaseResponseDelivery: msgs,
+				journey.PhaseFirstEvent: msgs, journey.PhaseFirstToken: msgs, journey.PhaseAgentExecution: msgs,
+				journey.PhaseAnswer: msgs, journey.PhaseResponseDelivery: msgs,
 				// five events per run (started, thinking, tool pair, completed): four gaps
 				journey.PhaseInterEvent: 4 * msgs,
 			}
@@ -56,6 +57,16 @@ func TestRunClean(t *testing.T) {
 			for _, s := range r.Phases {
 				if s.D < 0 {
 					t.Errorf("%s = %s; want >= 0", s.Name, s.D)
+				}
+			}
+			// Each run: request -> agent_started <= request -> first
+			// agent_thinking <= request -> agent_completed, and the answer
+			// wait holds the execution.
+			first, token, exec, answer := samples(r, journey.PhaseFirstEvent), samples(r, journey.PhaseFirstToken), samples(r, journey.PhaseAgentExecution), samples(r, journey.PhaseAnswer)
+			for i := range min(len(first), len(token), len(exec), len(answer)) {
+				if first[i] > token[i] || token[i] > answer[i] || exec[i] > answer[i] {
+					t.Errorf("run %d: first_event %s, first_token %s, agent_execution %s, answer %s; want first_event <= first_token <= answer and agent_execution <= answer",
+						i+1, first[i], token[i], exec[i], answer[i])
 				}
 			}
 			names := map[string]bool{}
@@ -249,5 +260,36 @@ func TestNewTarget(t *testing.T) {
 	}
 	if _, err := journey.NewTarget("http://h", journey.WithRequestTimeout(-time.Second)); err == nil {
 		t.Error("NewTarget with a negative timeout succeeded; want an error")
+	}
+}
+
+// TestRunReadyHoldsTheFirstRequest: a Ready hook runs once, after
+// connection_established, and the request leaves only when it returns; a
+// context that ends while it holds the journey is a cancellation.
+func TestRunReadyHoldsTheFirstRequest(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, "", nil)
+	const hold = 150 * time.Millisecond
+	var calls int
+	var released time.Time
+	r := journey.Run(context.Background(), b.target, b.account(t), journey.Options{Messages: 2, Ready: func(ctx context.Context) {
+		calls++
+		time.Sleep(hold)
+		released = time.Now()
+	}})
+	if !r.OK() || calls != 1 {
+		t.Fatalf("Run = err %v, Ready called %d times; want OK and once", r.Err, calls)
+	}
+	// The journey's clock: login to the last answer holds the hold.
+	if j := samples(r, journey.PhaseJourney); len(j) != 1 || j[0] < hold || released.IsZero() {
+		t.Errorf("journey samples %v; want one of at least %s: the request waits for Ready", j, hold)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r = journey.Run(ctx, b.target, b.account(t), journey.Options{Ready: func(ctx context.Context) {
+		cancel()
+		<-ctx.Done()
+	}})
+	if r.Err == nil || r.Err.Kind != journey.FailCancelled || r.Runs != 0 {
+		t.Errorf("Run cancelled in Ready = err %v, %d runs; want a %s error and no run", r.Err, r.Runs, journey.FailCancelled)
 	}
 }

@@ -89,6 +89,12 @@ func (u *user) converse() *Error {
 			return classify(u.ctx, PhaseWSReady, u.ctx.Err())
 		}
 	}
+	if u.opts.Ready != nil {
+		u.opts.Ready(u.ctx)
+		if err := u.ctx.Err(); err != nil {
+			return classify(u.ctx, PhaseWSReady, err)
+		}
+	}
 	for i := range u.opts.Messages {
 		if err := u.ask(i); err != nil {
 			return err
@@ -174,7 +180,7 @@ func (u *user) ask(i int) *Error {
 		return classify(u.ctx, PhaseFirstEvent, err)
 	}
 	_ = u.sock.ws.SetReadDeadline(sent.Add(u.opts.RunTimeout))
-	var started, last time.Time
+	var started, thought, last time.Time
 	for {
 		phase := PhaseFirstEvent
 		if !started.IsZero() {
@@ -207,10 +213,16 @@ func (u *user) ask(i int) *Error {
 				u.sample(PhaseFirstEvent, now.Sub(sent))
 				u.res.Server = append(u.res.Server, f.Timings...)
 			}
+		case protocol.EventAgentThinking:
+			if thought.IsZero() {
+				thought = now
+				u.sample(PhaseFirstToken, now.Sub(sent))
+			}
 		case protocol.EventAgentCompleted:
 			if !started.IsZero() {
 				u.sample(PhaseAgentExecution, now.Sub(started))
 			}
+			u.sample(PhaseAnswer, now.Sub(sent))
 			if u.clk.ok && !f.CompletedAt.IsZero() {
 				d, clamped := u.clk.delivery(now, f.CompletedAt)
 				u.sample(PhaseResponseDelivery, d)

@@ -192,8 +192,8 @@ func rowOf(c Check, rule *Rule) slaRow {
 }
 
 // phaseOrder is the journey's order of phases; others follow by name.
-var phaseOrder = []string{"login", "config_access", "ws_connect", "ws_ready", "ws_handshake", "first_event",
-	"inter_event", "agent_execution", "response_delivery", "db_operation", "journey", "journey_from_intended", "scheduling_delay"}
+var phaseOrder = []string{"login", "config_access", "ws_connect", "ws_ready", "ws_handshake", "first_event", "first_token",
+	"inter_event", "agent_execution", "answer", "response_delivery", "db_operation", "journey", "journey_from_intended", "scheduling_delay"}
 
 // phaseMeaning says what a phase measures (docs/results-schema.md), to
 // point the roadmap at where to look.
@@ -203,7 +203,9 @@ var phaseMeaning = map[string]string{
 	"ws_connect":        "WebSocket dial to HTTP 101",
 	"ws_ready":          "HTTP 101 to connection_established",
 	"ws_handshake":      "WebSocket dial to connection_established (ws_connect + ws_ready)",
-	"first_event":       "user_message to agent_started: time to first token",
+	"first_event":       "user_message to agent_started: the server took the request (server_factory, server_db)",
+	"first_token":       "user_message to the first agent_thinking: time to first token (the model's first content)",
+	"answer":            "user_message to agent_completed: the whole wait, queueing before agent_started included",
 	"agent_execution":   "agent_started to agent_completed (server_execution)",
 	"response_delivery": "the server's completed_at to receipt",
 	"journey":           "login to the last answer: see which phase grew",

@@ -104,14 +104,6 @@ func runRace(ctx context.Context, e *suite.Env, add func(results.Scenario)) (boo
 		name string
 		run  func() (results.Scenario, bool, error)
 	}
-	var seen sync.Map
-	instances := func(_ load.Iteration, res *journey.Result, set *metrics.Set) {
-		for _, id := range res.Instances {
-			if _, dup := seen.LoadOrStore(id, true); dup {
-				set.Add(cDuplicateInstances, 1)
-			}
-		}
-	}
 	steps := []step{
 		{scRaceHandshake, func() (results.Scenario, bool, error) {
 			return e.Scenario(ctx, scRaceHandshake, Name, burst, journey.Options{RunTimeout: rt})
@@ -122,10 +114,7 @@ func runRace(ctx context.Context, e *suite.Env, add func(results.Scenario)) (boo
 		{scRaceFactoryBaseline, func() (results.Scenario, bool, error) {
 			return e.Scenario(ctx, scRaceFactoryBaseline, Name, load.Plan{Model: load.Closed, Users: 1, Iterations: 3}, journey.Options{RunTimeout: rt})
 		}},
-		{scRaceFactory, func() (results.Scenario, bool, error) {
-			return e.ScenarioFunc(ctx, scRaceFactory, Name, load.Plan{Model: load.Closed, Users: 10, Iterations: 10},
-				func(load.Iteration) journey.Options { return journey.Options{RunTimeout: rt} }, instances)
-		}},
+		{scRaceFactory, func() (results.Scenario, bool, error) { return raceFactory(ctx, e, rt) }},
 		{scRaceConfig, func() (results.Scenario, bool, error) { return raceConfig(ctx, e) }},
 		{scRaceMixed, func() (results.Scenario, bool, error) { return raceMixed(ctx, e, n, rt) }},
 		{scRaceCleanup, func() (results.Scenario, bool, error) { return raceCleanup(ctx, e, n, rt) }},
@@ -353,44 +342,6 @@ func judgeHandshake(sc, settled *results.Scenario) (string, string) {
 		return results.Fail, out
 	}
 	return results.Pass, out
-}
-
-func judgeFactory(sc, base *results.Scenario) (string, string) {
-	ev := requests(sc)
-	if !ev.Enough() {
-		return results.Fail, ev.Lacking(sc)
-	}
-	dups := sc.Metrics.Counters[cDuplicateInstances]
-	conc := sc.Phases[journey.PhaseAgentExecution]
-	out := fmt.Sprintf("%d simultaneous runs: %d reused an agent_instance_id", ev.Have, dups)
-	status := results.Pass
-	if dups > 0 {
-		status = results.Fail
-	}
-	if base != nil {
-		// The lone runs measure a run alone: without one, serialisation
-		// cannot be judged.
-		lone := base.Phases[journey.PhaseAgentExecution]
-		if lone.Count == 0 {
-			bev := suite.Evidence{Of: base.Journeys, Need: 1, Unit: "lone journeys", Step: "completed a run"}
-			return results.Fail, out + "; " + bev.Lacking(base)
-		}
-		if conc.Count > 0 {
-			b := lone.P50
-			out += fmt.Sprintf("; execution alone p50 %s, %d at once p50 %s max %s", suite.FormatMS(b), conc.Count, suite.FormatMS(conc.P50), suite.FormatMS(conc.Max))
-			// Serialised runs take k x T for the k-th: their median is about
-			// N/2 x T. Concurrent runs take about T.
-			if conc.P50 > 2*b+50 {
-				status = results.Fail
-				out += fmt.Sprintf(" — runs serialise (median %.1fx the lone run)", conc.P50/b)
-			}
-		}
-	}
-	if n := suite.PhaseErrors(*sc, journey.PhaseFirstEvent, journey.PhaseAgentExecution); n > 0 {
-		status = results.Fail
-		out += fmt.Sprintf("; %d runs failed%s", n, suite.ErrorList(sc.Errors))
-	}
-	return status, out
 }
 
 // judgeIsolation judges the mixed load, with f the isolation findings of

@@ -131,6 +131,7 @@ func scenario(name string, users int, n, runs int64, counters map[string]int64, 
 	set.Add(suite.CounterSucceeded, n)
 	for range runs {
 		set.Record(journey.PhaseAgentExecution, 50*time.Millisecond)
+		set.Record(journey.PhaseAnswer, 52*time.Millisecond)
 	}
 	for k, v := range counters {
 		set.Add(k, v)
@@ -161,6 +162,32 @@ func healthy(with ...results.Scenario) []results.Scenario {
 		}
 	}
 	return scs
+}
+
+// answers is the factory scenario with one journey per request -> answer
+// time, its agent executions all a healthy 50 ms: what a server that queues
+// runs before agent_started shows.
+func answers(name string, ds ...time.Duration) results.Scenario {
+	set := metrics.NewSet()
+	set.Add(suite.CounterJourneys, int64(len(ds)))
+	set.Add(suite.CounterSucceeded, int64(len(ds)))
+	for _, d := range ds {
+		set.Record(journey.PhaseAgentExecution, 50*time.Millisecond)
+		set.Record(journey.PhaseAnswer, d)
+	}
+	sc := results.Scenario{Name: name, Suite: Name, Users: len(ds), Metrics: set.Snapshot()}
+	suite.Summarise(&sc)
+	return sc
+}
+
+// serialised is the factory scenario of a server that runs one run at a
+// time: the k-th of n waits k runs of d.
+func serialised(n int, d time.Duration) results.Scenario {
+	ds := make([]time.Duration, n)
+	for k := range ds {
+		ds[k] = time.Duration(k+1) * d
+	}
+	return answers(scRaceFactory, ds...)
 }
 
 func violation(kind string, n int64) map[string]int64 {
@@ -201,7 +228,13 @@ func TestRaceChecksJudgeEveryFinding(t *testing.T) {
 			fails: map[string]string{"memory_management_concurrent_access": "a_new_kind x1"}},
 		{name: "no lone run completed",
 			scs:   healthy(scenario(scRaceFactoryBaseline, 1, 3, 0, nil)),
-			fails: map[string]string{"agent_factory_concurrent_instantiation": "insufficient evidence: 0 of 3 lone journeys completed a run"}},
+			fails: map[string]string{"agent_factory_concurrent_instantiation": "insufficient evidence: 0 of 3 lone journeys got an answer"}},
+		{name: "runs queued before agent_started",
+			scs:   healthy(serialised(10, 52*time.Millisecond)),
+			fails: map[string]string{"agent_factory_concurrent_instantiation": "runs serialise (median 5.0x the lone run); throughput 19.2 runs/s alone, 19.2 runs/s with 10 users (1.0x; it does not grow with the users"}},
+		{name: "one late answer of ten is a tail, not serialisation",
+			scs: healthy(answers(scRaceFactory, 52*time.Millisecond, 52*time.Millisecond, 52*time.Millisecond, 52*time.Millisecond, 52*time.Millisecond,
+				52*time.Millisecond, 52*time.Millisecond, 52*time.Millisecond, 52*time.Millisecond, 900*time.Millisecond))},
 		{name: "the config scenario skipped, nothing found", scs: healthy(skippedConfig), skipped: []string{"configuration_thread_safety"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
