@@ -98,7 +98,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		stopped, err := s.Run(ctx, env, func(sc results.Scenario) {
 			res.Scenarios = append(res.Scenarios, sc)
 			clearProgress()
-			fmt.Fprintf(logw, "  %-24s %6d journeys  %6.1f/s  %d failed\n", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+			line := fmt.Sprintf("  %-24s %6d journeys  %6.1f/s  %d failed", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+			if f := suite.Failing(&sc); f.Failed > 0 {
+				line += fmt.Sprintf(" (%.0f%% of the users' time failing, %s of it backing off)", 100*f.Share(), f.Backoff.Round(time.Millisecond))
+			}
+			fmt.Fprintln(logw, line)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("goldenpath: suite %s: %w", s.Name, err)

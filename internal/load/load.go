@@ -44,16 +44,18 @@ type Iteration struct {
 	Started  time.Time // when it started
 }
 
-// Executor runs one iteration; it must return when ctx ends.
+// Executor runs one iteration; it must return when ctx ends. It reports
+// whether the iteration succeeded: after a failed one a closed-model
+// virtual user backs off (see [Plan.Backoff]) before its next.
 type Executor interface {
-	Execute(ctx context.Context, it Iteration)
+	Execute(ctx context.Context, it Iteration) (ok bool)
 }
 
 // ExecutorFunc adapts a function to [Executor].
-type ExecutorFunc func(ctx context.Context, it Iteration)
+type ExecutorFunc func(ctx context.Context, it Iteration) bool
 
 // Execute calls f.
-func (f ExecutorFunc) Execute(ctx context.Context, it Iteration) { f(ctx, it) }
+func (f ExecutorFunc) Execute(ctx context.Context, it Iteration) bool { return f(ctx, it) }
 
 // Model is the load model of a plan.
 type Model string
@@ -149,8 +151,22 @@ type Plan struct {
 	Duration     time.Duration // stop starting journeys after this long
 	Iterations   int64         // stop after this many journeys in all (across segments)
 	Grace        time.Duration // time running journeys get to finish at the end (default 30s)
-	Segment      Segment
+	// Backoff bounds the pause of a closed-model virtual user after a
+	// failed iteration, on top of Think, so that a target that refuses
+	// everything is not hammered by users retrying at once: the k-th
+	// failure in a row waits a random time between half and all of
+	// min(Backoff, BackoffBase x 2^(k-1)); a success resets k. 0 means
+	// DefaultBackoff; a negative Backoff turns it off. The open model keeps
+	// its arrival schedule whatever the outcomes: its rate bounds the load.
+	Backoff time.Duration
+	Segment Segment
 }
+
+// Back-off after failed iterations: see [Plan.Backoff].
+const (
+	BackoffBase    = 50 * time.Millisecond
+	DefaultBackoff = 2 * time.Second
+)
 
 // DefaultMaxUsers caps concurrent open-model journeys when Plan.Users is 0.
 const DefaultMaxUsers = 10000
@@ -202,6 +218,9 @@ func (p *Plan) Validate() error {
 	if p.Grace == 0 {
 		p.Grace = DefaultGrace
 	}
+	if p.Backoff == 0 {
+		p.Backoff = DefaultBackoff
+	}
 	if p.Seed == 0 {
 		p.Seed = 1
 	}
@@ -239,4 +258,9 @@ type Stats struct {
 	Elapsed   time.Duration // from start to the last iteration's end
 	Stopped   bool          // ctx ended before the plan did
 	MaxActive int64         // most iterations running at once
+	Failed    int64         // iterations the executor reported failed
+	Backoffs  int64         // pauses after a failed iteration (closed model)
+	// BackoffTime is the time virtual users spent backing off, summed over
+	// users.
+	BackoffTime time.Duration
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ type recorder struct {
 	its []Iteration
 }
 
-func (r *recorder) Execute(ctx context.Context, it Iteration) {
+func (r *recorder) Execute(ctx context.Context, it Iteration) bool {
 	r.mu.Lock()
 	r.its = append(r.its, it)
 	r.mu.Unlock()
@@ -28,6 +29,7 @@ func (r *recorder) Execute(ctx context.Context, it Iteration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+	return true
 }
 
 func TestPlanValidate(t *testing.T) {
@@ -119,7 +121,7 @@ func TestClosedModelRampStages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		active, peak := 0, 0
-		exec := ExecutorFunc(func(ctx context.Context, it Iteration) {
+		exec := ExecutorFunc(func(ctx context.Context, it Iteration) bool {
 			mu.Lock()
 			active++
 			peak = max(peak, active)
@@ -128,6 +130,7 @@ func TestClosedModelRampStages(t *testing.T) {
 			mu.Lock()
 			active--
 			mu.Unlock()
+			return true
 		})
 		st, _ := Run(context.Background(), Plan{Model: Closed, Stages: []Stage{{time.Second, 10}, {time.Second, 10}, {time.Second, 0}}}, exec)
 		if peak != 10 {
@@ -251,7 +254,7 @@ func TestClosedSegmentsSplitUsers(t *testing.T) {
 // A journey that ignores the end is cancelled after the grace period.
 func TestGraceCancelsStragglers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		exec := ExecutorFunc(func(ctx context.Context, it Iteration) { <-ctx.Done() })
+		exec := ExecutorFunc(func(ctx context.Context, it Iteration) bool { <-ctx.Done(); return true })
 		start := time.Now()
 		st, _ := Run(context.Background(), Plan{Model: Closed, Users: 3, Duration: time.Second, Grace: 2 * time.Second}, exec)
 		if took := time.Since(start); took != 3*time.Second {
@@ -274,4 +277,62 @@ func TestInterruptStopsScheduling(t *testing.T) {
 			t.Errorf("interrupted at 250ms: stopped %t completed %d; want true and 6", st.Stopped, st.Completed)
 		}
 	})
+}
+
+// A target that refuses everything: 2 users whose every journey fails at
+// once back off, doubling from 25-50 ms to at most the bound, instead of
+// retrying as fast as the target answers (1 ms). A success resets the
+// pause; with back-off off the users hammer.
+func TestClosedModelBacksOffAfterFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refuse := ExecutorFunc(func(ctx context.Context, it Iteration) bool { time.Sleep(time.Millisecond); return false })
+		st, _ := Run(context.Background(), Plan{Model: Closed, Users: 2, Duration: 2 * time.Second, Backoff: 500 * time.Millisecond}, refuse)
+		// Per user: pauses of at least 25, 50, 100, 200, then 250 ms (half
+		// the 500 ms bound): at most 5 + (2000-375)/250 = 11.5 journeys.
+		if st.Completed < 6 || st.Completed > 24 || st.Failed != st.Completed || st.Backoffs < st.Completed-2 {
+			t.Errorf("2 users, 2 s, every journey failing: %d journeys, %d failed, %d back-offs; want 6 to 24, all failed, one back-off after each",
+				st.Completed, st.Failed, st.Backoffs)
+		}
+		if st.BackoffTime < 3*time.Second || st.BackoffTime > 4*time.Second+time.Millisecond*time.Duration(st.Completed) {
+			t.Errorf("back-off time %s over 2 users x 2 s; want most of the 4 user-seconds", st.BackoffTime)
+		}
+		off, _ := Run(context.Background(), Plan{Model: Closed, Users: 2, Duration: 2 * time.Second, Backoff: -1}, refuse)
+		if off.Completed < 3000 || off.Backoffs != 0 {
+			t.Errorf("back-off off: %d journeys, %d back-offs; want about 4000 and none", off.Completed, off.Backoffs)
+		}
+		var n int
+		var mu sync.Mutex
+		flaky := ExecutorFunc(func(ctx context.Context, it Iteration) bool { // every other journey fails
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			time.Sleep(time.Millisecond)
+			return n%2 == 0
+		})
+		st, _ = Run(context.Background(), Plan{Model: Closed, Users: 1, Duration: time.Second}, flaky)
+		// Each failure is the first in a row: 25-50 ms; about 2 journeys per 39 ms.
+		if st.Completed < 40 || st.BackoffTime > time.Duration(st.Failed)*50*time.Millisecond {
+			t.Errorf("alternating outcomes: %d journeys, back-off %s after %d failures; want >= 40 and <= 50 ms each: a success resets the pause",
+				st.Completed, st.BackoffTime, st.Failed)
+		}
+	})
+}
+
+func TestBackoffBounds(t *testing.T) {
+	p := Plan{Backoff: time.Second}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for fails := 1; fails <= 40; fails++ {
+		want := min(time.Second, BackoffBase<<min(fails-1, 20))
+		for range 100 {
+			if d := p.backoff(fails, rng); d < want/2 || d > want {
+				t.Fatalf("backoff(%d) = %s; want in [%s, %s]", fails, d, want/2, want)
+			}
+		}
+	}
+	if d := (&Plan{Backoff: -1}).backoff(3, rng); d != 0 {
+		t.Errorf("backoff with Backoff < 0 = %s; want 0", d)
+	}
+	if d := p.backoff(0, rng); d != 0 {
+		t.Errorf("backoff after a success = %s; want 0", d)
+	}
 }

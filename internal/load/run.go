@@ -14,6 +14,8 @@ import (
 type Live struct {
 	Started, Completed, Dropped, Active atomic.Int64
 	Target                              atomic.Int64 // current users (closed) or milli-arrivals/s (open)
+	Failed, Backoffs                    atomic.Int64 // iterations that failed; back-offs after them
+	BackoffNanos                        atomic.Int64 // time spent backing off, summed over users
 }
 
 // Option configures [Run].
@@ -91,20 +93,57 @@ func Run(ctx context.Context, p Plan, exec Executor, opts ...Option) (Stats, err
 	return Stats{
 		Started: r.live.Started.Load(), Completed: r.live.Completed.Load(), Dropped: r.live.Dropped.Load(),
 		Elapsed: r.now().Sub(r.start), Stopped: stopped, MaxActive: r.maxActive.Load(),
+		Failed: r.live.Failed.Load(), Backoffs: r.live.Backoffs.Load(), BackoffTime: time.Duration(r.live.BackoffNanos.Load()),
 	}, nil
 }
 
-func (r *runner) launch(it Iteration, after func()) {
+// launch runs one iteration and reports whether it succeeded.
+func (r *runner) launch(it Iteration, after func()) bool {
 	r.live.Started.Add(1)
 	if a := r.live.Active.Add(1); a > r.maxActive.Load() {
 		r.maxActive.Store(a) // a high-water mark; a lost race only under-reports by one
 	}
-	r.exec.Execute(r.iterCtx, it)
+	ok := r.exec.Execute(r.iterCtx, it)
+	if !ok {
+		r.live.Failed.Add(1)
+	}
 	r.live.Active.Add(-1)
 	r.live.Completed.Add(1)
 	if after != nil {
 		after()
 	}
+	return ok
+}
+
+// backoff is the pause after the fails-th failed iteration in a row: a
+// random time between half and all of min(p.Backoff, BackoffBase x
+// 2^(fails-1)); 0 when back-off is off or fails is 0.
+func (p *Plan) backoff(fails int, rng *rand.Rand) time.Duration {
+	if p.Backoff < 0 || fails <= 0 {
+		return 0
+	}
+	d := p.Backoff
+	if fails < 30 {
+		d = min(d, BackoffBase<<(fails-1))
+	}
+	return d/2 + time.Duration(rng.Int64N(int64(d/2)+1))
+}
+
+// pause waits d, or until ctx ends or stop closes; it reports whether the
+// virtual user goes on.
+func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-stop:
+	}
+	return false
 }
 
 // ---- closed model ----
@@ -142,6 +181,8 @@ func (r *runner) closed(ctx context.Context) {
 		vwg.Add(1)
 		go func() {
 			defer vwg.Done()
+			rng := rand.New(rand.NewPCG(r.p.Seed, uint64(k)))
+			fails := 0 // failed iterations in a row
 			for seq := int64(0); ; seq++ {
 				select {
 				case <-ctx.Done():
@@ -156,16 +197,20 @@ func (r *runner) closed(ctx context.Context) {
 				}
 				now := r.now()
 				r.wg.Add(1)
-				r.launch(Iteration{VU: k, Seq: seq, Intended: now, Started: now}, r.wg.Done)
-				if r.p.Think > 0 {
-					t := time.NewTimer(r.p.Think)
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-						t.Stop()
-						return
-					case <-v.stop:
-						t.Stop()
+				if r.launch(Iteration{VU: k, Seq: seq, Intended: now, Started: now}, r.wg.Done) {
+					fails = 0
+				} else {
+					fails++
+				}
+				if !pause(ctx, v.stop, r.p.Think) {
+					return
+				}
+				if d := r.p.backoff(fails, rng); d > 0 {
+					r.live.Backoffs.Add(1)
+					began := time.Now()
+					goOn := pause(ctx, v.stop, d)
+					r.live.BackoffNanos.Add(int64(time.Since(began)))
+					if !goOn {
 						return
 					}
 				}
@@ -245,7 +290,7 @@ func (r *runner) open(ctx context.Context) {
 			go r.launch(Iteration{VU: slot, Seq: k, Intended: intended, Started: r.now()}, func() {
 				slots <- slot
 				r.wg.Done()
-			})
+			}) // the open model does not back off: its schedule is the load
 		default:
 			r.live.Dropped.Add(1) // every user slot is busy: the journey cannot start on time
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
@@ -42,11 +43,13 @@ func rateCheck(suiteName, name string, r Rule, scs ...*results.Scenario) results
 	c := results.Check{Suite: suiteName, Name: name, Rule: &rule, Unit: rule.Unit}
 	var journeys, ok, failed int64
 	var names []string
+	var present []*results.Scenario
 	errs := map[string]int64{}
 	for _, sc := range scs {
 		if sc == nil {
 			continue
 		}
+		present = append(present, sc)
 		names = append(names, sc.Name)
 		journeys += sc.Journeys
 		ok += sc.Succeeded
@@ -70,7 +73,47 @@ func rateCheck(suiteName, name string, r Rule, scs ...*results.Scenario) results
 	}
 	c.Status = Verdict(r.Holds(c.Observed))
 	c.Evidence = fmt.Sprintf("%s = %.2f%% (%d ok, %d failed of %d journeys; limit %s)%s", r.Metric, c.Observed*100, ok, failed, journeys, strings.TrimPrefix(r.String(), r.Metric+": "), ErrorList(errs))
+	if f := Failing(present...); f.Failed > 0 {
+		c.Evidence += "; " + f.String()
+	}
 	return c
+}
+
+// FailingTime is how much of the users' time scenarios spent failing:
+// in journeys that failed, and backing off after them.
+type FailingTime struct {
+	Failed           int64
+	Journeys         time.Duration // in every journey, summed over users
+	Failing, Backoff time.Duration
+}
+
+// Failing sums scs's failing time.
+func Failing(scs ...*results.Scenario) FailingTime {
+	var f FailingTime
+	for _, sc := range scs {
+		c := sc.Metrics.Counters
+		f.Failed += sc.Failed
+		f.Journeys += time.Duration(c[CounterJourneyMS]) * time.Millisecond
+		f.Failing += time.Duration(c[CounterFailingMS]) * time.Millisecond
+		f.Backoff += time.Duration(c[CounterBackoffMS]) * time.Millisecond
+	}
+	return f
+}
+
+// Share is the failing time's share of the time users spent in journeys
+// or backing off; 0 when there was none.
+func (f FailingTime) Share() float64 {
+	if total := f.Journeys + f.Backoff; total > 0 {
+		return float64(f.Failing+f.Backoff) / float64(total)
+	}
+	return 0
+}
+
+// String says it in words, e.g. "time spent failing: 96% of the users'
+// time (1.9s in 40 failed journeys, 1.7s backing off after them)".
+func (f FailingTime) String() string {
+	return fmt.Sprintf("time spent failing: %.0f%% of the users' time (%s in %d failed journeys, %s backing off after them)",
+		100*f.Share(), f.Failing.Round(time.Millisecond), f.Failed, f.Backoff.Round(time.Millisecond))
 }
 
 // Steps of a journey that checks count as their evidence: how many

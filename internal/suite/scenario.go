@@ -50,6 +50,14 @@ const (
 	CounterFailed    = "failed"
 	CounterCancelled = "cancelled"
 	CounterDropped   = "dropped"
+	// CounterJourneyMS and CounterFailingMS are the time spent in
+	// journeys and in failed journeys, summed over users, in
+	// milliseconds; CounterBackoffMS the time users backed off after
+	// failed journeys ([load.Plan.Backoff]), CounterBackoffs how often.
+	CounterJourneyMS = "journey_time_ms"
+	CounterFailingMS = "failing_time_ms"
+	CounterBackoffMS = "backoff_time_ms"
+	CounterBackoffs  = "backoffs"
 	// CounterTargetPeakRSS is the target's peak resident memory during the
 	// scenario, in bytes, when the target can be watched.
 	CounterTargetPeakRSS = "target_peak_rss"
@@ -106,6 +114,8 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 		return sc, false, err
 	}
 	set.Add(CounterDropped, st.Dropped)
+	set.Add(CounterBackoffs, st.Backoffs)
+	set.Add(CounterBackoffMS, st.BackoffTime.Milliseconds())
 	if e.Monitor != nil { // the target's memory during this scenario
 		end := time.Now()
 		recordTargetMemory(ctx, e.Monitor, set, end.Add(-st.Elapsed), end)
@@ -216,7 +226,9 @@ func keepSample(kept []results.Sample, s results.Sample) []results.Sample {
 	return kept
 }
 
-func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
+// Execute runs one journey and reports whether it succeeded (a cancelled
+// one is not a failure: the engine must not back off for it).
+func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
 	jo := r.optsFor(it)
 	if jo.RunTimeout == 0 {
 		jo.RunTimeout = r.env.RunTimeout
@@ -226,12 +238,17 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 	res := journey.Run(ctx, r.env.Target, r.env.Account(it.VU), jo)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
-		return
+		return true
 	}
 	if r.onResult != nil {
 		r.onResult(it, res, r.set)
 	}
 	r.set.Add(CounterJourneys, 1)
+	took := res.End.Sub(res.Start).Milliseconds()
+	r.set.Add(CounterJourneyMS, took)
+	if !res.OK() {
+		r.set.Add(CounterFailingMS, took)
+	}
 	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
 	var handshake time.Duration
 	for _, s := range res.Phases {
@@ -263,17 +280,18 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) {
 		r.set.Add(prefixErrorPhase+phase, 1)
 		r.sample(results.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample,
 			Users: foreign.users(it, res, false)})
-		return
+		return false
 	}
 	if !res.OK() {
 		// Completed, but with a finding: not a success. It fails as its
 		// first finding (error class violation:KIND), in no phase.
 		r.set.Add(CounterFailed, 1)
 		r.set.Add(prefixError+prefixViolation+res.Violations[0].Kind, 1)
-		return
+		return false
 	}
 	r.set.Add(CounterSucceeded, 1)
 	r.set.Record(PhaseJourneyIntended, res.End.Sub(it.Intended))
+	return true
 }
 
 // errorClass is a bounded label for an error: its kind, with the status or
@@ -313,10 +331,10 @@ func Find(scs []results.Scenario, name string) *results.Scenario {
 // with it.
 func (e *Env) Quiet(ctx context.Context, plan load.Plan, jo journey.Options, count func(error)) error {
 	plan.Segment = e.Segment
-	_, err := load.Run(ctx, plan, load.ExecutorFunc(func(ctx context.Context, it load.Iteration) {
+	_, err := load.Run(ctx, plan, load.ExecutorFunc(func(ctx context.Context, it load.Iteration) bool {
 		res := journey.Run(ctx, e.Target, e.Account(it.VU), jo)
 		if count == nil || ctx.Err() != nil { // interrupted: neither done nor failed
-			return
+			return res.OK() || ctx.Err() != nil
 		}
 		switch {
 		case res.Err != nil:
@@ -328,6 +346,7 @@ func (e *Env) Quiet(ctx context.Context, plan load.Plan, jo journey.Options, cou
 		default:
 			count(nil)
 		}
+		return res.OK()
 	}))
 	return err
 }
