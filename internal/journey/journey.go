@@ -64,6 +64,12 @@ type Options struct {
 	// Messages is the number of user_messages, sent one after another in
 	// one thread, each after the previous answer (0: DefaultMessages).
 	Messages int
+	// Pipeline, with Messages > 1, sends the second and later requests
+	// the moment the first run's agent_started names the thread, before
+	// any answer, as a user who types on while the agent works: several
+	// runs are in flight on the socket at once and their events
+	// interleave. Without it each request waits for the previous answer.
+	Pipeline bool
 	// RunTimeout bounds each wait for a server frame that moves the journey
 	// on: connection_established, and each run's terminal event counted
 	// from its request (0: DefaultRunTimeout).

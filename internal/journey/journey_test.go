@@ -293,3 +293,67 @@ func TestRunReadyHoldsTheFirstRequest(t *testing.T) {
 		t.Errorf("Run cancelled in Ready = err %v, %d runs; want a %s error and no run", r.Err, r.Runs, journey.FailCancelled)
 	}
 }
+
+// TestRunPipeline: with Pipeline the second and third requests leave the
+// moment the first run's agent_started names the thread, so the three runs
+// are in flight together and the journey takes about one run, not three;
+// all three land in one thread and are read back; the oracle, which
+// judges interleaved runs by message_id, finds nothing on a clean backend.
+func TestRunPipeline(t *testing.T) {
+	t.Parallel()
+	const think = 200 * time.Millisecond // the simulated model's time per run
+	b := startBackend(t, "", map[string]string{"think_ms": "200"})
+	run := func(pipeline bool) (time.Duration, *journey.Result) {
+		r := journey.Run(context.Background(), b.target, b.account(t), journey.Options{Messages: 3, Pipeline: pipeline, DBOps: true, RunTimeout: 10 * time.Second})
+		if !r.OK() || r.Runs != 3 {
+			t.Fatalf("Run(pipeline %t) = err %v, violations %v, %d runs; want OK and 3 runs", pipeline, r.Err, r.Violations, r.Runs)
+		}
+		return samples(r, journey.PhaseJourney)[0] - samples(r, journey.PhaseLogin)[0], r
+	}
+	seq, _ := run(false)
+	pipe, r := run(true)
+	if seq < 3*think {
+		t.Errorf("three runs one after another took %s; want at least %s", seq, 3*think)
+	}
+	// One run takes about think; three pipelined ones end soon after it.
+	// Two runs' time is a wide margin that only a journey waiting for
+	// each answer exceeds.
+	if pipe >= 2*think {
+		t.Errorf("three pipelined runs took %s; want under %s (sequential: %s): the requests did not overlap", pipe, 2*think, seq)
+	}
+	if n := len(samples(r, journey.PhaseAnswer)); n != 3 {
+		t.Errorf("pipelined journey has %d answer samples; want 3", n)
+	}
+}
+
+// TestRunPipelineSeesQueuedReorders: the queue-reorder fault writes the
+// frames of runs queued together grouped by run; journeys that wait for
+// each answer never have two runs queued and see nothing, pipelined ones
+// see seq step back.
+func TestRunPipelineSeesQueuedReorders(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, "queue-reorder", map[string]string{"think_ms": "20"})
+	reorders := func(pipeline bool) (n int) {
+		for range 10 {
+			r := journey.Run(context.Background(), b.target, b.account(t), journey.Options{Messages: 3, Pipeline: pipeline, RunTimeout: 5 * time.Second})
+			if r.Err != nil {
+				t.Fatalf("Run(pipeline %t) = err %v; want the runs answered", pipeline, r.Err)
+			}
+			for _, v := range r.Violations {
+				if v.Kind != journey.ViolationSeqReorder {
+					t.Errorf("Run(pipeline %t): violation %s (%s); want only seq_reorder", pipeline, v.Kind, v.Detail)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	if n := reorders(false); n != 0 {
+		t.Errorf("10 journeys of 3 runs one after another on queue-reorder: %d reorders; want 0 (never two runs queued)", n)
+	}
+	n := reorders(true)
+	t.Logf("10 pipelined journeys on queue-reorder: %d reorders", n)
+	if n == 0 {
+		t.Errorf("10 journeys of 3 pipelined runs on queue-reorder: no reorder found; want some")
+	}
+}

@@ -95,10 +95,8 @@ func (u *user) converse() *Error {
 			return classify(u.ctx, PhaseWSReady, err)
 		}
 	}
-	for i := range u.opts.Messages {
-		if err := u.ask(i); err != nil {
-			return err
-		}
+	if err := u.converseRuns(); err != nil {
+		return err
 	}
 	u.sample(PhaseJourney, u.answer.Sub(u.res.Start))
 	if u.oracle.HasGap() { // a reordered frame may still come
@@ -165,82 +163,6 @@ func (u *user) next() (Frame, error) {
 	u.res.Frames++
 	u.violate(vs...)
 	return f, nil
-}
-
-// ask sends request i and follows its run to the terminal event.
-func (u *user) ask(i int) *Error {
-	nonce := u.opts.Nonce()
-	req := request{messageID: "m" + strconv.Itoa(i+1) + "-" + nonce, content: "golden path question " + strconv.Itoa(i+1) + ": " + nonce}
-	u.asked = append(u.asked, req)
-	sent, err := u.sock.send(req.messageID, req.content, u.thread)
-	if e, ok := err.(*Error); ok {
-		return e
-	}
-	if err != nil {
-		return classify(u.ctx, PhaseFirstEvent, err)
-	}
-	_ = u.sock.ws.SetReadDeadline(sent.Add(u.opts.RunTimeout))
-	var started, thought, last time.Time
-	for {
-		phase := PhaseFirstEvent
-		if !started.IsZero() {
-			phase = PhaseAgentExecution
-		}
-		f, err := u.next()
-		if err != nil {
-			e := classify(u.ctx, phase, err)
-			if e.Kind == FailTimeout {
-				e.Message = "no agent_completed for message " + req.messageID + " within " + u.opts.RunTimeout.String() + " (RunTimeout)"
-			}
-			return e
-		}
-		now := time.Now()
-		if f.Type == protocol.EventErrorMessage {
-			return &Error{Kind: FailProtocol, Phase: phase, Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
-		}
-		if f.MessageID != req.messageID || !protocol.IsRunEvent(f.Type) {
-			continue
-		}
-		if !last.IsZero() {
-			u.sample(PhaseInterEvent, now.Sub(last))
-		}
-		last = now
-		switch f.Type {
-		case protocol.EventAgentStarted:
-			if started.IsZero() {
-				started = now
-				u.res.Instances = append(u.res.Instances, f.AgentInstanceID)
-				u.sample(PhaseFirstEvent, now.Sub(sent))
-				u.res.Server = append(u.res.Server, f.Timings...)
-			}
-		case protocol.EventAgentThinking:
-			if thought.IsZero() {
-				thought = now
-				u.sample(PhaseFirstToken, now.Sub(sent))
-			}
-		case protocol.EventAgentCompleted:
-			if !started.IsZero() {
-				u.sample(PhaseAgentExecution, now.Sub(started))
-			}
-			u.sample(PhaseAnswer, now.Sub(sent))
-			if u.clk.ok && !f.CompletedAt.IsZero() {
-				d, clamped := u.clk.delivery(now, f.CompletedAt)
-				u.sample(PhaseResponseDelivery, d)
-				if clamped {
-					u.res.Clamped++
-				}
-			}
-			u.res.Server = append(u.res.Server, f.Timings...)
-			if u.thread == "" {
-				u.thread = f.ThreadID
-			}
-			u.res.Runs++
-			u.answer = now
-			return nil
-		case protocol.EventAgentError:
-			return &Error{Kind: FailProtocol, Phase: PhaseAgentExecution, Message: "agent_error " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
-		}
-	}
 }
 
 // close sends close 1000 and reads (and judges) what still arrives until

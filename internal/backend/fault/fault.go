@@ -23,6 +23,9 @@
 //	drop-events=N          one run frame in N is lost (a seq gap)
 //	duplicate-events=N     one run frame in N is sent twice (a repeated seq)
 //	reorder-events=N       one run frame in N is swapped with the next (seq steps back)
+//	queue-reorder          frames of several runs queued on one connection at once are
+//	                       written grouped by run, numbered in queue order (seq steps
+//	                       back); invisible with one run per connection
 //	slow-login=DUR         every login takes DUR longer
 //	slow-db=DUR            every database call takes DUR longer
 //	slow-factory=DUR       every agent instantiation takes DUR longer
@@ -58,10 +61,11 @@ type Set struct {
 	ConfigTorn      bool
 	CrossUser       bool
 	CleanupLeak     bool
-	MemoryLeak      int // bytes retained per run
-	DropEvents      int // one run frame in N lost
-	DuplicateEvents int // one run frame in N sent twice
-	ReorderEvents   int // one run frame in N swapped with the next
+	MemoryLeak      int  // bytes retained per run
+	DropEvents      int  // one run frame in N lost
+	DuplicateEvents int  // one run frame in N sent twice
+	ReorderEvents   int  // one run frame in N swapped with the next
+	QueueReorder    bool // frames of several runs queued at once written grouped by run
 	SlowLogin       time.Duration
 	SlowDB          time.Duration
 	SlowFactory     time.Duration
@@ -75,7 +79,7 @@ type Set struct {
 // Names lists every fault name Parse accepts, in documentation order.
 var Names = []string{
 	"handshake-race", "shared-agent", "serial-runs", "config-torn", "cross-user", "cleanup-leak",
-	"memory-leak", "drop-events", "duplicate-events", "reorder-events",
+	"memory-leak", "drop-events", "duplicate-events", "reorder-events", "queue-reorder",
 	"slow-login", "slow-db", "slow-factory", "slow-config", "close-1011", "lose-writes", "duplicate-writes", "data-race",
 }
 
@@ -127,6 +131,9 @@ func Parse(list string) (Set, error) {
 			s.DuplicateEvents, err = everyN(val, hasVal, "frame")
 		case "reorder-events":
 			s.ReorderEvents, err = everyN(val, hasVal, "frame")
+		case "queue-reorder":
+			err = noValue(hasVal)
+			s.QueueReorder = true
 		case "slow-login":
 			s.SlowLogin, err = duration(val, hasVal)
 		case "slow-db":
@@ -175,6 +182,7 @@ func (s Set) String() string {
 	add(s.DropEvents > 0, "drop-events=%d", s.DropEvents)
 	add(s.DuplicateEvents > 0, "duplicate-events=%d", s.DuplicateEvents)
 	add(s.ReorderEvents > 0, "reorder-events=%d", s.ReorderEvents)
+	add(s.QueueReorder, "queue-reorder")
 	add(s.SlowLogin > 0, "slow-login=%s", s.SlowLogin)
 	add(s.SlowDB > 0, "slow-db=%s", s.SlowDB)
 	add(s.SlowFactory > 0, "slow-factory=%s", s.SlowFactory)

@@ -13,7 +13,7 @@ import (
 // here rather than taken from fault.Names so that a name dropped from Names
 // fails the test.
 const knownFaults = "handshake-race, shared-agent, serial-runs, config-torn, cross-user, cleanup-leak, " +
-	"memory-leak, drop-events, duplicate-events, reorder-events, " +
+	"memory-leak, drop-events, duplicate-events, reorder-events, queue-reorder, " +
 	"slow-login, slow-db, slow-factory, slow-config, close-1011, lose-writes, duplicate-writes, data-race"
 
 func TestParse(t *testing.T) {
@@ -40,6 +40,7 @@ func TestParse(t *testing.T) {
 		{"drop-events=2", fault.Set{DropEvents: 2}},
 		{"duplicate-events=3", fault.Set{DuplicateEvents: 3}},
 		{"reorder-events=7", fault.Set{ReorderEvents: 7}},
+		{"queue-reorder", fault.Set{QueueReorder: true}},
 		{"slow-login=200ms", fault.Set{SlowLogin: 200 * time.Millisecond}},
 		{"slow-db=10ms", fault.Set{SlowDB: 10 * time.Millisecond}},
 		{"slow-factory=1.5s", fault.Set{SlowFactory: 1500 * time.Millisecond}},
@@ -156,6 +157,7 @@ var full = fault.Set{
 	DropEvents:      50,
 	DuplicateEvents: 40,
 	ReorderEvents:   30,
+	QueueReorder:    true,
 	SlowLogin:       200 * time.Millisecond,
 	SlowDB:          10 * time.Millisecond,
 	SlowFactory:     1500 * time.Millisecond,
@@ -168,7 +170,7 @@ var full = fault.Set{
 
 func TestStringFullSet(t *testing.T) {
 	const want = "handshake-race=250ms,shared-agent,serial-runs,config-torn,cross-user,cleanup-leak," +
-		"memory-leak=16384,drop-events=50,duplicate-events=40,reorder-events=30," +
+		"memory-leak=16384,drop-events=50,duplicate-events=40,reorder-events=30,queue-reorder," +
 		"slow-login=200ms,slow-db=10ms,slow-factory=1.5s,slow-config=1m5s,close-1011=0.25,lose-writes=9,duplicate-writes=8,data-race"
 	if got := full.String(); got != want {
 		t.Errorf("String() of the full Set = %q; want %q", got, want)
@@ -195,6 +197,7 @@ func TestAny(t *testing.T) {
 		{"full", full, true},
 		{"handshake-race", fault.Set{HandshakeRace: time.Nanosecond}, true},
 		{"shared-agent", fault.Set{SharedAgent: true}, true},
+		{"queue-reorder", fault.Set{QueueReorder: true}, true},
 		{"serial-runs", fault.Set{SerialRuns: true}, true},
 		{"config-torn", fault.Set{ConfigTorn: true}, true},
 		{"cross-user", fault.Set{CrossUser: true}, true},

@@ -20,9 +20,14 @@ import (
 
 // frame is one queued server frame: the event type and its encoded data;
 // the writer adds seq and timestamp as it writes.
+// queueReorderWait is how long the queue-reorder fault's writer lets the
+// frames of several runs gather before it writes them.
+const queueReorderWait = 5 * time.Millisecond
+
 type frame struct {
 	typ  string
 	data []byte
+	run  *emitter // the run that emitted it; nil for the connection's own frames
 }
 
 type conn struct {
@@ -218,6 +223,11 @@ func (c *conn) drain() {
 	defer c.drained.Done()
 	var batch []frame
 	for {
+		if c.h.faults.QueueReorder && c.runs.Load() > 1 {
+			// fault queue-reorder: with several runs in flight, the
+			// writer lets frames gather for a moment, to write them grouped.
+			time.Sleep(queueReorderWait)
+		}
 		c.qmu.Lock()
 		batch, c.queue = c.queue, batch[:0]
 		if len(batch) == 0 {
@@ -228,6 +238,18 @@ func (c *conn) drain() {
 		}
 		broken := c.broken
 		c.qmu.Unlock()
+		if c.h.faults.QueueReorder && !broken && queuedRuns(batch) > 1 {
+			// fault queue-reorder: frames of several runs queued at once
+			// are numbered in queue order and written grouped by run.
+			if err := c.fw.writeGrouped(batch); err != nil {
+				c.qmu.Lock()
+				c.broken = true
+				c.qmu.Unlock()
+				c.cancel()
+			}
+			clear(batch)
+			continue
+		}
 		for i, f := range batch {
 			if broken {
 				break // discard: the socket is gone
@@ -281,7 +303,7 @@ func (e *emitter) Emit(typ string, data any) error {
 		dst.closeWith(protocol.CloseInternal, "internal error (fault close-1011)")
 		return errGone
 	}
-	return dst.enqueueRaw(frame{typ: typ, data: b})
+	return dst.enqueueRaw(frame{typ: typ, data: b, run: e})
 }
 
 // waitFlushed waits until the connection's writer has written every queued

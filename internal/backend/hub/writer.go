@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -78,5 +79,51 @@ func (w *frameWriter) emit(f frame, seq int64) error {
 		return err
 	}
 	w.c.h.sent(f.typ)
+	return nil
+}
+
+// queuedRuns is how many runs have frames in batch.
+func queuedRuns(batch []frame) int {
+	var seen []*emitter
+	for _, f := range batch {
+		if f.run != nil && !slices.Contains(seen, f.run) {
+			seen = append(seen, f.run)
+		}
+	}
+	return len(seen)
+}
+
+// writeGrouped is the queue-reorder fault: it numbers batch's frames in
+// queue order, as a correct writer would, but writes them grouped by run
+// (the connection's own frames first, then each run's in the order the
+// runs first appear), so a later run's frames overtake an earlier one's
+// with lower seqs: seq steps back. One run per connection never shows it.
+func (w *frameWriter) writeGrouped(batch []frame) error {
+	type numbered struct {
+		f     frame
+		seq   int64
+		group int
+	}
+	var runs []*emitter
+	out := make([]numbered, len(batch))
+	for i, f := range batch {
+		w.seq++
+		g := 0
+		if f.run != nil {
+			g = slices.Index(runs, f.run)
+			if g < 0 {
+				runs = append(runs, f.run)
+				g = len(runs) - 1
+			}
+			g++
+		}
+		out[i] = numbered{f, w.seq, g}
+	}
+	slices.SortStableFunc(out, func(a, b numbered) int { return a.group - b.group })
+	for _, n := range out {
+		if err := w.emit(n.f, n.seq); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -117,6 +117,7 @@ func runRace(ctx context.Context, e *suite.Env, add func(results.Scenario)) (boo
 		{scRaceFactory, func() (results.Scenario, bool, error) { return raceFactory(ctx, e, rt) }},
 		{scRaceConfig, func() (results.Scenario, bool, error) { return raceConfig(ctx, e) }},
 		{scRaceMixed, func() (results.Scenario, bool, error) { return raceMixed(ctx, e, n, rt) }},
+		{scRacePipelined, func() (results.Scenario, bool, error) { return racePipelined(ctx, e, n, rt) }},
 		{scRaceCleanup, func() (results.Scenario, bool, error) { return raceCleanup(ctx, e, n, rt) }},
 		{scRaceDB, func() (results.Scenario, bool, error) { return raceDB(ctx, e, rt) }},
 	}
@@ -182,7 +183,7 @@ func raceMixed(ctx context.Context, e *suite.Env, n int, rt time.Duration) (resu
 
 // journeyScenarios are the race scenarios made of journeys, whose every
 // frame the oracle judges.
-var journeyScenarios = []string{scRaceHandshake, scRaceHandshakeSettled, scRaceFactoryBaseline, scRaceFactory, scRaceMixed}
+var journeyScenarios = []string{scRaceHandshake, scRaceHandshakeSettled, scRaceFactoryBaseline, scRaceFactory, scRaceMixed, scRacePipelined}
 
 // The checks that judge the oracle's findings in the journeys of every
 // race scenario: each finding fails the check that names its defect.
@@ -300,7 +301,7 @@ func raceChecks(scs []results.Scenario, sla suite.SLA) []results.Check {
 		chk("resource_cleanup_timing_conflicts", suite.Find(scs, scRaceCleanup), none, judgeCleanup),
 		chk("database_connection_pooling_races", suite.Find(scs, scRaceDB), findingsOf(scs, judgeByDB), judgeDB),
 		chk("websocket_event_delivery_ordering", mixed, none, func(sc *results.Scenario) (string, string) {
-			return judgeOrdering(sc, findingsOf(scs, judgeByOrdering))
+			return judgeOrdering(sc, suite.Find(scs, scRacePipelined), findingsOf(scs, judgeByOrdering))
 		}),
 		chk("memory_management_concurrent_access", mixed, findingsOf(scs, judgeByAccess), judgeConcurrentAccess),
 	}
@@ -356,20 +357,6 @@ func judgeIsolation(sc *results.Scenario, f findings) (string, string) {
 		return results.Fail, ev.Lacking(sc)
 	}
 	return results.Pass, out + fmt.Sprintf(" (%s): none found, nor in the other race scenarios' journeys", ev)
-}
-
-// judgeOrdering judges the mixed load, with f the ordering findings of
-// every race scenario's journeys.
-func judgeOrdering(sc *results.Scenario, f findings) (string, string) {
-	ev := requests(sc)
-	out := fmt.Sprintf("%d journeys under load", sc.Journeys)
-	switch {
-	case f.n > 0:
-		return results.Fail, out + ": " + f.String()
-	case !ev.Enough():
-		return results.Fail, ev.Lacking(sc)
-	}
-	return results.Pass, out + fmt.Sprintf(" (%s): seq +1 on every frame, the event grammar held and every request got its terminal event, on every socket of the race scenarios' journeys", ev)
 }
 
 func judgeConcurrentAccess(sc *results.Scenario) (string, string) {
