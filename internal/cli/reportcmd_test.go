@@ -27,6 +27,9 @@ func segmentResults(t *testing.T, seg string, at time.Time) *results.Results {
 		now = at.Add(time.Duration(i/10) * time.Second)
 		set.Record("journey", time.Duration(800+10*i)*time.Millisecond)
 		set.Record("login", time.Duration(20+i)*time.Millisecond)
+		for _, p := range []string{"ws_handshake", "agent_execution", "answer", "response_delivery", "config_access", "server_factory", "db_operation"} {
+			set.Record(p, time.Duration(1+i%3)*time.Millisecond) // every integrated check has its evidence
+		}
 		set.Add(suite.CounterJourneys, 1)
 		set.Add(suite.CounterSucceeded, 1)
 	}

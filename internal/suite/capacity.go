@@ -61,7 +61,8 @@ func stepHeld(sc *results.Scenario, sla SLA) (bool, string) {
 		if !ok {
 			continue
 		}
-		if c := slaCheck(Load, "", sc, r); c.Status == results.Fail {
+		// Too few samples to judge a percentile is not a break.
+		if c := slaCheck(Load, "", sc, r); c.Status == results.Fail && c.Samples >= MinSamples {
 			return false, c.Evidence
 		}
 	}

@@ -11,8 +11,15 @@ import (
 )
 
 // MinSamples is the fewest samples a percentile check accepts; with fewer
-// the check is skipped as inconclusive, never passed.
+// the check fails for insufficient evidence, never passes.
 const MinSamples = 20
+
+// serverReported are the metrics measured from what the target reports of
+// itself (its event timings, Server-Timing, completed_at and server_time):
+// a target that reports none has nothing to judge, which is not a failure.
+func serverReported(metric string) bool {
+	return strings.HasPrefix(metric, "server_") || metric == journey.PhaseResponseDelivery
+}
 
 // slaCheck judges one latency rule on one scenario.
 func slaCheck(suiteName, name string, sc *results.Scenario, r Rule) results.Check {
@@ -25,9 +32,24 @@ func slaCheck(suiteName, name string, sc *results.Scenario, r Rule) results.Chec
 	c.Scenario = sc.Name
 	s, ok := sc.Phases[r.Metric]
 	c.Samples = s.Count
-	if !ok || s.Count < MinSamples {
+	// What the target could have reported it on: its answered runs, or
+	// for Server-Timing its HTTP replies (every journey's first is login).
+	answered, unit := max(sc.Phases[journey.PhaseAnswer].Count, sc.Phases[journey.PhaseAgentExecution].Count), "answered runs"
+	if strings.HasPrefix(r.Metric, "server_http_") {
+		answered, unit = sc.Phases[journey.PhaseLogin].Count, "logins and other HTTP replies"
+	}
+	switch {
+	case s.Count == 0 && serverReported(r.Metric) && answered > 0:
 		c.Status = results.Skip
-		c.Evidence = fmt.Sprintf("only %d samples of %s; a %s needs at least %d — run longer (--duration) or with more users", s.Count, r.Metric, r.Stat, MinSamples)
+		c.Evidence = fmt.Sprintf("the target reported no %s in %d %s (%s)", r.Metric, answered, unit, reportedBy(r.Metric))
+		return c
+	case !ok || s.Count < MinSamples:
+		c.Status = results.Fail
+		c.Evidence = fmt.Sprintf("insufficient evidence: only %d samples of %s in %d journeys; a %s needs at least %d — run longer (--duration) or with more users",
+			s.Count, r.Metric, sc.Journeys, r.Stat, MinSamples)
+		if len(sc.Errors) > 0 {
+			c.Evidence += ErrorList(sc.Errors)
+		}
 		return c
 	}
 	c.Observed = r.Observe(s)
@@ -35,6 +57,17 @@ func slaCheck(suiteName, name string, sc *results.Scenario, r Rule) results.Chec
 	margin := (rule.Limit - c.Observed) / rule.Limit * 100
 	c.Evidence = fmt.Sprintf("%s %s = %s over %d samples (limit %s, margin %.1f%%)", r.Metric, r.Stat, FormatMS(c.Observed), s.Count, r.Limit, margin)
 	return c
+}
+
+// reportedBy says where the target would report metric.
+func reportedBy(metric string) string {
+	switch {
+	case metric == journey.PhaseResponseDelivery:
+		return "agent_completed's completed_at with connection_established's server_time"
+	case strings.HasPrefix(metric, "server_http_"):
+		return "a Server-Timing entry " + strings.TrimPrefix(metric, "server_http_")
+	}
+	return "timings." + strings.TrimPrefix(metric, "server_") + "_ms of its run events"
 }
 
 // rateCheck judges the success (or error) rate of the given scenarios.

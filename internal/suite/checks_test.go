@@ -122,12 +122,18 @@ func TestSLACheck(t *testing.T) {
 			results.Fail, []string{"login p95 = 6.00s over 40 samples", "limit 5s", "margin -20.0%"}},
 		{"exactly MinSamples is judged", ptr(scenario("s", Integrated, 1, samples("login", MinSamples, 6*time.Second))), login,
 			results.Fail, []string{"over 20 samples"}},
-		{"fewer than MinSamples is skipped, never passed", ptr(scenario("s", Integrated, 1, samples("login", MinSamples-1, time.Millisecond))), login,
-			results.Skip, []string{"only 19 samples of login", "a p95 needs at least 20", "--duration"}},
-		{"fewer than MinSamples is skipped, never failed", ptr(scenario("s", Integrated, 1, samples("login", 3, time.Hour))), login,
-			results.Skip, []string{"only 3 samples of login"}},
-		{"a phase never recorded is skipped", ptr(scenario("s", Integrated, 1, samples("journey", 40, time.Second))), login,
-			results.Skip, []string{"only 0 samples of login"}},
+		{"fewer than MinSamples fails for insufficient evidence, never passes", ptr(scenario("s", Integrated, 1, samples("login", MinSamples-1, time.Millisecond))), login,
+			results.Fail, []string{"insufficient evidence: only 19 samples of login", "a p95 needs at least 20", "--duration"}},
+		{"fewer than MinSamples fails however slow", ptr(scenario("s", Integrated, 1, samples("login", 3, time.Hour))), login,
+			results.Fail, []string{"insufficient evidence: only 3 samples of login"}},
+		{"a phase never recorded fails", ptr(scenario("s", Integrated, 1, samples("journey", 40, time.Second))), login,
+			results.Fail, []string{"insufficient evidence: only 0 samples of login"}},
+		{"a timing the target never reports, on answered runs, is skipped", ptr(scenario("s", Integrated, 1, samples("agent_execution", 40, time.Second))),
+			DefaultSLA()["server_factory"], results.Skip, []string{"the target reported no server_factory in 40 answered runs (timings.factory_ms of its run events)"}},
+		{"no completed_at on answered runs: response_delivery is skipped", ptr(scenario("s", Integrated, 1, samples("answer", 30, time.Second))),
+			DefaultSLA()["response_delivery"], results.Skip, []string{"the target reported no response_delivery in 30 answered runs"}},
+		{"a target timing with no answered run fails", ptr(scenario("s", Integrated, 1, samples("login", 40, time.Millisecond))),
+			DefaultSLA()["server_factory"], results.Fail, []string{"insufficient evidence: only 0 samples of server_factory"}},
 		{"a scenario that did not run is skipped", nil, login, results.Skip, []string{"did not run"}},
 		{"the rule's statistic is the one judged",
 			ptr(scenario("s", Integrated, 1, samples("login", 98, time.Millisecond), samples("login", 2, 9*time.Second))),
@@ -156,9 +162,9 @@ func TestSLACheck(t *testing.T) {
 					t.Errorf("slaCheck(%s) samples = %d; want the %d latencies of %s", tc.rule, c.Samples, want, tc.rule.Metric)
 				}
 			}
-			if c.Status == results.Skip {
+			if c.Status == results.Skip || strings.HasPrefix(c.Evidence, "insufficient evidence:") {
 				if c.Observed != 0 {
-					t.Errorf("slaCheck(%s) skipped with observed %g; want 0", tc.rule, c.Observed)
+					t.Errorf("slaCheck(%s) = %s (%s) with observed %g; want 0: nothing was judged", tc.rule, c.Status, c.Evidence, c.Observed)
 				}
 				return
 			}

@@ -117,9 +117,9 @@ func TestIntegratedChecks(t *testing.T) {
 		{name: "healthy", scs: []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40)}, all: results.Pass},
 		{name: "not run", scs: nil, all: results.Skip},
 		{name: "another suite's scenarios are not judged", scs: loadScenarios(40), all: results.Skip},
-		{name: "too few samples skip every latency check, the rate is still judged",
+		{name: "too few samples fail every latency check for insufficient evidence, the rate is still judged",
 			scs: []results.Scenario{good(scenarioIntegrated, Integrated, 1, 5)},
-			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Pass,
+			all: results.Fail, status: map[string]string{"golden_path_success_rate": results.Pass,
 				"golden_path_protocol_conformance": results.Pass, "golden_path_writes_read_back": results.Pass}},
 		{name: "a slow agent factory fails its check only",
 			scs:    []results.Scenario{good(scenarioIntegrated, Integrated, 10, 40, samples("server_factory", 40, 2*time.Second))},
@@ -132,7 +132,7 @@ func TestIntegratedChecks(t *testing.T) {
 			status: map[string]string{"golden_path_success_rate": results.Fail}},
 		{name: "an empty scenario fails the success rate",
 			scs: []results.Scenario{scenario(scenarioIntegrated, Integrated, 10)},
-			all: results.Skip, status: map[string]string{"golden_path_success_rate": results.Fail,
+			all: results.Fail, status: map[string]string{"golden_path_success_rate": results.Fail,
 				"golden_path_protocol_conformance": results.Fail, "golden_path_writes_read_back": results.Fail}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
