@@ -32,7 +32,7 @@ func TestRunRaceDetector(t *testing.T) {
 	for _, tc := range cases {
 		t.Run("fault="+tc.fault, func(t *testing.T) {
 			out := t.TempDir()
-			args := []string{"run", "--race-detector", "--suite", "integrated", "--duration", "1s", "--users", "2",
+			args := []string{"run", "--race-detector", "--suite", "integrated", "--duration", "3s", "--users", "2", // 20 samples a percentile: the race build is slow
 				"--max-users", "0", "--target-think", "20ms", "--out", out, "--quiet",
 				// The race build is several times slower: judge only what this test is about.
 				"--sla", writeSLA(t, "config_access: p95 < 10s\n")}

@@ -363,7 +363,7 @@ func TestRunExternalTargetWithUsersFile(t *testing.T) {
 	}
 	out := t.TempDir()
 	o := gp(boundedContext(t, runBound), "run", "--target", emb.URL+"/", "--users-file", users, "--suite", "integrated",
-		"--duration", "1s", "--users", "2", "--out", out, "--quiet")
+		"--duration", "2s", "--users", "2", "--out", out, "--quiet") // 2 s: 20 samples for every percentile
 	if o.code != ExitOK {
 		t.Fatalf("%s\nwant %d: every check passes against a backend we started", o, ExitOK)
 	}
@@ -387,7 +387,7 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	for _, seg := range []string{"1/2", "2/2"} {
 		out := filepath.Join(dir, "segment-"+seg[:1])
 		o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", seg, "--suite", "integrated",
-			"--duration", "1s", "--users", "4", "--out", out, "--quiet")
+			"--duration", "2s", "--users", "4", "--out", out, "--quiet") // 2 s: 20 samples for every percentile in each part
 		if o.code != ExitOK {
 			t.Fatalf("%s\nwant %d for segment %s", o, ExitOK, seg)
 		}
