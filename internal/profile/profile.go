@@ -82,9 +82,16 @@ const (
 	TokenQuery       = "query"       // ?Query=<token>
 )
 
+// Stream formats.
+const (
+	FormatEvents     = "events"      // frames with a type, read by [Events] (the default)
+	FormatOpenAIChat = "openai_chat" // chat.completion.chunk events: role, content deltas, finish_reason, usage, [DONE]
+)
+
 // Stream is the channel a run's events arrive on.
 type Stream struct {
 	Kind         string   `yaml:"kind"`
+	Format       string   `yaml:"format"`
 	Path         string   `yaml:"path"`
 	Token        string   `yaml:"token"`        // websocket: header, subprotocol or query
 	Subprotocols []string `yaml:"subprotocols"` // templates, e.g. ["jwt-auth", "jwt.{{.TokenBase64URL}}"]
@@ -158,6 +165,9 @@ type Oracle struct {
 	// QuotesNonce: the answer quotes the request's nonce (our backend, and
 	// Netra's); off for a real model, where ownership rests on ids.
 	QuotesNonce bool `yaml:"quotes_nonce"`
+	// FirstTokenIsNonce: the first content of the answer is the prompt's
+	// first word, the nonce (an OpenAI-compatible test deployment).
+	FirstTokenIsNonce bool `yaml:"first_token_is_nonce"`
 }
 
 //go:embed builtin/*.yaml
@@ -297,7 +307,34 @@ func (p *Profile) Validate() error {
 			bad("stream.subprotocols", "%v", err)
 		}
 	}
-	ev := p.Events
+	switch p.Stream.Format {
+	case "", FormatEvents:
+		errs = append(errs, p.Events.validate()...)
+	case FormatOpenAIChat:
+		if p.Stream.Kind != StreamSSE {
+			bad("stream.format", "openai_chat is a server-sent-event format; want kind: sse")
+		}
+		if !isZero(p.Events) {
+			bad("events", "the openai_chat format reads its chunks itself; leave events out")
+		}
+	default:
+		bad("stream.format", "%q; want events or openai_chat", p.Stream.Format)
+	}
+	switch p.Memory {
+	case "", "metrics", "proc", "none":
+	default:
+		bad("memory", "%q; want metrics, proc or none", p.Memory)
+	}
+	sortErrors(errs)
+	return errors.Join(errs...)
+}
+
+// validate checks an events section.
+func (ev Events) validate() []error {
+	var errs []error
+	bad := func(field, f string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+f, append([]any{field}, a...)...))
+	}
 	if ev.Type == "" {
 		bad("events.type", "missing: the JSON path of an event's type")
 	}
@@ -319,11 +356,6 @@ func (p *Profile) Validate() error {
 	if len(ev.Answer) == 0 {
 		bad("events.answer", "missing: the paths of the answer text")
 	}
-	switch p.Memory {
-	case "", "metrics", "proc", "none":
-	default:
-		bad("memory", "%q; want metrics, proc or none", p.Memory)
-	}
 	seen := map[string]string{}
 	for part, types := range map[string][]string{"started": ev.Map.Started, "thinking": ev.Map.Thinking, "tool_start": ev.Map.ToolStart,
 		"tool_end": ev.Map.ToolEnd, "completed": ev.Map.Completed, "error": ev.Map.Error, "ignore": ev.Map.Ignore} {
@@ -335,8 +367,12 @@ func (p *Profile) Validate() error {
 			seen[t] = part
 		}
 	}
-	sortErrors(errs)
-	return errors.Join(errs...)
+	return errs
+}
+
+func isZero(ev Events) bool {
+	return ev.Type == "" && ev.Wrapped == "" && len(ev.Data) == 0 && ev.RunID == "" && ev.Seq == "" && len(ev.Answer) == 0 &&
+		len(ev.Map.Started)+len(ev.Map.Thinking)+len(ev.Map.Completed)+len(ev.Map.Error)+len(ev.Map.Ignore) == 0
 }
 
 // Subprotocols returns the stream's subprotocol templates.

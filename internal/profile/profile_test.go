@@ -3,6 +3,7 @@ package profile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,4 +105,28 @@ func TestLoadUnknownNameOrFile(t *testing.T) {
 func atoi(line string) int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(line, "line "))
 	return n
+}
+
+// The built-ins say what their target documents say (NETRA.md, OPENAI.md).
+func TestBuiltinsDescribeTheirTargets(t *testing.T) {
+	n, err := Load("netra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Stream.Token != TokenSubprotocol || len(n.Handshake) != 3 || n.Handshake[0].Capture["thread_id"] == "" ||
+		n.Events.Seq != "" || n.Events.End.Path != "agent_name" || !slices.Contains(n.Events.End.Values, "Supervisor") || n.Auth.UserID != "user.id" {
+		t.Errorf("netra profile = %+v; want a subprotocol token, the three-step handshake capturing thread_id, no seq, runs ended by the Supervisor, user.id", n)
+	}
+	o, err := Load("openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Stream.Kind != StreamSSE || o.Stream.Format != FormatOpenAIChat || !o.Auth.APIKey || o.Oracle.QuotesNonce || !o.Oracle.FirstTokenIsNonce {
+		t.Errorf("openai profile = %+v; want sse chat chunks, an API key, and ownership by the first token, not by quoting", o)
+	}
+	b, _ := os.ReadFile("builtin/openai.yaml")
+	if _, err := Parse("x.yaml", []byte(strings.Replace(string(b), "kind: sse", "kind: websocket\n  token: header", 1))); err == nil ||
+		!strings.Contains(err.Error(), "stream.format: openai_chat is a server-sent-event format") {
+		t.Errorf("openai_chat over a websocket: Parse error = %v; want it refused", err)
+	}
 }
