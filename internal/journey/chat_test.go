@@ -116,3 +116,28 @@ func FuzzReadChatStream(f *testing.F) {
 		}
 	})
 }
+
+// The reference backend's OpenAI-compatible face streams a sound
+// completion whose first token is the prompt's first word, the nonce.
+func TestReadChatStreamFromTheReferenceBackend(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, "", map[string]string{"think_ms": "40"})
+	sent := time.Now()
+	resp, err := http.Post(b.url+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"goldenpath-sim","messages":[{"role":"user","content":"n7f3a what limits my p99?"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":8}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, Content-Type %q; want 200 and an event stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	s, err := journey.ReadChatStream(resp.Body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttft, _ := s.TTFT(sent)
+	if len(s.Problems) > 0 || len(s.Tokens) != 8 || !strings.HasPrefix(s.Content, "n7f3a ") || s.Usage == nil || s.Usage.CompletionTokens != 8 || ttft <= 0 {
+		t.Errorf("stream = %+v (TTFT %s); want 8 tokens starting with the nonce, usage of 8, no problem", s, ttft)
+	}
+}

@@ -40,6 +40,7 @@ type Deps struct {
 	Registry   *prometheus.Registry
 	Phase      func() string // "starting", "ready" or "draining"
 	WebSocket  http.Handler  // served at /ws
+	Chat       http.Handler  // served under /v1/: the OpenAI-compatible face (nil: none)
 	Log        *slog.Logger
 	Now        func() time.Time
 	IDs        func(prefix string) string
@@ -77,6 +78,9 @@ func New(d Deps) http.Handler {
 	mux.Handle("GET "+protocol.PathMetrics, promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	if d.WebSocket != nil {
 		mux.Handle("GET "+protocol.PathWS, d.WebSocket)
+	}
+	if d.Chat != nil {
+		mux.Handle("/v1/", d.Chat)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, backend.Errorf(backend.ENOTFOUND, "no route %s %s; see docs/protocol.md", r.Method, r.URL.Path))

@@ -21,6 +21,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/agent"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/auth"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/chatapi"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/config"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/httpapi"
@@ -183,6 +184,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Auth: authn, Store: s.store, Config: s.config, AdminToken: cfg.AdminToken,
 		Registry: s.metrics.Registry, Phase: s.Phase, WebSocket: s.hub, Log: cfg.Log,
 		IDs: newID, Version: cfg.Version,
+		Chat: chatapi.New(chatapi.Options{Think: func() time.Duration {
+			return time.Duration(s.config.Snapshot().Settings.ThinkMS) * time.Millisecond
+		}}),
 	})
 	s.http = &http.Server{
 		Handler:           handler,
