@@ -237,6 +237,13 @@ func (p *Profile) Validate() error {
 	if p.Name == "" {
 		bad("name", "missing")
 	}
+	captured := map[string]string{}
+	for _, st := range p.Handshake {
+		for name := range st.Capture {
+			captured[name] = ""
+		}
+	}
+	checkTemplates := func(vs ...any) error { return checkTemplatesWith(Fields{Captured: captured}, vs...) }
 	switch p.Stream.Kind {
 	case StreamWebSocket:
 		switch p.Stream.Token {
@@ -378,16 +385,21 @@ func isZero(ev Events) bool {
 // Subprotocols returns the stream's subprotocol templates.
 func (p *Profile) Subprotocols() []string { return p.Stream.Subprotocols }
 
-// checkTemplates parses every string in vs (maps and lists walked) as a
-// text/template.
-func checkTemplates(vs ...any) error {
+// checkTemplatesWith parses every string in vs (maps and lists walked)
+// as a text/template and executes it over f, so that a field that does
+// not exist ({{.Emial}}, a capture no handshake step makes) is an error.
+func checkTemplatesWith(f Fields, vs ...any) error {
 	var errs []error
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case string:
-			if _, err := template.New("").Option("missingkey=error").Parse(x); err != nil {
-				errs = append(errs, fmt.Errorf("template %q: %v", x, strings.TrimPrefix(err.Error(), "template: :")))
+			t, err := template.New("").Option("missingkey=error").Parse(x)
+			if err == nil {
+				err = t.Execute(io.Discard, f)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("template %q: %v", x, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: :"), "template: ")))
 			}
 		case map[string]any:
 			for _, e := range x {

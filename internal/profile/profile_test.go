@@ -62,6 +62,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"request.body: never uses {{.Content}}"}},
 		{"a template that does not parse", func(s string) string { return strings.Replace(s, `"{{.MessageID}}"`, `"{{.MessageID"`, 1) },
 			[]string{"request.body: template \"{{.MessageID\""}},
+		{"a field that does not exist", func(s string) string { return strings.Replace(s, `"{{.Email}}"`, `"{{.Emial}}"`, 1) },
+			[]string{"auth.", "Emial"}},
 		{"one event type twice", func(s string) string {
 			return strings.Replace(s, "error: [agent_error]", "error: [agent_completed]", 1)
 		},
