@@ -1,0 +1,127 @@
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/goldenpath-dev/goldenpath/internal/profile"
+)
+
+// ProfileLogin gets acct a session the way profile p says: its bypass
+// call when bypassKey is set and the profile has one, else its login
+// call, sent to authURL (empty: the target). The token and the user id
+// are read at the profile's JSON paths. Failures are [*Error]s in phase
+// [PhaseLogin] that name the call and, for a reply that does not fit the
+// profile, the path that was missing and the reply (tokens redacted).
+func ProfileLogin(ctx context.Context, t *Target, p *profile.Profile, acct Account, authURL, bypassKey string) (Session, *Error) {
+	call := p.Auth.Login
+	if bypassKey != "" && p.Auth.Bypass != nil {
+		call = p.Auth.Bypass
+	}
+	if call == nil {
+		return Session{}, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: "profile " + p.Name + " has no login call (auth.login or auth.bypass)"}
+	}
+	f := profile.Fields{Email: acct.Email, Password: acct.Password, Name: nameOf(acct.Email), BypassKey: bypassKey}
+	reply, e := profileCall(ctx, t, call, f, authURL, "auth")
+	if e != nil {
+		return Session{}, e
+	}
+	var v any
+	if err := json.Unmarshal(reply, &v); err != nil {
+		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply is not JSON: " + err.Error(), Sample: sample(reply)}
+	}
+	s := Session{Token: pathString(v, p.Auth.Token), UserID: pathString(v, p.Auth.UserID)}
+	switch {
+	case s.Token == "":
+		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply has no token at " + strconv.Quote(p.Auth.Token) + " (profile " + p.Name + ", auth.token)", Sample: sample(reply)}
+	case p.Auth.UserID != "" && s.UserID == "":
+		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply has no user id at " + strconv.Quote(p.Auth.UserID) + " (profile " + p.Name + ", auth.user_id)", Sample: sample(reply)}
+	}
+	return s, nil
+}
+
+// profileCall sends one call of a profile and returns the reply's body
+// when its status is one the call expects (default 200).
+func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fields, baseURL, what string) ([]byte, *Error) {
+	path, err := profile.Render(c.Path, f)
+	if err != nil {
+		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " path: " + err.Error()}
+	}
+	body, err := profile.Render(c.Body, f)
+	if err != nil {
+		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " body: " + err.Error()}
+	}
+	hdr, err := profile.Render(c.Header, f)
+	if err != nil {
+		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " header: " + err.Error()}
+	}
+	method := c.Method
+	if method == "" {
+		method = http.MethodGet
+		if c.Body != nil {
+			method = http.MethodPost
+		}
+	}
+	rd, err := jsonBody(body)
+	if err != nil {
+		return nil, &Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()}
+	}
+	base := strings.TrimSuffix(baseURL, "/")
+	if base == "" {
+		base = t.BaseURL
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path.(string), rd)
+	if err != nil {
+		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: err.Error()}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if h, ok := hdr.(map[string]string); ok {
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := t.HTTP.Do(req)
+	if err != nil {
+		return nil, classify(ctx, PhaseLogin, err)
+	}
+	b, err := readReply(resp)
+	if err != nil {
+		return nil, classify(ctx, PhaseLogin, err)
+	}
+	want := c.Expect
+	if len(want) == 0 {
+		want = []int{http.StatusOK}
+	}
+	if !slices.Contains(want, resp.StatusCode) {
+		return nil, statusError(PhaseLogin, method+" "+path.(string), resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+// nameOf is a display name for an account: its email's local part.
+func nameOf(email string) string {
+	name, _, _ := strings.Cut(email, "@")
+	return name
+}
+
+// pathString follows a dot-separated path through JSON objects to a string.
+func pathString(v any, path string) string {
+	if path == "" {
+		return ""
+	}
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[part]
+	}
+	s, _ := v.(string)
+	return s
+}
