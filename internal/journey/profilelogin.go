@@ -34,7 +34,9 @@ func ProfileLogin(ctx context.Context, t *Target, p *profile.Profile, acct Accou
 	if err := json.Unmarshal(reply, &v); err != nil {
 		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply is not JSON: " + err.Error(), Sample: sample(reply)}
 	}
-	s := Session{Token: pathString(v, p.Auth.Token), UserID: pathString(v, p.Auth.UserID)}
+	token, _ := profile.Lookup(v, p.Auth.Token).(string)
+	userID, _ := profile.Lookup(v, p.Auth.UserID).(string)
+	s := Session{Token: token, UserID: userID}
 	switch {
 	case s.Token == "":
 		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply has no token at " + strconv.Quote(p.Auth.Token) + " (profile " + p.Name + ", auth.token)", Sample: sample(reply)}
@@ -108,20 +110,4 @@ func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fiel
 func nameOf(email string) string {
 	name, _, _ := strings.Cut(email, "@")
 	return name
-}
-
-// pathString follows a dot-separated path through JSON objects to a string.
-func pathString(v any, path string) string {
-	if path == "" {
-		return ""
-	}
-	for part := range strings.SplitSeq(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		v = m[part]
-	}
-	s, _ := v.(string)
-	return s
 }

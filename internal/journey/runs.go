@@ -26,7 +26,8 @@ func (u *user) converseRuns() *Error {
 			if err != nil {
 				return err
 			}
-			if err := u.await(map[string]*inflight{p.req.messageID: p}, 1, nil); err != nil {
+			one := []*inflight{p}
+			if err := u.await(&one, 1, nil); err != nil {
 				return err
 			}
 		}
@@ -36,7 +37,8 @@ func (u *user) converseRuns() *Error {
 	if err != nil {
 		return err
 	}
-	runs := map[string]*inflight{first.req.messageID: first}
+	runs := make([]*inflight, 1, u.opts.Messages)
+	runs[0] = first
 	rest := func(p *inflight) *Error {
 		if p != first || len(runs) > 1 {
 			return nil
@@ -46,11 +48,11 @@ func (u *user) converseRuns() *Error {
 			if err != nil {
 				return err
 			}
-			runs[q.req.messageID] = q
+			runs = append(runs, q)
 		}
 		return nil
 	}
-	return u.await(runs, u.opts.Messages, rest)
+	return u.await(&runs, u.opts.Messages, rest)
 }
 
 // send sends request i (in the journey's thread once it has one) and sets
@@ -70,20 +72,21 @@ func (u *user) send(i int) (*inflight, *Error) {
 	return &inflight{req: req, sent: sent}, nil
 }
 
-// await reads frames until want runs of runs have ended with
-// agent_completed. started, when set, is called at each run's
-// agent_started (after the journey learnt its thread) and may add runs.
-func (u *user) await(runs map[string]*inflight, want int, started func(*inflight) *Error) *Error {
+// await reads frames until want runs of *runs (a handful: a journey's
+// requests in flight) have ended with agent_completed. started, when set,
+// is called at each run's agent_started (after the journey learnt its
+// thread) and may add runs.
+func (u *user) await(runs *[]*inflight, want int, started func(*inflight) *Error) *Error {
 	for answered := 0; answered < want; {
 		f, err := u.next()
 		if err != nil {
-			return u.awaitFailed(runs, err)
+			return u.awaitFailed(*runs, err)
 		}
 		now := time.Now()
 		if f.Type == protocol.EventErrorMessage {
-			return &Error{Kind: FailProtocol, Phase: awaitPhase(runs), Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
+			return &Error{Kind: FailProtocol, Phase: awaitPhase(*runs), Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
 		}
-		p := runs[f.MessageID]
+		p := find(*runs, f.MessageID)
 		if p == nil || p.done || !protocol.IsRunEvent(f.Type) {
 			continue
 		}
@@ -139,9 +142,19 @@ func (u *user) await(runs map[string]*inflight, want int, started func(*inflight
 	return nil
 }
 
+// find returns the run of messageID, or nil.
+func find(runs []*inflight, messageID string) *inflight {
+	for _, p := range runs {
+		if p.req.messageID == messageID {
+			return p
+		}
+	}
+	return nil
+}
+
 // awaitPhase is the phase a failure while awaiting runs is in: first_event
 // until every run in flight has started.
-func awaitPhase(runs map[string]*inflight) string {
+func awaitPhase(runs []*inflight) string {
 	for _, p := range runs {
 		if !p.done && p.started.IsZero() {
 			return PhaseFirstEvent
@@ -152,11 +165,11 @@ func awaitPhase(runs map[string]*inflight) string {
 
 // awaitFailed classifies a read error while runs were in flight, naming
 // the first message still unanswered on a timeout.
-func (u *user) awaitFailed(runs map[string]*inflight, err error) *Error {
+func (u *user) awaitFailed(runs []*inflight, err error) *Error {
 	e := classify(u.ctx, awaitPhase(runs), err)
 	if e.Kind == FailTimeout {
 		for _, req := range u.asked {
-			if p := runs[req.messageID]; p != nil && !p.done {
+			if p := find(runs, req.messageID); p != nil && !p.done {
 				e.Message = "no agent_completed for message " + req.messageID + " within " + u.opts.RunTimeout.String() + " (RunTimeout)"
 				break
 			}

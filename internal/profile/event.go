@@ -58,7 +58,7 @@ func (p *Profile) Read(frame []byte) (Event, error) {
 	}
 	data := top
 	for _, path := range ev.Data {
-		if m, ok := lookup(top, path).(map[string]any); ok {
+		if m, ok := Lookup(top, path).(map[string]any); ok {
 			data = m
 			break
 		}
@@ -75,7 +75,7 @@ func (p *Profile) Read(frame []byte) (Event, error) {
 	}
 	e.RunID, e.ThreadID, e.UserID, e.MessageID = field(ev.RunID), field(ev.ThreadID), field(ev.UserID), field(ev.MessageID)
 	if ev.Seq != "" {
-		if n, ok := lookup(top, ev.Seq).(float64); ok && n == float64(int64(n)) {
+		if n, ok := Lookup(top, ev.Seq).(float64); ok && n == float64(int64(n)) {
 			e.Seq, e.HasSeq = int64(n), true
 		}
 	}
@@ -105,9 +105,9 @@ func (m EventMap) kindOf(typ string) Kind {
 	return KindUnknown
 }
 
-// lookup follows a dot-separated path through JSON objects; nil when it
-// leads nowhere.
-func lookup(v any, path string) any {
+// Lookup follows a dot-separated path (e.g. "user.id") through decoded
+// JSON objects; nil when it leads nowhere.
+func Lookup(v any, path string) any {
 	if path == "" {
 		return nil
 	}
@@ -123,8 +123,8 @@ func lookup(v any, path string) any {
 	return v
 }
 
-// str is lookup for a string value.
+// str is Lookup for a string value.
 func str(v any, path string) (string, bool) {
-	s, ok := lookup(v, path).(string)
+	s, ok := Lookup(v, path).(string)
 	return s, ok
 }

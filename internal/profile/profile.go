@@ -19,7 +19,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/template"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -385,42 +384,15 @@ func isZero(ev Events) bool {
 // Subprotocols returns the stream's subprotocol templates.
 func (p *Profile) Subprotocols() []string { return p.Stream.Subprotocols }
 
-// checkTemplatesWith parses every string in vs (maps and lists walked)
-// as a text/template and executes it over f, so that a field that does
-// not exist ({{.Emial}}, a capture no handshake step makes) is an error.
+// checkTemplatesWith renders every string in vs over f, so that a
+// template that does not parse, or names a field that does not exist
+// ({{.Emial}}, a capture no handshake step makes), is an error.
 func checkTemplatesWith(f Fields, vs ...any) error {
 	var errs []error
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			t, err := template.New("").Option("missingkey=error").Parse(x)
-			if err == nil {
-				err = t.Execute(io.Discard, f)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("template %q: %v", x, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: :"), "template: ")))
-			}
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
-		case map[string]string:
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case []string:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
 	for _, v := range vs {
-		walk(v)
+		if _, err := Render(v, f); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
