@@ -24,7 +24,7 @@
 //	duplicate-events=N     one run frame in N is sent twice (a repeated seq)
 //	reorder-events=N       one run frame in N is swapped with the next (seq steps back)
 //	queue-reorder          frames of several runs queued on one connection at once are
-//	                       written grouped by run, numbered in queue order (seq steps
+//	                       written grouped by run, newest first, numbered in queue order (seq steps
 //	                       back); invisible with one run per connection
 //	slow-login=DUR         every login takes DUR longer
 //	slow-db=DUR            every database call takes DUR longer

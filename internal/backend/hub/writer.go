@@ -94,10 +94,11 @@ func queuedRuns(batch []frame) int {
 }
 
 // writeGrouped is the queue-reorder fault: it numbers batch's frames in
-// queue order, as a correct writer would, but writes them grouped by run
-// (the connection's own frames first, then each run's in the order the
-// runs first appear), so a later run's frames overtake an earlier one's
-// with lower seqs: seq steps back. One run per connection never shows it.
+// queue order, as a correct writer would, but writes them grouped by run,
+// the run that queued last first (the connection's own frames before
+// all), so a later run's frames overtake an earlier one's lower seqs: seq
+// steps back whenever two runs share a batch. One run per connection never
+// shows it.
 func (w *frameWriter) writeGrouped(batch []frame) error {
 	type numbered struct {
 		f     frame
@@ -119,7 +120,12 @@ func (w *frameWriter) writeGrouped(batch []frame) error {
 		}
 		out[i] = numbered{f, w.seq, g}
 	}
-	slices.SortStableFunc(out, func(a, b numbered) int { return a.group - b.group })
+	slices.SortStableFunc(out, func(a, b numbered) int {
+		if a.group == 0 || b.group == 0 {
+			return a.group - b.group // the connection's own frames first
+		}
+		return b.group - a.group // then the newest run's
+	})
 	for _, n := range out {
 		if err := w.emit(n.f, n.seq); err != nil {
 			return err
