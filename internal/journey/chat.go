@@ -17,6 +17,7 @@ type ChatStream struct {
 	Chunks       int         // data events, [DONE] excluded
 	Tokens       []time.Time // arrival of each chunk with non-empty delta.content
 	Content      string      // the content deltas, joined
+	FirstToken   string      // the first content delta
 	FinishReason string
 	Usage        *ChatUsage // the usage chunk, when the server sent one
 	Done         bool       // data: [DONE] arrived
@@ -109,6 +110,9 @@ func ReadChatStream(r io.Reader, now func() time.Time) (ChatStream, error) {
 				if !roleSeen {
 					problem("content before the role chunk")
 					roleSeen = true
+				}
+				if len(s.Tokens) == 0 {
+					s.FirstToken = *ch.Delta.Content
 				}
 				s.Tokens = append(s.Tokens, at)
 				s.Content += *ch.Delta.Content

@@ -19,6 +19,7 @@ const (
 	FailTimeout    = "timeout"     // no reply or terminal event in time
 	FailProtocol   = "protocol"    // the target spoke the protocol in a way that makes the journey impossible
 	FailCancelled  = "cancelled"   // the caller's context ended; not the target's fault
+	FailThrottled  = "throttled"   // HTTP 429 after every wait its Retry-After asked for: back-pressure, counted apart
 	FailOptions    = "options"     // the caller passed invalid options or a Target not built by NewTarget
 	FailInternal   = "internal"    // a bug in goldenpath, not the target's fault
 )
@@ -37,6 +38,7 @@ const (
 	ViolationMissingTerm    = "missing_terminal" // a request never got agent_completed or agent_error
 	ViolationConfigMismatch = "config_mismatch"  // GET /api/v1/config: checksum does not match values
 	ViolationStoreMismatch  = "store_mismatch"   // the thread store lacks a question, an answer or a thread
+	ViolationStream         = "stream"           // a streamed chat completion broke its grammar: no [DONE] or finish_reason, usage that disagrees, ...
 )
 
 // MaxSample is the longest [Error.Sample] or [Violation.Sample], in bytes.

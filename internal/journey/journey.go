@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/internal/profile"
 )
 
 // Phase names: the durations of a [Result] and the phase of an [Error].
@@ -18,6 +20,8 @@ const (
 	PhaseAgentExecution   = "agent_execution"   // agent_started to agent_completed, local clock
 	PhaseAnswer           = "answer"            // user_message sent to agent_completed: the whole request -> answer time
 	PhaseInterEvent       = "inter_event"       // gap between consecutive events of a run
+	PhaseInterToken       = "inter_token"       // gap between consecutive tokens of a streamed chat completion (ITL)
+	PhaseTPOT             = "tpot"              // a chat completion's time per output token after the first: (last - first) / (tokens - 1)
 	PhaseResponseDelivery = "response_delivery" // server's completed_at to receipt, offset-corrected
 	PhaseJourney          = "journey"           // login start to the last answer received
 	PhaseConfigAccess     = "config_access"     // GET /api/v1/config
@@ -28,7 +32,7 @@ const (
 // order.
 var PhaseNames = []string{
 	PhaseLogin, PhaseConfigAccess, PhaseWSConnect, PhaseWSReady, PhaseFirstEvent, PhaseFirstToken,
-	PhaseInterEvent, PhaseAgentExecution, PhaseAnswer, PhaseResponseDelivery, PhaseJourney, PhaseDBOperation,
+	PhaseInterEvent, PhaseInterToken, PhaseTPOT, PhaseAgentExecution, PhaseAnswer, PhaseResponseDelivery, PhaseJourney, PhaseDBOperation,
 }
 
 // Names of server-reported timings in [Result.Server]: the event timings
@@ -99,6 +103,10 @@ type Options struct {
 	// Foreign, when set, scans every frame for other users' data; see
 	// [ForeignFunc].
 	Foreign ForeignFunc
+	// Trace, when set, is told every step and frame of a journey driven
+	// by a profile (see [WithProfile]); the built-in PROTOCOL v1 journey
+	// does not call it.
+	Trace Trace
 }
 
 // Validate reports the first invalid field, naming the accepted values.
@@ -147,6 +155,12 @@ type Result struct {
 	Server     []ServerTiming
 	Frames     int // server frames received
 	Runs       int // runs that ended with agent_completed
+	// Tokens are the output tokens streamed (chat completions);
+	// Throttled the requests refused with 429 and retried after their
+	// Retry-After, ThrottledWait the time spent waiting so.
+	Tokens        int
+	Throttled     int
+	ThrottledWait time.Duration
 	// Instances are the agent_instance_id of each run, in order.
 	Instances []string
 	// ClockOffset is the server clock's estimated lead over the local one
@@ -194,7 +208,16 @@ func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Resul
 	}
 	u.opts = opts.withDefaults()
 	res.Phases = make([]Sample, 0, 4+u.opts.Messages*8)
-	if err := u.walk(acct); err != nil {
+	var err *Error
+	switch spec := t.spec; {
+	case spec == nil:
+		err = u.walk(acct)
+	case spec.Profile.Stream.Kind == profile.StreamSSE:
+		err = (&chatUser{user: u, spec: spec}).walk()
+	default:
+		err = (&puser{user: u, spec: spec, p: spec.Profile}).walk(acct)
+	}
+	if err != nil {
 		res.Err = err
 	}
 	return res

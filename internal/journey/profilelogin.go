@@ -26,7 +26,7 @@ func ProfileLogin(ctx context.Context, t *Target, p *profile.Profile, acct Accou
 		return Session{}, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: "profile " + p.Name + " has no login call (auth.login or auth.bypass)"}
 	}
 	f := profile.Fields{Email: acct.Email, Password: acct.Password, Name: nameOf(acct.Email), BypassKey: bypassKey}
-	reply, e := profileCall(ctx, t, call, f, authURL, "auth")
+	reply, e := profileCall(ctx, t, call, f, authURL, PhaseLogin, "auth", "")
 	if e != nil {
 		return Session{}, e
 	}
@@ -46,20 +46,22 @@ func ProfileLogin(ctx context.Context, t *Target, p *profile.Profile, acct Accou
 	return s, nil
 }
 
-// profileCall sends one call of a profile and returns the reply's body
-// when its status is one the call expects (default 200).
-func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fields, baseURL, what string) ([]byte, *Error) {
+// profileCall sends one call of a profile (to baseURL, empty: the
+// target), with token as its bearer token when set, and returns the
+// reply's body when its status is one the call expects (default 200).
+// Failures are in phase.
+func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fields, baseURL, phase, what, token string) ([]byte, *Error) {
 	path, err := profile.Render(c.Path, f)
 	if err != nil {
-		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " path: " + err.Error()}
+		return nil, &Error{Kind: FailOptions, Phase: phase, Message: what + " path: " + err.Error()}
 	}
 	body, err := profile.Render(c.Body, f)
 	if err != nil {
-		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " body: " + err.Error()}
+		return nil, &Error{Kind: FailOptions, Phase: phase, Message: what + " body: " + err.Error()}
 	}
 	hdr, err := profile.Render(c.Header, f)
 	if err != nil {
-		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: what + " header: " + err.Error()}
+		return nil, &Error{Kind: FailOptions, Phase: phase, Message: what + " header: " + err.Error()}
 	}
 	method := c.Method
 	if method == "" {
@@ -70,7 +72,7 @@ func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fiel
 	}
 	rd, err := jsonBody(body)
 	if err != nil {
-		return nil, &Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()}
+		return nil, &Error{Kind: FailInternal, Phase: phase, Message: "encode request: " + err.Error()}
 	}
 	base := strings.TrimSuffix(baseURL, "/")
 	if base == "" {
@@ -78,10 +80,13 @@ func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fiel
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base+path.(string), rd)
 	if err != nil {
-		return nil, &Error{Kind: FailOptions, Phase: PhaseLogin, Message: err.Error()}
+		return nil, &Error{Kind: FailOptions, Phase: phase, Message: err.Error()}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if h, ok := hdr.(map[string]string); ok {
 		for k, v := range h {
@@ -90,18 +95,18 @@ func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fiel
 	}
 	resp, err := t.HTTP.Do(req)
 	if err != nil {
-		return nil, classify(ctx, PhaseLogin, err)
+		return nil, classify(ctx, phase, err)
 	}
 	b, err := readReply(resp)
 	if err != nil {
-		return nil, classify(ctx, PhaseLogin, err)
+		return nil, classify(ctx, phase, err)
 	}
 	want := c.Expect
 	if len(want) == 0 {
 		want = []int{http.StatusOK}
 	}
 	if !slices.Contains(want, resp.StatusCode) {
-		return nil, statusError(PhaseLogin, method+" "+path.(string), resp.StatusCode, b)
+		return nil, statusError(phase, method+" "+path.(string), resp.StatusCode, b)
 	}
 	return b, nil
 }

@@ -41,16 +41,12 @@ func dialSocket(ctx context.Context, t *Target, sess Session, subprotocol bool, 
 	} else {
 		hdr.Set("Authorization", "Bearer "+sess.Token)
 	}
-	ws, resp, err := t.Dialer.DialContext(ctx, t.wsURL, hdr)
+	s, resp, err := dialWS(ctx, t, t.wsURL, hdr)
 	if err != nil {
 		return nil, resp, err
 	}
-	s := &socket{ws: ws, oracle: NewOracle(sess.UserID, oo...), aborted: make(chan struct{})}
-	s.unwatch = context.AfterFunc(ctx, func() {
-		defer close(s.aborted)
-		_ = ws.NetConn().Close()
-	})
-	ws.SetReadLimit(maxFrame)
+	s.oracle = NewOracle(sess.UserID, oo...)
+	ws := s.ws
 	if subprotocol && ws.Subprotocol() != protocol.SubprotocolAuth {
 		return s, resp, &Error{Kind: FailProtocol, Phase: PhaseWSConnect,
 			Message: fmt.Sprintf("server selected subprotocol %q, want %q", ws.Subprotocol(), protocol.SubprotocolAuth)}
@@ -58,19 +54,45 @@ func dialSocket(ctx context.Context, t *Target, sess Session, subprotocol bool, 
 	return s, resp, nil
 }
 
-// next reads one frame and has the oracle judge it; it returns the
-// violations found. The frame's bytes stay in s.buf until the next read.
-func (s *socket) next() (Frame, []Violation, error) {
+// dialWS opens a WebSocket to url with the upgrade's header hdr; the
+// socket, which has no oracle yet, is aborted when ctx ends.
+func dialWS(ctx context.Context, t *Target, url string, hdr http.Header) (*socket, *http.Response, error) {
+	ws, resp, err := t.Dialer.DialContext(ctx, url, hdr)
+	if err != nil {
+		return nil, resp, err
+	}
+	s := &socket{ws: ws, aborted: make(chan struct{})}
+	s.unwatch = context.AfterFunc(ctx, func() {
+		defer close(s.aborted)
+		_ = ws.NetConn().Close()
+	})
+	ws.SetReadLimit(maxFrame)
+	return s, resp, nil
+}
+
+// read reads one frame into s.buf, unjudged, and says whether it was a
+// text frame.
+func (s *socket) read() (text bool, err error) {
 	typ, r, err := s.ws.NextReader()
 	if err != nil {
-		return Frame{}, nil, err
+		return false, err
 	}
 	s.buf.Reset()
 	if _, err := s.buf.ReadFrom(r); err != nil {
+		return false, err
+	}
+	return typ == websocket.TextMessage, nil
+}
+
+// next reads one frame and has the oracle judge it; it returns the
+// violations found. The frame's bytes stay in s.buf until the next read.
+func (s *socket) next() (Frame, []Violation, error) {
+	text, err := s.read()
+	if err != nil {
 		return Frame{}, nil, err
 	}
 	var vs []Violation
-	if typ != websocket.TextMessage {
+	if !text {
 		vs = append(vs, Violation{Kind: ViolationBadEnvelope, Detail: "a binary frame; the protocol sends text frames", Sample: sample(s.buf.Bytes())})
 	}
 	f, ovs := s.oracle.Observe(s.buf.Bytes())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/goldenpath-dev/goldenpath/internal/profile"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
@@ -38,6 +39,33 @@ type Target struct {
 	HTTP    *http.Client      // for the JSON API
 	Dialer  *websocket.Dialer // for the WebSocket; its Subprotocols must stay empty
 	wsURL   string
+	spec    *ProfileSpec // nil: PROTOCOL v1, built in
+}
+
+// ProfileSpec makes a [Target] speak a target profile instead of the
+// built-in PROTOCOL v1 (see [WithProfile]): the profile, and the secrets
+// and origins some profiles need.
+type ProfileSpec struct {
+	Profile *profile.Profile
+	// AuthURL is where auth calls go; empty: the profile's auth.base_url,
+	// else the target.
+	AuthURL string
+	// BypassKey, when set and the profile has a bypass call, logs users in
+	// through it (a test-only login that creates the user).
+	BypassKey string
+	// APIKey is the bearer token of every request of an api_key profile
+	// (none when empty).
+	APIKey string
+	// Model fills {{.Model}} in the profile's templates.
+	Model string
+}
+
+// authURL is the origin of the spec's auth calls.
+func (s *ProfileSpec) authURL() string {
+	if s.AuthURL != "" {
+		return s.AuthURL
+	}
+	return s.Profile.Auth.BaseURL
 }
 
 // TargetOption configures [NewTarget].
@@ -48,6 +76,14 @@ type targetConfig struct {
 	dialer  *websocket.Dialer
 	tls     *tls.Config
 	timeout time.Duration
+	spec    *ProfileSpec
+}
+
+// WithProfile makes the target speak s.Profile: its journeys log in,
+// open the stream, shake hands, ask and read events as the profile says
+// ([Run]). Without it a target speaks PROTOCOL v1, built in.
+func WithProfile(s ProfileSpec) TargetOption {
+	return func(tc *targetConfig) { tc.spec = &s }
 }
 
 // WithHTTPClient makes the target use c instead of a pooled client of its own.
@@ -102,6 +138,14 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 	base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
 	t := &Target{BaseURL: base, HTTP: cfg.client, Dialer: cfg.dialer}
 	t.wsURL = "ws" + strings.TrimPrefix(base, "http") + protocol.PathWS
+	if cfg.spec != nil {
+		if cfg.spec.Profile == nil {
+			return nil, errors.New("journey: WithProfile without a profile")
+		}
+		spec := *cfg.spec
+		t.spec = &spec
+		t.wsURL = "ws" + strings.TrimPrefix(base, "http") + spec.Profile.Stream.Path
+	}
 	netDialer := &net.Dialer{Timeout: cfg.timeout, KeepAlive: 30 * time.Second}
 	if t.HTTP == nil {
 		t.HTTP = &http.Client{Timeout: cfg.timeout, Transport: &http.Transport{
@@ -128,8 +172,12 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 	return t, nil
 }
 
-// WebSocketURL is the ws:// or wss:// URL of the target's /ws endpoint.
+// WebSocketURL is the ws:// or wss:// URL of the target's /ws endpoint
+// (its profile's stream path).
 func (t *Target) WebSocketURL() string { return t.wsURL }
+
+// Profile is what the target speaks: nil for PROTOCOL v1, built in.
+func (t *Target) Profile() *ProfileSpec { return t.spec }
 
 // Account is a virtual user's credentials. It never logs or prints its
 // password.
