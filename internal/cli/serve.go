@@ -39,6 +39,8 @@ func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	fs.StringVar(&o.cfg.ModelURL, "model-url", "", "OpenAI-compatible streaming chat completions `URL` (e.g. http://127.0.0.1:8000/v1/chat/completions); empty: the simulated model")
 	fs.StringVar(&o.cfg.ModelName, "model-name", "gpt-4o-mini", "model `NAME` sent to --model-url")
 	fs.StringVar(&o.cfg.ModelKey, "model-key", "", "API `KEY` for --model-url (env GOLDENPATH_MODEL_KEY)")
+	fs.StringVar(&o.cfg.Protocol, "protocol", server.ProtocolGoldenpath, "what /ws speaks: `PROTOCOL` goldenpath (PROTOCOL v1) or netra (Netra Apex, with its /auth/ routes); /v1/chat/completions is always served")
+	fs.StringVar(&o.cfg.BypassKey, "bypass-key", "", "`KEY` that enables Netra's test login POST /auth/e2e/test-auth (env GOLDENPATH_BYPASS_KEY; --protocol netra)")
 	fs.Var(&o.level, "log-level", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	return fs
@@ -56,6 +58,7 @@ func serveMain(ctx context.Context, e *env, args []string) int {
 	o.cfg.Version = goldenpath.Version()
 	o.jwtSecret = orEnv(o.jwtSecret, e, "GOLDENPATH_JWT_SECRET")
 	o.cfg.ModelKey = orEnv(o.cfg.ModelKey, e, "GOLDENPATH_MODEL_KEY")
+	o.cfg.BypassKey = orEnv(o.cfg.BypassKey, e, "GOLDENPATH_BYPASS_KEY")
 	o.cfg.JWTSecret = []byte(o.jwtSecret)
 	o.cfg.Faults = o.faults.set
 	o.cfg.Environ = e.environ

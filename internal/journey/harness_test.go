@@ -25,7 +25,7 @@ type backend struct {
 // startBackend starts a backend with the given faults ("" for none) and
 // configuration overrides (think_ms defaults to 0), and stops it when the
 // test ends.
-func startBackend(tb testing.TB, faults string, overrides map[string]string) *backend {
+func startBackend(tb testing.TB, faults string, overrides map[string]string, more ...func(*server.Config)) *backend {
 	tb.Helper()
 	fs, err := fault.Parse(faults)
 	if err != nil {
@@ -38,6 +38,9 @@ func startBackend(tb testing.TB, faults string, overrides map[string]string) *ba
 	}
 	for k, v := range overrides {
 		cfg.Overrides[k] = v
+	}
+	for _, f := range more {
+		f(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg)

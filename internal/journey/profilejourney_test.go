@@ -2,10 +2,14 @@ package journey_test
 
 import (
 	"context"
+	"crypto/rand"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/profile"
 )
@@ -99,5 +103,77 @@ func TestProfileJourneyOpenAIWrongModelNamesTheError(t *testing.T) {
 	res := journey.Run(context.Background(), tgt, journey.Account{}, journey.Options{RunTimeout: 5 * time.Second})
 	if res.Err == nil || res.Err.Status != 404 || !strings.Contains(res.Err.Message, "model") {
 		t.Fatalf("Err = %v, want a 404 naming the model", res.Err)
+	}
+}
+
+const testBypassKey = "bypass-key-for-tests"
+
+// startNetra starts the reference backend speaking Netra.
+func startNetra(tb testing.TB, faults string) *backend {
+	return startBackend(tb, faults, nil, func(c *server.Config) {
+		c.Protocol, c.BypassKey = server.ProtocolNetra, testBypassKey
+	})
+}
+
+func TestProfileJourneyNetraOnTheReferenceBackend(t *testing.T) {
+	b := startNetra(t, "")
+	for _, bypass := range []string{"", testBypassKey} {
+		t.Run("bypass="+strconv.FormatBool(bypass != ""), func(t *testing.T) {
+			tgt := profileTarget(t, b.url, "netra", journey.ProfileSpec{BypassKey: bypass})
+			acct := journey.Account{Email: "vu-" + rand.Text()[:8] + "@example.test", Password: "pw-" + rand.Text()}
+			if bypass == "" {
+				if err := journey.ProfileRegister(context.Background(), tgt, acct); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var steps []string
+			res := journey.Run(context.Background(), tgt, acct, journey.Options{Messages: 2, RunTimeout: 10 * time.Second,
+				Trace: func(step string, _ []byte) { steps = append(steps, step) }})
+			if !res.OK() {
+				t.Fatalf("journey failed: %v %+v\n%s", res.Err, res.Violations, strings.Join(steps, "\n"))
+			}
+			if res.Runs != 2 {
+				t.Errorf("Runs = %d, want 2", res.Runs)
+			}
+			if bypass != "" && !strings.HasPrefix(res.UserID, "e2e-") {
+				t.Errorf("bypass user id %q, want e2e-<local part>", res.UserID)
+			}
+			for _, ph := range []string{journey.PhaseLogin, journey.PhaseWSConnect, journey.PhaseWSReady, journey.PhaseFirstEvent, journey.PhaseAnswer} {
+				if count(res, ph) == 0 {
+					t.Errorf("no %s sample", ph)
+				}
+			}
+			joined := strings.Join(steps, "\n")
+			for _, want := range []string{"handshake[1] send", "handshake[2] wait: matched handshake_complete", "skipped: system_message"} {
+				if !strings.Contains(joined, want) {
+					t.Errorf("trace lacks %q:\n%s", want, joined)
+				}
+			}
+		})
+	}
+}
+
+func TestProfileJourneyNetraCatchesCrossUserEvents(t *testing.T) {
+	b := startNetra(t, "cross-user")
+	tgt := profileTarget(t, b.url, "netra", journey.ProfileSpec{BypassKey: testBypassKey})
+	var mu sync.Mutex
+	found := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acct := journey.Account{Email: "x" + strconv.Itoa(i) + "-" + rand.Text()[:6] + "@example.test"}
+			res := journey.Run(context.Background(), tgt, acct, journey.Options{RunTimeout: 2 * time.Second})
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range kinds(res.Violations) {
+				found[k]++
+			}
+		}()
+	}
+	wg.Wait()
+	if found[journey.ViolationForeignUser] == 0 {
+		t.Errorf("8 concurrent journeys on a backend that routes events to the wrong user: no foreign_user; found %v", found)
 	}
 }

@@ -116,3 +116,25 @@ func nameOf(email string) string {
 	name, _, _ := strings.Cut(email, "@")
 	return name
 }
+
+// ProfileRegister creates acct on the target with the profile's register
+// call (sent to the spec's auth origin). A profile without one, or whose
+// users come into being at their bypass login or need no account, has
+// nothing to do.
+func ProfileRegister(ctx context.Context, t *Target, acct Account) error {
+	spec := t.spec
+	if spec == nil {
+		_, err := Register(ctx, t, acct)
+		return err
+	}
+	p := spec.Profile
+	if p.Auth.APIKey || p.Auth.Register == nil || (spec.BypassKey != "" && p.Auth.Bypass != nil) {
+		return nil
+	}
+	f := profile.Fields{Email: acct.Email, Password: acct.Password, Name: nameOf(acct.Email), BypassKey: spec.BypassKey}
+	_, e := profileCall(ctx, t, p.Auth.Register, f, spec.authURL(), PhaseRegister, "register", "")
+	if e != nil {
+		return e
+	}
+	return nil
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/httpapi"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/hub"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/netra"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/sqlite"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/telemetry"
 )
@@ -35,6 +36,12 @@ const (
 	DefaultAddr         = "127.0.0.1:8080"
 	DefaultDrainTimeout = 10 * time.Second
 	DBFile              = "goldenpath.db"
+)
+
+// Protocols the backend's /ws speaks ([Config].Protocol).
+const (
+	ProtocolGoldenpath = "goldenpath"
+	ProtocolNetra      = "netra"
 )
 
 // Config is everything the backend starts with. The zero value of each
@@ -54,8 +61,14 @@ type Config struct {
 	ModelURL     string // OpenAI-compatible chat completions endpoint; empty: simulated model
 	ModelName    string
 	ModelKey     string
-	Log          *slog.Logger
-	Version      string // build version reported by /healthz; empty: none
+	// Protocol is what /ws (and the auth routes) speak: "goldenpath"
+	// (PROTOCOL v1, the default) or "netra" (../shared/targets/NETRA.md,
+	// with its /auth/ routes). The OpenAI-compatible /v1/ is always served.
+	Protocol string
+	// BypassKey enables Netra's test-only login (protocol netra).
+	BypassKey string
+	Log       *slog.Logger
+	Version   string // build version reported by /healthz; empty: none
 	// Reload, when it delivers, makes Run reload the configuration file
 	// (serve sends SIGHUP here); nil never does.
 	Reload <-chan os.Signal
@@ -73,6 +86,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("server: --hash-cost %d is outside bcrypt's 4..31 (10 is the safe default)", c.HashCost)
 	case c.TokenTTL < 0 || c.DrainTimeout < 0:
 		return errors.New("server: --token-ttl and --drain-timeout must be positive durations")
+	case c.Protocol != "" && c.Protocol != ProtocolGoldenpath && c.Protocol != ProtocolNetra:
+		return fmt.Errorf("server: --protocol %q is not one of goldenpath, netra", c.Protocol)
 	}
 	return nil
 }
@@ -83,6 +98,7 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	hub     *hub.Hub
+	netra   *netra.Server // protocol netra: /ws and /auth/
 	store   backend.Store
 	config  *config.Store
 	metrics *telemetry.Metrics
@@ -160,6 +176,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	runFunc := func(ctx context.Context, req hub.RunRequest, emit hub.Emitter) error {
+		return runner.Run(ctx, agent.Request{UserID: req.UserID, MessageID: req.MessageID, Content: req.Content, ThreadID: req.ThreadID}, emit)
+	}
 	s.hub = hub.New(
 		func(r *http.Request) (string, error) {
 			tok, _ := auth.TokenFromRequest(r)
@@ -169,9 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			c, err := authn.Verify(tok)
 			return c.UserID, err
 		},
-		func(ctx context.Context, req hub.RunRequest, emit hub.Emitter) error {
-			return runner.Run(ctx, agent.Request{UserID: req.UserID, MessageID: req.MessageID, Content: req.Content, ThreadID: req.ThreadID}, emit)
-		},
+		runFunc,
 		s.metrics,
 		hub.WithFaults(cfg.Faults),
 		hub.WithLogger(cfg.Log),
@@ -188,6 +205,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return time.Duration(s.config.Snapshot().Settings.ThinkMS) * time.Millisecond
 		}}),
 	})
+	if cfg.Protocol == ProtocolNetra {
+		s.netra = netra.New(netra.Options{Auth: authn, Run: runFunc, BypassKey: cfg.BypassKey, Faults: cfg.Faults, Metrics: s.metrics, Log: cfg.Log})
+		mux := http.NewServeMux()
+		s.netra.Routes(mux)
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	s.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -284,6 +308,9 @@ wait:
 	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
 	s.hub.Drain(dctx)
+	if s.netra != nil {
+		s.netra.Close()
+	}
 	// Runs are drained and sockets closed; what is left are idle HTTP
 	// connections, which Shutdown closes, and connections dialled but never
 	// used, which it would wait 5 s for: give it a moment, then close.
