@@ -45,6 +45,21 @@ type Config struct {
 	// AdminToken is the target's admin token, for the checks that change
 	// its configuration; the embedded backend's is made up at start.
 	AdminToken string
+	// Profile names what the target speaks: a built-in profile
+	// (goldenpath, the default: PROTOCOL v1; netra; openai) or a profile
+	// file (docs/profiles.md). With no Target, the embedded backend speaks
+	// it.
+	Profile string
+	// AuthURL is where a profile's auth calls go when the auth service is
+	// not the target's origin.
+	AuthURL string
+	// BypassKey logs users in through the profile's bypass call (Netra's
+	// test login); the embedded backend's is made up at start.
+	BypassKey string
+	// APIKey is the bearer token of an api_key profile (openai).
+	APIKey string
+	// Model fills {{.Model}}; empty: the first model GET /v1/models lists.
+	Model string
 	// UsersFile is a CSV file of email,password accounts on the target;
 	// empty registers fresh test users. It needs an account per virtual
 	// user running at once (Users for the integrated suite alone; as many
@@ -217,6 +232,9 @@ func (c Config) Validate() error {
 			return configErr("RaceDetector", "builds and runs the embedded backend; it cannot instrument a target given by URL")
 		}
 	}
+	if _, err := c.profile(); err != nil {
+		return &ConfigError{Field: "Profile", Err: err}
+	}
 	if _, err := fault.Parse(c.Faults); err != nil {
 		return &ConfigError{Field: "Faults", Err: err}
 	}
@@ -238,6 +256,12 @@ func (c Config) Validate() error {
 		return configErr("Out", "%q looks like k6's --out NAME=FILE, but goldenpath's names a directory, into which it writes results.json, junit.xml, report.md and report.html (e.g. --out reports)", c.Out)
 	}
 	return nil
+}
+
+// profile loads c.Profile: nil for the built-in PROTOCOL v1 (goldenpath,
+// or none).
+func (c Config) profile() (*journey.ProfileSpec, error) {
+	return testbed.LoadProfile(c.Profile, c.AuthURL, c.BypassKey, c.APIKey, c.Model)
 }
 
 // parseSLA reads the rules of c.SLA over the defaults.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
@@ -50,6 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	spec := testbed.Spec{URL: cfg.Target, Faults: cfg.Faults, Think: cfg.TargetThink, RaceDetector: cfg.RaceDetector,
 		WaitReady: cfg.WaitReady, AdminToken: cfg.AdminToken, Register: testbed.AccountsFor(cfg.Users, max(cfg.MaxUsers, 0)),
 		Log: logw, Label: "goldenpath run"}
+	spec.Profile, _ = cfg.profile()
 	if cfg.UsersFile != "" {
 		accts, err := testbed.ReadAccounts(cfg.UsersFile)
 		if err != nil {
@@ -77,11 +79,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer bed.Close()
-	res.Target = results.Target{URL: bed.URL, Embedded: bed.Embedded, Faults: cfg.Faults}
+	res.Target = results.Target{URL: bed.URL, Embedded: bed.Embedded, Faults: cfg.Faults, Profile: profileName(bed.Profile)}
 	res.Notes = append(res.Notes, bed.Notes...)
 
 	env := &suite.Env{
-		RaceBuild: cfg.RaceDetector,
+		RaceBuild: cfg.RaceDetector, Profile: bed.Profile,
 		Target:    bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
 		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think,
 		MaxUsers: max(cfg.MaxUsers, 0), StepDuration: cfg.StepDuration, Segment: seg, RunTimeout: cfg.RunTimeout,
@@ -169,6 +171,14 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 		o.StepDuration = c.StepDuration.String()
 	}
 	return o
+}
+
+// profileName is the name results record: the profile's, or goldenpath.
+func profileName(ps *journey.ProfileSpec) string {
+	if ps == nil {
+		return "goldenpath"
+	}
+	return ps.Profile.Name
 }
 
 // IsUnreachable reports whether err says the target could not be reached.

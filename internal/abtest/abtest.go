@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
@@ -61,6 +62,8 @@ type Options struct {
 	Thresholds  baseline.Thresholds
 	Version     string    // goldenpath's, for the results
 	Log         io.Writer // progress lines; nil: none
+	// Profile is what both sides speak (nil: PROTOCOL v1).
+	Profile *journey.ProfileSpec
 }
 
 // Validate reports the first option out of range, in the words of the
@@ -137,12 +140,13 @@ func Run(ctx context.Context, o Options) (*results.Results, *baseline.Comparison
 	}()
 	for _, s := range sides {
 		bed, err := testbed.Up(ctx, testbed.Spec{URL: s.spec.URL, Faults: s.spec.Faults, Think: o.TargetThink,
-			WaitReady: o.WaitReady, Register: testbed.AccountsFor(o.Users, 0), Log: logw, Label: "goldenpath compare: side " + s.label})
+			WaitReady: o.WaitReady, Register: testbed.AccountsFor(o.Users, 0), Log: logw, Label: "goldenpath compare: side " + s.label,
+			Profile: o.Profile})
 		if err != nil {
 			return nil, nil, fmt.Errorf("side %s: %w", s.label, err)
 		}
 		s.bed = bed
-		s.env = &suite.Env{Target: bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, Monitor: bed.Monitor,
+		s.env = &suite.Env{Target: bed.Target, Profile: bed.Profile, Accounts: bed.Accounts, AdminToken: bed.AdminToken, Monitor: bed.Monitor,
 			SLA: suite.DefaultSLA(), Users: o.Users, Duration: o.Duration, RunTimeout: o.RunTimeout, Segment: load.Whole,
 			Regression: suite.RegressionOptions{Rounds: o.Rounds, Embedded: bed.Embedded, Faults: s.spec.Faults}}
 	}

@@ -22,6 +22,7 @@ type compareOptions struct {
 	alpha      float64
 	quiet      bool
 	live       abtest.Options
+	profile    profileFlags
 }
 
 func compareFlags(o *compareOptions) *flag.FlagSet {
@@ -41,6 +42,7 @@ func compareFlags(o *compareOptions) *flag.FlagSet {
 	fs.DurationVar(&l.RunTimeout, "run-timeout", goldenpath.DefaultRunTimeout, "live: longest wait for a run's terminal event (`duration`)")
 	fs.DurationVar(&l.WaitReady, "wait-ready", goldenpath.DefaultWaitReady, "live: how long to wait for a URL's /readyz (exit 3; `duration`)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress output")
+	o.profile.register(fs)
 	return fs
 }
 
@@ -62,6 +64,11 @@ func compareMain(ctx context.Context, e *env, args []string) int {
 	case o.live.Live():
 		l := o.live
 		l.Thresholds, l.Version, l.ValidFaults = th, goldenpath.Version(), validFaults
+		o.profile.secrets(e)
+		p := o.profile
+		if l.Profile, err = testbed.LoadProfile(p.name, p.authURL, p.bypassKey, p.apiKey, p.model); err != nil {
+			return usageError(e, "compare", "--profile: %v", err)
+		}
 		if l.TargetThink < 0 || l.WaitReady < 0 {
 			return usageError(e, "compare", "--target-think and --wait-ready must not be negative")
 		}

@@ -110,3 +110,22 @@ func (l *levelFlag) Set(s string) error {
 	}
 	return nil
 }
+
+// profileFlags say what a target speaks: run's and compare's --profile
+// and the secrets and origins a profile may need.
+type profileFlags struct{ name, authURL, bypassKey, apiKey, model string }
+
+func (p *profileFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.name, "profile", "goldenpath", "what the target speaks: a built-in `PROFILE` (goldenpath, netra, openai) or a profile FILE (docs/profiles.md)")
+	fs.StringVar(&p.authURL, "auth-url", "", "base `URL` of the profile's auth service when it is not the target's origin")
+	fs.StringVar(&p.bypassKey, "bypass-key", "", "`KEY` of the profile's bypass login (env GOLDENPATH_BYPASS_KEY); the embedded backend makes its own")
+	fs.StringVar(&p.apiKey, "api-key", "", "bearer `KEY` of an api_key profile such as openai (env GOLDENPATH_API_KEY)")
+	fs.StringVar(&p.model, "model", "", "`MODEL` a profile's requests name (openai); empty: the first of GET /v1/models")
+}
+
+// secrets reads the secrets that were not given as flags from the
+// environment, where they belong (a flag shows in ps and shell history).
+func (p *profileFlags) secrets(e *env) {
+	p.bypassKey = orEnv(p.bypassKey, e, "GOLDENPATH_BYPASS_KEY")
+	p.apiKey = orEnv(p.apiKey, e, "GOLDENPATH_API_KEY")
+}

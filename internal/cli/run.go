@@ -22,6 +22,7 @@ type runOptions struct {
 	slaFile  string
 	maxUsers int
 	think    time.Duration // --target-think, where 0 means none
+	profile  profileFlags
 }
 
 func runFlags(o *runOptions) *flag.FlagSet {
@@ -51,6 +52,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.Regression.Dir, "baseline-dir", d.Regression.Dir, "regression suite: `DIR` of the baselines (NAME.json each)")
 	fs.StringVar(&c.Regression.Thresholds, "thresholds", "", "regression suite: `LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
 	fs.IntVar(&c.Regression.Rounds, "rounds", d.Regression.Rounds, "regression suite: rounds to measure (`K`; at least 5 for a change to be significant at alpha 0.01)")
+	o.profile.register(fs)
 	fs.BoolVar(&c.RaceDetector, "race-detector", false, "embedded backend: build it from source with Go's race detector and report every data race it finds (needs the Go toolchain and the repository; memory checks are skipped)")
 	return fs
 }
@@ -63,6 +65,7 @@ var runFlagOf = map[string]string{
 	"WaitReady": "--wait-ready", "TargetThink": "--target-think", "Faults": "--fault", "RaceDetector": "--race-detector",
 	"Out": "--out", "Regression.Rounds": "--rounds", "Regression.Dir": "--baseline-dir",
 	"Regression.Baseline": "--baseline", "Regression.Save": "--save-baseline", "Regression.Thresholds": "--thresholds",
+	"Profile": "--profile",
 }
 
 func runMain(ctx context.Context, e *env, args []string) int {
@@ -85,6 +88,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		cfg.TargetThink = -1 // the flag's 0 is none
 	}
 	cfg.AdminToken = orEnv(cfg.AdminToken, e, "GOLDENPATH_ADMIN_TOKEN")
+	o.profile.secrets(e)
+	p := o.profile
+	cfg.Profile, cfg.AuthURL, cfg.BypassKey, cfg.APIKey, cfg.Model = p.name, p.authURL, p.bypassKey, p.apiKey, p.model
 	if o.slaFile != "" {
 		b, err := os.ReadFile(o.slaFile)
 		if err != nil {

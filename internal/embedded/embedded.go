@@ -37,6 +37,7 @@ type Backend struct {
 	PID        int
 	DataDir    string
 	Faults     string
+	BypassKey  string // protocol netra: the key of its test login
 
 	cmd    *exec.Cmd
 	waited chan error
@@ -53,6 +54,10 @@ type Options struct {
 	HashCost int           // default 4: cheap hashes so thousands of test users register in seconds
 	Stderr   io.Writer     // the child's logs (default: discarded)
 	Ready    time.Duration // how long to wait for /readyz (default 30s)
+	// Protocol is what the backend's /ws speaks: goldenpath (default) or
+	// netra, whose test login then takes a random bypass key
+	// ([Backend].BypassKey).
+	Protocol string
 }
 
 // Start starts `goldenpath serve` on a free loopback port with a
@@ -92,8 +97,16 @@ func Start(ctx context.Context, o Options) (*Backend, error) {
 	if o.Faults != "" {
 		args = append(args, "--fault", o.Faults)
 	}
+	env := append(append(os.Environ(), o.Env...), "GOLDENPATH_ADMIN_TOKEN="+e.AdminToken, ServeEnv+"=1")
+	if o.Protocol != "" {
+		args = append(args, "--protocol", o.Protocol)
+		if o.Protocol == "netra" {
+			e.BypassKey = randomToken()
+			env = append(env, "GOLDENPATH_BYPASS_KEY="+e.BypassKey)
+		}
+	}
 	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = append(append(os.Environ(), o.Env...), "GOLDENPATH_ADMIN_TOKEN="+e.AdminToken, ServeEnv+"=1")
+	cmd.Env = env
 	cmd.Stderr = o.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not the child: we stop it in order
 	out, err := cmd.StdoutPipe()

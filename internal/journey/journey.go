@@ -135,6 +135,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// ChatTiming is one chat request's time to first token, time per output
+// token after the first (0 with fewer than two tokens) and end-to-end
+// time; Complete is false for a stream that broke a promise.
+type ChatTiming struct {
+	TTFT, TPOT, E2E time.Duration
+	Complete        bool
+}
+
 // Sample is one measured duration of a phase.
 type Sample struct {
 	Name string // a Phase* constant
@@ -161,6 +169,9 @@ type Result struct {
 	Tokens        int
 	Throttled     int
 	ThrottledWait time.Duration
+	// Chat are the timing points of each streamed chat completion, for
+	// goodput: the share of requests that met every SLO.
+	Chat []ChatTiming
 	// Instances are the agent_instance_id of each run, in order.
 	Instances []string
 	// ClockOffset is the server clock's estimated lead over the local one

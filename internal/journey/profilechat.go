@@ -127,14 +127,18 @@ func (u *chatUser) ask(p *profile.Profile, i int) *Error {
 
 // judge records a stream's timing points and its broken promises.
 func (u *chatUser) judge(p *profile.Profile, s ChatStream, nonce string, sent time.Time) {
+	ct := ChatTiming{E2E: s.End.Sub(sent), Complete: s.Done && s.FinishReason != "" && len(s.Problems) == 0 && len(s.Tokens) > 0}
+	defer func() { u.res.Chat = append(u.res.Chat, ct) }()
 	if d, ok := s.TTFT(sent); ok {
 		u.sample(PhaseFirstToken, d)
+		ct.TTFT = d
 	}
 	for _, d := range s.ITL() {
 		u.sample(PhaseInterToken, d)
 	}
 	if d, ok := s.TPOT(); ok {
 		u.sample(PhaseTPOT, d)
+		ct.TPOT = d
 	}
 	u.sample(PhaseAnswer, s.End.Sub(sent))
 	u.answer = s.End
@@ -146,6 +150,7 @@ func (u *chatUser) judge(p *profile.Profile, s ChatStream, nonce string, sent ti
 	case len(s.Tokens) == 0:
 		u.violate(Violation{Kind: ViolationStream, Detail: "stream " + s.ID + " streamed no content"})
 	case p.Oracle.FirstTokenIsNonce && strings.TrimSpace(s.FirstToken) != nonce:
+		ct.Complete = false
 		u.violate(Violation{Kind: ViolationAnswerMismatch, Detail: "the first token is " + strconv.Quote(s.FirstToken) + ", not the request's nonce " + strconv.Quote(nonce) + ": the answer belongs to another request", Sample: sample([]byte(s.Content))})
 	case p.Oracle.QuotesNonce && !strings.Contains(s.Content, nonce):
 		u.violate(Violation{Kind: ViolationAnswerMismatch, Detail: "the answer does not quote the request's nonce " + strconv.Quote(nonce), Sample: sample([]byte(s.Content))})

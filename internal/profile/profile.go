@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -259,6 +260,9 @@ func (p *Profile) Validate() error {
 			bad("stream.token", "%q; want header, subprotocol or query", p.Stream.Token)
 		}
 	case StreamSSE:
+		if p.Stream.Format != FormatOpenAIChat {
+			bad("stream.format", "an sse stream is read as openai_chat (chat.completion.chunk events); other event formats over sse are not supported yet")
+		}
 		if len(p.Handshake) > 0 {
 			bad("handshake", "a server-sent-event stream has no handshake")
 		}
@@ -296,6 +300,11 @@ func (p *Profile) Validate() error {
 			bad(field, "a step waits for frames (wait) or sends one (send)")
 		case len(s.Wait) > 0 && s.Send != nil:
 			bad(field, "a step either waits or sends; split it in two")
+		}
+		if s.Timeout != "" {
+			if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+				bad(field+".timeout", "%q; want a positive duration such as 10s", s.Timeout)
+			}
 		}
 		if err := checkTemplates(s.Send); err != nil {
 			bad(field+".send", "%v", err)

@@ -78,6 +78,9 @@ type Target struct {
 	URL      string `json:"url"`
 	Embedded bool   `json:"embedded"` // the reference backend, started by goldenpath as a child process
 	Faults   string `json:"faults,omitempty"`
+	// Profile is what the target was spoken to as (docs/profiles.md);
+	// absent from files written before profiles: goldenpath.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Options are the run's settings, as given. The fields after SLA are
@@ -161,6 +164,12 @@ type Scenario struct {
 	Violations map[string]int64           `json:"violations,omitempty"` // oracle findings by kind
 	Samples    []Sample                   `json:"samples,omitempty"`    // a few offending frames or replies, redacted
 	Metrics    metrics.Snapshot           `json:"metrics"`              // raw histograms, counters and series
+	// Unmeasured are the phases (and steps) the target's profile gives no
+	// evidence of, each with why: their checks skip with that reason.
+	Unmeasured map[string]string `json:"unmeasured,omitempty"`
+	// Profile is the target profile the scenario spoke (absent:
+	// goldenpath, PROTOCOL v1).
+	Profile string `json:"profile,omitempty"`
 }
 
 // Sample is one piece of evidence: an error or oracle violation with the

@@ -38,6 +38,10 @@ func slaCheck(suiteName, name string, sc *results.Scenario, r Rule) results.Chec
 	if strings.HasPrefix(r.Metric, "server_http_") {
 		answered, unit = sc.Phases[journey.PhaseLogin].Count, "logins and other HTTP replies"
 	}
+	if why, lacks := sc.Unmeasured[r.Metric]; lacks && s.Count == 0 {
+		c.Status, c.Evidence = results.Skip, why
+		return c
+	}
 	switch {
 	case s.Count == 0 && serverReported(r.Metric) && answered > 0:
 		c.Status = results.Skip
@@ -325,8 +329,23 @@ func protocolCheck(suiteName, name string, scs ...*results.Scenario) results.Che
 	default:
 		c.Status = results.Pass
 		c.Evidence = fmt.Sprintf("%s; every frame judged (seq, envelope, event grammar, ownership, answers quoting their request) and every config read's checksum verified: no finding", ev)
+		if sc := scs[0]; sc != nil && sc.Unmeasured != nil {
+			c.Evidence = fmt.Sprintf("%s; every frame or chunk judged as profile %s reads it (envelope, grammar, ownership by user and run ids%s): no finding",
+				ev, sc.Profile, orderBy(sc))
+		}
 	}
 	return c
+}
+
+// orderBy says how a profile's frames were ordered and owned.
+func orderBy(sc *results.Scenario) string {
+	if _, chat := sc.Unmeasured[UnmeasuredChat]; chat {
+		return ", the first token being the request's nonce, [DONE], finish_reason and usage"
+	}
+	if _, noSeq := sc.Unmeasured[UnmeasuredSeq]; noSeq {
+		return ", order by each run's grammar, as it has no sequence numbers"
+	}
+	return ", seq"
 }
 
 // readBackCheck judges the read-back of the journeys of scs: every
@@ -355,6 +374,12 @@ func readBackCheck(suiteName, name string, scs ...*results.Scenario) results.Che
 	if len(names) == 0 {
 		c.Status, c.Evidence = results.Skip, "its scenarios did not run"
 		return c
+	}
+	for _, sc := range scs {
+		if why, lacks := sc.Unmeasured[StepReadBack]; sc != nil && lacks {
+			c.Status, c.Evidence = results.Skip, why
+			return c
+		}
 	}
 	switch {
 	case found > 0:

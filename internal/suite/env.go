@@ -52,6 +52,17 @@ type Env struct {
 	RaceBuild bool
 	// Regression configures the regression suite: rounds and baselines.
 	Regression RegressionOptions
+	// Profile is what Target speaks: nil for PROTOCOL v1, built in. The
+	// suites skip, with the reason, what a profile gives no evidence for.
+	Profile *journey.ProfileSpec
+}
+
+// ProfileName is the name of what the target speaks.
+func (e *Env) ProfileName() string {
+	if e.Profile == nil {
+		return "goldenpath"
+	}
+	return e.Profile.Profile.Name
 }
 
 // Account returns the account of virtual user vu (the accounts are used

@@ -122,9 +122,13 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 	}
 	sc = results.Scenario{
 		Name: name, Suite: suiteName, Model: string(plan.Model), Users: plan.Users, Rate: plan.Rate,
-		DurationS: st.Elapsed.Seconds(),
-		Samples:   rec.samples,
-		Metrics:   set.Snapshot(),
+		DurationS:  st.Elapsed.Seconds(),
+		Samples:    rec.samples,
+		Metrics:    set.Snapshot(),
+		Unmeasured: Unmeasured(e.Profile),
+	}
+	if e.Profile != nil {
+		sc.Profile = e.Profile.Profile.Name
 	}
 	Summarise(&sc)
 	return sc, st.Stopped, nil
@@ -250,6 +254,7 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
 		r.set.Add(CounterFailingMS, took)
 	}
 	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
+	recordChat(r.set, res, r.env.SLA)
 	var handshake time.Duration
 	for _, s := range res.Phases {
 		r.set.Record(s.Name, s.D)

@@ -28,6 +28,9 @@ type Rule struct {
 const (
 	RateSuccess = "success_rate"
 	RateError   = "error_rate"
+	// RateGoodput is the share of chat requests that met every SLO
+	// (first_token, tpot and answer), as vLLM's benchmark reports it.
+	RateGoodput = "goodput"
 )
 
 // String renders the rule as written in an SLA file, e.g. "login: p95 < 5s".
@@ -227,12 +230,12 @@ func knownMetric(m string) bool {
 	if name, ok := strings.CutPrefix(m, serverHTTPPrefix); ok {
 		return name != ""
 	}
-	return m == RateSuccess || m == RateError || slices.Contains(slaPhases(), m)
+	return m == RateSuccess || m == RateError || m == RateGoodput || slices.Contains(slaPhases(), m)
 }
 
 // knownMetrics lists what an SLA rule can name, sorted, for errors.
 func knownMetrics() []string {
-	ks := append(slaPhases(), RateSuccess, RateError, serverHTTPPrefix+"NAME")
+	ks := append(slaPhases(), RateSuccess, RateError, RateGoodput, serverHTTPPrefix+"NAME")
 	slices.Sort(ks)
 	return slices.Compact(ks)
 }
@@ -266,7 +269,7 @@ func parseRule(metric, text string) (Rule, error) {
 	r := Rule{Metric: metric}
 	f := strings.Fields(text)
 	t, err := results.ParseRule(metric + ": " + text)
-	if metric == RateSuccess || metric == RateError {
+	if metric == RateSuccess || metric == RateError || metric == RateGoodput {
 		trimmed := strings.TrimSpace(text)
 		rest := strings.TrimLeft(trimmed, "<>=")
 		op, pct := trimmed[:len(trimmed)-len(rest)], strings.TrimSpace(rest)

@@ -130,10 +130,12 @@ func IntegratedSuite() Suite {
 			for _, ir := range integratedRules {
 				out = append(out, slaCheck(Integrated, ir.check, sc, sla[ir.metric]))
 			}
-			return append(out,
+			out = append(out,
 				rateCheck(Integrated, "golden_path_success_rate", sla[RateSuccess], sc),
 				protocolCheck(Integrated, "golden_path_protocol_conformance", sc),
 				readBackCheck(Integrated, "golden_path_writes_read_back", sc))
+			out = append(out, chatChecks(Integrated, sc, sla)...)
+			return append(out, sla.phaseChecks(Integrated, sc)...)
 		},
 	}
 }

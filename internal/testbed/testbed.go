@@ -8,11 +8,15 @@ package testbed
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +27,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
+	"github.com/goldenpath-dev/goldenpath/internal/profile"
 )
 
 // Defaults of [Spec].
@@ -66,6 +71,12 @@ type Spec struct {
 	Log io.Writer
 	// Label prefixes progress lines, e.g. "goldenpath run".
 	Label string
+	// Profile, when set, is what the target speaks (nil: PROTOCOL v1,
+	// built in), with the secrets and origins it needs. The embedded
+	// backend speaks Netra for the netra profile and makes up its bypass
+	// key; the openai profile's {{.Model}}, when not given, is the first
+	// model the target lists.
+	Profile *journey.ProfileSpec
 }
 
 // AccountsFor is how many test users a run registers: enough for every
@@ -86,6 +97,9 @@ type Bed struct {
 	// PID is its process.
 	Embedded bool
 	PID      int
+	// Profile is what the target speaks (nil: PROTOCOL v1), with the
+	// bypass key and model filled in.
+	Profile *journey.ProfileSpec
 	URL      string
 	Faults   string
 	// Notes say what a reader of the results should know of the target.
@@ -121,7 +135,24 @@ func (b *Bed) up(ctx context.Context, s Spec) error {
 	if err := b.start(ctx, s); err != nil {
 		return err
 	}
-	tgt, err := journey.NewTarget(b.URL)
+	var topts []journey.TargetOption
+	if ps := s.Profile; ps != nil {
+		spec := *ps
+		if spec.BypassKey == "" && b.backend != nil {
+			spec.BypassKey = b.backend.BypassKey
+		}
+		if spec.Model == "" && spec.Profile.Auth.APIKey {
+			m, err := FirstModel(ctx, b.URL, spec.APIKey)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrUnreachable, err)
+			}
+			spec.Model = m
+			b.Notes = append(b.Notes, "model "+m+" (the first of GET /v1/models; choose another with --model)")
+		}
+		b.Profile = &spec
+		topts = append(topts, journey.WithProfile(spec))
+	}
+	tgt, err := journey.NewTarget(b.URL, topts...)
 	if err != nil {
 		return err
 	}
@@ -131,8 +162,8 @@ func (b *Bed) up(ctx context.Context, s Spec) error {
 	b.Accounts = s.Accounts
 	if len(b.Accounts) == 0 {
 		n := max(s.Register, 1)
-		b.say("registering %d test users...", n)
-		if b.Accounts, err = Register(ctx, tgt, n); err != nil {
+		b.say("%s %d test users...", registering(b.Profile), n)
+		if b.Accounts, err = Register(ctx, tgt, n, AccountPrefix(b.URL)); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -160,6 +191,9 @@ func (b *Bed) start(ctx context.Context, s Spec) error {
 		return journey.WaitReady(ctx, b.URL, wait)
 	}
 	eo := embedded.Options{Binary: s.Binary, Think: s.Think, Faults: s.Faults, Stderr: s.Log}
+	if s.Profile != nil && s.Profile.Profile.Name == "netra" {
+		eo.Protocol = "netra"
+	}
 	switch {
 	case s.Think == 0:
 		eo.Think = DefaultTargetThink
@@ -269,22 +303,28 @@ func (b *Bed) Close() {
 	})
 }
 
-// Register creates n fresh test accounts on the target, 32 at a time.
-func Register(ctx context.Context, t *journey.Target, n int) ([]journey.Account, error) {
-	tag := fmt.Sprintf("%x", time.Now().UnixNano())
+// Register makes n test accounts on the target, 32 at a time, the way
+// its profile says (nothing to register for a bypass login or an API
+// key). Accounts are named by prefix and numbered from 0, with a password
+// derived from the prefix: accounts that exist already (409) are logged
+// into and reused, so that runs against one target with one prefix reuse
+// the accounts an earlier run registered instead of adding more.
+func Register(ctx context.Context, t *journey.Target, n int, prefix string) ([]journey.Account, error) {
+	sum := sha256.Sum256([]byte("goldenpath password of " + prefix))
+	password := "gp-pass-" + hex.EncodeToString(sum[:8])
 	accts := make([]journey.Account, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
 	sem := make(chan struct{}, 32)
 	for i := range accts {
-		accts[i] = journey.Account{Email: fmt.Sprintf("gp-%s-%d@example.test", tag, i), Password: "gp-pass-" + tag}
+		accts[i] = journey.Account{Email: fmt.Sprintf("%s-%d@example.test", prefix, i), Password: password}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if _, err := journey.Register(ctx, t, accts[i]); err != nil {
+			if err := journey.ProfileRegister(ctx, t, accts[i]); err != nil {
 				mu.Lock()
 				if first == nil {
 					first = err
@@ -295,6 +335,75 @@ func Register(ctx context.Context, t *journey.Target, n int) ([]journey.Account,
 	}
 	wg.Wait()
 	return accts, first
+}
+
+// LoadProfile loads the profile nameOrFile with its secrets and origins;
+// nil for the built-in PROTOCOL v1 (goldenpath, or "").
+func LoadProfile(nameOrFile, authURL, bypassKey, apiKey, model string) (*journey.ProfileSpec, error) {
+	if nameOrFile == "" || nameOrFile == "goldenpath" {
+		return nil, nil
+	}
+	p, err := profile.Load(nameOrFile)
+	if err != nil {
+		return nil, err
+	}
+	if authURL != "" {
+		if u, err := url.Parse(authURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("the auth URL %q is not an http(s) URL such as https://auth.example.com", authURL)
+		}
+	}
+	return &journey.ProfileSpec{Profile: p, AuthURL: authURL, BypassKey: bypassKey, APIKey: apiKey, Model: model}, nil
+}
+
+// AccountPrefix is the stable account prefix of a target: runs against
+// the same URL reuse the same accounts.
+func AccountPrefix(url string) string {
+	sum := sha256.Sum256([]byte(strings.TrimRight(url, "/")))
+	return "gp-" + hex.EncodeToString(sum[:4])
+}
+
+// FreshPrefix is an account prefix no earlier run used.
+func FreshPrefix() string { return fmt.Sprintf("gp-%x", time.Now().UnixNano()) }
+
+// registering says what making accounts means for a profile.
+func registering(ps *journey.ProfileSpec) string {
+	switch {
+	case ps == nil:
+		return "registering"
+	case ps.Profile.Auth.APIKey:
+		return "preparing (no accounts: an API key)"
+	case ps.BypassKey != "" && ps.Profile.Auth.Bypass != nil:
+		return "preparing (logged in by the bypass key, no registration)"
+	}
+	return "registering"
+}
+
+// FirstModel is the id of the first model GET /v1/models lists.
+func FirstModel(ctx context.Context, baseURL, apiKey string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v1/models", nil)
+	if err != nil {
+		return "", err
+	}
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET /v1/models: %v", err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /v1/models: HTTP %d; pass the model with --model (and --api-key if the server needs one)", resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil || len(list.Data) == 0 || list.Data[0].ID == "" {
+		return "", errors.New("GET /v1/models lists no model; pass one with --model")
+	}
+	return list.Data[0].ID, nil
 }
 
 // probe reports the status of GET path on the target.
