@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	env := &suite.Env{
 		RaceBuild: cfg.RaceDetector, Profile: bed.Profile,
-		Target:    bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
+		Target: bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
 		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think,
 		MaxUsers: max(cfg.MaxUsers, 0), StepDuration: cfg.StepDuration, Segment: seg, RunTimeout: cfg.RunTimeout,
 		Monitor: bed.Monitor,

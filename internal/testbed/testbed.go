@@ -100,8 +100,8 @@ type Bed struct {
 	// Profile is what the target speaks (nil: PROTOCOL v1), with the
 	// bypass key and model filled in.
 	Profile *journey.ProfileSpec
-	URL      string
-	Faults   string
+	URL     string
+	Faults  string
 	// Notes say what a reader of the results should know of the target.
 	Notes []string
 
