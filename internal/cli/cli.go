@@ -43,9 +43,11 @@ func commands() []command {
 	return []command{
 		{"compare", "compare two baselines, or two targets live, metric by metric with statistics", compareMain},
 		{"merge", "merge the results of the segments of one distributed test", mergeMain},
+		{"profile", "check a target profile: walk one journey and print every step and frame", profileMain},
 		{"report", "rebuild the reports (junit.xml, report.md, report.html) from a results.json", reportMain},
 		{"run", "drive golden-path users against a target and judge them (the main job)", runMain},
 		{"serve", "run the reference golden-path backend", serveMain},
+		{"users", "register a reusable set of accounts on a target (CSV for --users-file)", usersMain},
 		{"version", "print the version", versionMain},
 	}
 }

@@ -30,7 +30,11 @@ type chatUser struct {
 }
 
 func (u *chatUser) trace(step string, frame []byte) {
-	if u.opts.Trace != nil {
+	switch {
+	case u.opts.Trace == nil:
+	case frame == nil:
+		u.opts.Trace(step, nil)
+	default:
 		u.opts.Trace(step, []byte(Redact(string(frame))))
 	}
 }

@@ -112,7 +112,11 @@ func (u *puser) await(want int, started func(*pinflight) *Error) *Error {
 			last = append(last[:0], raw...)
 			continue
 		}
-		u.trace("run event: "+string(e.Kind)+" "+e.Type, raw)
+		what := "run event: " + string(e.Kind) + " " + e.Type
+		if e.Kind == profile.KindCompleted {
+			what += map[bool]string{true: " (the end of the run)", false: " (not the end: events.end; the run goes on)"}[e.Ends]
+		}
+		u.trace(what, raw)
 		if !p.last.IsZero() {
 			u.sample(PhaseInterEvent, now.Sub(p.last))
 		}

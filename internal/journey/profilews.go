@@ -41,7 +41,11 @@ type pinflight struct {
 type Trace func(step string, frame []byte)
 
 func (u *puser) trace(step string, frame []byte) {
-	if u.opts.Trace != nil {
+	switch {
+	case u.opts.Trace == nil:
+	case frame == nil:
+		u.opts.Trace(step, nil)
+	default:
 		u.opts.Trace(step, []byte(Redact(string(frame))))
 	}
 }
@@ -49,12 +53,18 @@ func (u *puser) trace(step string, frame []byte) {
 // walkProfile is a journey as u.t's profile says: login, [config], the
 // stream and its handshake, the runs, [history read-back].
 func (u *puser) walk(acct Account) *Error {
-	u.trace("login "+acct.Email, nil)
-	sess, err := ProfileLogin(u.ctx, u.t, u.p, acct, u.spec.authURL(), u.spec.BypassKey)
-	if err != nil {
-		return err
+	var sess Session
+	var err *Error
+	if u.p.Auth.APIKey {
+		u.trace("no login: the API key is the token", nil)
+		sess.Token = u.spec.APIKey
+	} else {
+		u.trace("login "+acct.Email, nil)
+		if sess, err = ProfileLogin(u.ctx, u.t, u.p, acct, u.spec.authURL(), u.spec.BypassKey); err != nil {
+			return err
+		}
+		u.sample(PhaseLogin, time.Since(u.res.Start))
 	}
-	u.sample(PhaseLogin, time.Since(u.res.Start))
 	u.sess, u.res.UserID = sess, sess.UserID
 	u.fields = profile.Fields{Email: acct.Email, Password: acct.Password, Name: nameOf(acct.Email), BypassKey: u.spec.BypassKey,
 		Model: u.spec.Model, Token: sess.Token, TokenBase64URL: base64.RawURLEncoding.EncodeToString([]byte(sess.Token))}

@@ -162,7 +162,7 @@ func (b *Bed) up(ctx context.Context, s Spec) error {
 	b.Accounts = s.Accounts
 	if len(b.Accounts) == 0 {
 		n := max(s.Register, 1)
-		b.say("%s %d test users...", registering(b.Profile), n)
+		b.say(registering(b.Profile, n))
 		if b.Accounts, err = Register(ctx, tgt, n, AccountPrefix(b.URL)); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -365,17 +365,15 @@ func AccountPrefix(url string) string {
 // FreshPrefix is an account prefix no earlier run used.
 func FreshPrefix() string { return fmt.Sprintf("gp-%x", time.Now().UnixNano()) }
 
-// registering says what making accounts means for a profile.
-func registering(ps *journey.ProfileSpec) string {
+// registering says what making n accounts means for a profile.
+func registering(ps *journey.ProfileSpec, n int) string {
 	switch {
-	case ps == nil:
-		return "registering"
-	case ps.Profile.Auth.APIKey:
-		return "preparing (no accounts: an API key)"
-	case ps.BypassKey != "" && ps.Profile.Auth.Bypass != nil:
-		return "preparing (logged in by the bypass key, no registration)"
+	case ps != nil && ps.Profile.Auth.APIKey:
+		return fmt.Sprintf("no accounts to register: profile %s sends an API key; %d virtual user names...", ps.Profile.Name, n)
+	case ps != nil && ps.BypassKey != "" && ps.Profile.Auth.Bypass != nil:
+		return fmt.Sprintf("no accounts to register: profile %s logs %d test users in with the bypass key...", ps.Profile.Name, n)
 	}
-	return "registering"
+	return fmt.Sprintf("registering %d test users...", n)
 }
 
 // FirstModel is the id of the first model GET /v1/models lists.

@@ -73,6 +73,9 @@ func memoryChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 		switch {
 		case sc == nil:
 			c.Status, c.Evidence = results.Skip, "its scenario did not run"
+		case sc.Unmeasured[unmeasuredWorkload] != "":
+			c.Scenario = sc.Name
+			c.Status, c.Evidence = results.Skip, sc.Unmeasured[unmeasuredWorkload]
 		case sc.Metrics.Counters[counterRaceBuild] > 0:
 			c.Status, c.Evidence = results.Skip, "the target runs with Go's race detector (--race-detector), which multiplies its memory: memory checks never run on a race build"
 		case sc.Metrics.Counters[counterNoMonitor] > 0:

@@ -65,6 +65,7 @@ const (
 	counterNoMonitor   = "no_monitor"
 	counterNoSource    = "no_memory_source" // watched, but no reading of the target's resident memory
 	counterRaceBuild   = "race_build"
+	unmeasuredWorkload = "workload"            // Scenario.Unmeasured: why the workload did not run on this profile
 	counterOpsDone     = "workload_ops"        // operations of the cycles' workload, warm-up included
 	counterOpsFailed   = "workload_ops_failed" // of which failed
 	maxFailedShare     = 0.01                  // beyond this share of failed operations the memory proves nothing
@@ -135,7 +136,17 @@ func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (b
 		{scMemConfig, memoryMinorCycles, 400, func(ctx context.Context, t *tally) error { return configBurst(ctx, e, t, 400) }},
 		{scMemDB, memoryMinorCycles, 300, func(ctx context.Context, t *tally) error { return dbBurst(ctx, e, t, users, 100) }},
 	}
+	v1Only := map[string]string{
+		scMemConns:  "opens raw PROTOCOL v1 sockets",
+		scMemConfig: "reads and writes PROTOCOL v1's /api/v1/config",
+		scMemDB:     "writes threads through PROTOCOL v1's REST API",
+	}
 	for _, w := range workloads {
+		if what, ok := v1Only[w.name]; ok && e.Profile != nil {
+			add(results.Scenario{Name: w.name, Suite: Name, Model: "cycles", Profile: e.ProfileName(),
+				Unmeasured: map[string]string{unmeasuredWorkload: "not run on profile " + e.ProfileName() + ": this workload " + what}})
+			continue
+		}
 		sc, err := runCycles(ctx, e, w.name, w.cycles, w.ops, w.run)
 		if err != nil {
 			return false, err
