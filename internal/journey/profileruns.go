@@ -108,7 +108,14 @@ func (u *puser) await(want int, started func(*pinflight) *Error) *Error {
 			u.trace("run event: "+e.Type, raw)
 			return &Error{Kind: FailProtocol, Phase: u.awaitPhase(), Message: e.Type + " (an error event in the profile's map)", Sample: sample(raw)}
 		case p == nil || p.done || e.Kind == profile.KindIgnore || e.Kind == profile.KindUnknown:
-			u.trace("skipped: "+e.Type, raw)
+			why := ""
+			switch {
+			case e.Kind == profile.KindUnknown:
+				why = " (a type not in events.map)"
+			case p == nil && e.Kind != profile.KindIgnore:
+				why = " (of no request of this journey: " + strconv.Quote(id) + ")"
+			}
+			u.trace("skipped: "+e.Type+why, raw)
 			last = append(last[:0], raw...)
 			continue
 		}

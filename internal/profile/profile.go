@@ -215,6 +215,10 @@ func Parse(source string, b []byte) (*Profile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the file is empty; a profile needs at least name, stream, request and events", source)
 		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: %s", source, strings.Join(te.Errors, "; "))
+		}
 		return nil, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
+)
+
+// TestRunEachProfileOnTheEmbeddedBackend: goldenpath run --profile netra
+// and --profile openai with no --target start the reference backend
+// speaking that protocol, and every check passes or skips saying why.
+func TestRunEachProfileOnTheEmbeddedBackend(t *testing.T) {
+	noChildrenLeft(t)
+	for _, tc := range []struct {
+		profile string
+		pass    []string // checks that must pass: the profile's own evidence
+		skip    map[string]string
+	}{
+		{"netra", []string{"authentication_under_5_seconds", "websocket_connection_under_3_seconds", "agent_execution_under_45_seconds", "golden_path_protocol_conformance"},
+			map[string]string{"configuration_access_under_10ms": "profile netra has no config endpoint"}},
+		{"openai", []string{"time_to_first_token", "time_per_output_token", "end_to_end_latency", "chat_goodput", "golden_path_protocol_conformance"},
+			map[string]string{"authentication_under_5_seconds": "profile openai has no login", "golden_path_writes_read_back": "profile openai has no history read-back"}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			out := t.TempDir()
+			o := gp(boundedContext(t, runBound), "run", "--profile", tc.profile, "--suite", "integrated", "--duration", "2s", "--users", "4",
+				"--target-think", "20ms", "--out", out, "--quiet")
+			if o.code != ExitOK {
+				t.Fatalf("%s\nwant %d: every check passes or skips on the reference backend speaking %s", o, ExitOK, tc.profile)
+			}
+			r := readResults(t, out)
+			if r.Target.Profile != tc.profile {
+				t.Errorf("results.target.profile = %q, want %q", r.Target.Profile, tc.profile)
+			}
+			for _, name := range tc.pass {
+				if c := findCheck(r, "integrated", name); c == nil || c.Status != results.Pass {
+					t.Errorf("check %s = %+v; want it passed on the profile's evidence", name, c)
+				}
+			}
+			for name, why := range tc.skip {
+				if c := findCheck(r, "integrated", name); c == nil || c.Status != results.Skip || !strings.Contains(c.Evidence, why) {
+					t.Errorf("check %s = %+v; want a skip saying %q", name, c, why)
+				}
+			}
+		})
+	}
+}
+
+// TestRunProfileBadFile: an unknown field in a profile is exit 2 naming
+// the file, the line and the field.
+func TestRunProfileBadFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\nstream:\n  kidn: websocket\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"run"}, {"profile", "check"}, {"compare", "--a", "http://127.0.0.1:1"}} {
+		o := gp(boundedContext(t, runBound), append(cmd, "--profile", bad)...)
+		if o.code != ExitUsage || !strings.Contains(o.stderr, bad+": line 3: field kidn not found") {
+			t.Errorf("goldenpath %s --profile bad.yaml: %s\nwant exit 2 naming the file, line 3 and the field kidn", cmd[0], o)
+		}
+	}
+}
+
+// TestProfileCheck: the check walks a journey step by step, exits 0 when
+// the profile fits and 1 naming what did not match when it does not.
+func TestProfileCheck(t *testing.T) {
+	noChildrenLeft(t)
+	o := gp(boundedContext(t, runBound), "profile", "check", "--profile", "netra")
+	if o.code != ExitOK {
+		t.Fatalf("%s\nwant exit 0: the netra profile fits the reference backend speaking Netra", o)
+	}
+	for _, want := range []string{"handshake[0] wait: matched", "handshake[1] send", "(not the end: events.end; the run goes on)", "(the end of the run)", "OK: one journey"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("profile check's output lacks %q:\n%s", want, o.stdout)
+		}
+	}
+	// A profile whose start event the target never sends.
+	b, err := os.ReadFile("../profile/builtin/goldenpath.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong.yaml")
+	if err := os.WriteFile(wrong, []byte(strings.Replace(string(b), "started: [agent_started]", "started: [agent_begun]", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o = gp(boundedContext(t, runBound), "profile", "check", "--profile", wrong, "--run-timeout", "2s")
+	if o.code != ExitFailed || !strings.Contains(o.stdout, "FAIL:") || !strings.Contains(o.stdout, "before the run's start (agent_begun)") {
+		t.Errorf("%s\nwant exit 1 with the finding that names the event and the start the profile expects", o)
+	}
+}
+
+// TestUsersCreate: goldenpath users create registers accounts as CSV;
+// the same prefix again reuses them.
+func TestUsersCreate(t *testing.T) {
+	noChildrenLeft(t)
+	emb := startBackend(t)
+	var first [][]string
+	for range 2 {
+		o := gp(boundedContext(t, runBound), "users", "create", "--target", emb.URL, "--count", "3", "--prefix", "gp-test")
+		if o.code != ExitOK {
+			t.Fatalf("%s\nwant exit 0", o)
+		}
+		rows, err := csv.NewReader(strings.NewReader(o.stdout)).ReadAll()
+		if err != nil || len(rows) != 4 || rows[0][0] != "email" || rows[1][0] != "gp-test-0@example.test" {
+			t.Fatalf("users create printed %q (%v); want a header and 3 accounts gp-test-N@example.test", o.stdout, err)
+		}
+		if first != nil && rows[1][1] != first[1][1] {
+			t.Errorf("the same prefix gave another password: %q then %q", first[1][1], rows[1][1])
+		}
+		first = rows
+	}
+	if o := gp(boundedContext(t, runBound), "users", "create", "--count", "3"); o.code != ExitUsage || !strings.Contains(o.stderr, "--target is required") {
+		t.Errorf("%s\nwant exit 2: users create needs --target", o)
+	}
+}
