@@ -117,3 +117,41 @@ func TestUsersCreate(t *testing.T) {
 		t.Errorf("%s\nwant exit 2: users create needs --target", o)
 	}
 }
+
+// TestProfileFaultsReachTheChecks: the reference backend's faults reach
+// the checks through each profile: each row fails the check that names
+// its defect, with its evidence.
+func TestProfileFaultsReachTheChecks(t *testing.T) {
+	long(t)
+	noChildrenLeft(t)
+	for _, tc := range []struct {
+		profile, fault, check, evidence string
+		slow                            bool // runs take seconds: longer run timeout and duration
+	}{
+		{"openai", "cross-user", "golden_path_protocol_conformance", "answer_mismatch", false},
+		{"openai", "drop-events=10", "golden_path_protocol_conformance", "stream", false},
+		{"openai", "close-1011=0.5", "golden_path_protocol_conformance", "stream", false},
+		{"openai", "slow-factory=2200ms", "time_to_first_token", "first_token p95", true},
+		{"netra", "cross-user", "golden_path_protocol_conformance", "foreign_user", false},
+		{"netra", "drop-events=10", "golden_path_success_rate", "timeout", false},
+		{"netra", "close-1011=0.5", "golden_path_success_rate", "close:1011", false},
+	} {
+		t.Run(tc.profile+"/"+tc.fault, func(t *testing.T) {
+			out := t.TempDir()
+			duration, users, timeout := "3s", "6", "1s"
+			if tc.slow {
+				duration, users, timeout = "6s", "12", "10s"
+			}
+			o := gp(boundedContext(t, runBound), "run", "--profile", tc.profile, "--fault", tc.fault, "--suite", "integrated", "--duration", duration,
+				"--users", users, "--target-think", "20ms", "--run-timeout", timeout, "--out", out, "--quiet")
+			if o.code != ExitFailed {
+				t.Fatalf("%s\nwant exit 1: fault %s must fail a check", o, tc.fault)
+			}
+			r := readResults(t, out)
+			c := findCheck(r, "integrated", tc.check)
+			if c == nil || c.Status != results.Fail || !strings.Contains(c.Evidence, tc.evidence) {
+				t.Errorf("check %s = %+v; want it failed, its evidence naming %q", tc.check, c, tc.evidence)
+			}
+		})
+	}
+}

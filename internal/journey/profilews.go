@@ -219,7 +219,7 @@ func (u *puser) step(i int, st profile.Step, upgraded time.Time) *Error {
 	}
 	timeout := u.opts.RunTimeout
 	if d, err := time.ParseDuration(st.Timeout); err == nil && d > 0 {
-		timeout = d
+		timeout = min(d, timeout) // the profile's budget, within the journey's
 	}
 	_ = u.sock.ws.SetReadDeadline(time.Now().Add(timeout))
 	waiting := slices.Clone(st.Wait)

@@ -376,7 +376,10 @@ func readBackCheck(suiteName, name string, scs ...*results.Scenario) results.Che
 		return c
 	}
 	for _, sc := range scs {
-		if why, lacks := sc.Unmeasured[StepReadBack]; sc != nil && lacks {
+		if sc == nil {
+			continue
+		}
+		if why, lacks := sc.Unmeasured[StepReadBack]; lacks {
 			c.Status, c.Evidence = results.Skip, why
 			return c
 		}

@@ -34,11 +34,25 @@ type Options struct {
 	APIKey      string               // when set, requests need "Authorization: Bearer APIKey"
 	MaxInFlight int                  // completions at once; more get 429 (default DefaultMaxInFlight)
 	Think       func() time.Duration // a reply's total generation time (nil: none)
+	Faults      Faults
+}
+
+// Faults are the backend's faults as a chat server shows them
+// (docs/faults.md): each breaks a promise of OPENAI.md that a check on
+// every stream judges.
+type Faults struct {
+	FirstTokenDelay time.Duration // slow-factory: the first token comes this much later (TTFT)
+	DropTokens      int           // drop-events=N: one content chunk in N is not sent; usage still counts it
+	CrossUser       bool          // cross-user: a reply answers the request before it (its first token is that prompt's)
+	CutStreams      float64       // close-1011=P: a fraction P of streams ends mid-reply, without finish_reason or [DONE]
 }
 
 type handler struct {
 	o        Options
 	inFlight atomic.Int64
+	chunks   atomic.Int64           // content chunks, for DropTokens
+	streams  atomic.Int64           // streams, for CutStreams
+	last     atomic.Pointer[string] // the previous request's prompt, for CrossUser
 }
 
 // New returns the handler of /v1/models and /v1/chat/completions.
@@ -142,7 +156,13 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.inFlight.Add(-1)
-	tokens := reply(req.lastUser(), n)
+	prompt0 := req.lastUser()
+	if h.o.Faults.CrossUser {
+		if prev := h.last.Swap(&prompt0); prev != nil {
+			prompt0 = *prev // fault cross-user: answered with another request's prompt
+		}
+	}
+	tokens := reply(prompt0, n)
 	prompt := 0
 	for _, m := range req.Messages {
 		prompt += len(strings.Fields(contentText(m.Content))) + 4
@@ -184,7 +204,20 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	if !send(chunk(map[string]any{"role": "assistant", "content": ""}, nil)) {
 		return
 	}
-	for _, tok := range tokens {
+	cut := -1
+	if p := h.o.Faults.CutStreams; p > 0 && float64(h.streams.Add(1)%1000) < p*1000 {
+		cut = len(tokens) / 2 // fault close-1011: the stream ends here
+	}
+	if !sleep(r, h.o.Faults.FirstTokenDelay) {
+		return
+	}
+	for i, tok := range tokens {
+		if i == cut {
+			return
+		}
+		if n := h.o.Faults.DropTokens; n > 0 && h.chunks.Add(1)%int64(n) == 0 {
+			continue // fault drop-events: a token lost on the way, still billed
+		}
 		if !sleep(r, gap) || !send(chunk(map[string]any{"content": tok}, nil)) {
 			return // the client left: generation stops
 		}

@@ -203,7 +203,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		IDs: newID, Version: cfg.Version,
 		Chat: chatapi.New(chatapi.Options{Think: func() time.Duration {
 			return time.Duration(s.config.Snapshot().Settings.ThinkMS) * time.Millisecond
-		}}),
+		}, Faults: chatapi.Faults{FirstTokenDelay: cfg.Faults.SlowFactory, DropTokens: cfg.Faults.DropEvents,
+			CrossUser: cfg.Faults.CrossUser, CutStreams: cfg.Faults.Close1011}}),
 	})
 	if cfg.Protocol == ProtocolNetra {
 		s.netra = netra.New(netra.Options{Auth: authn, Run: runFunc, BypassKey: cfg.BypassKey, Faults: cfg.Faults, Metrics: s.metrics, Log: cfg.Log})

@@ -53,13 +53,17 @@ func thresholds(o suite.RegressionOptions) baseline.Thresholds {
 	return o.Thresholds
 }
 
-// compareName is the baseline the rounds are compared with.
-func compareName(o suite.RegressionOptions) string {
+// compareName is the baseline the rounds are compared with. The default
+// is one per profile ("default", "default-netra", ...): a baseline of one
+// protocol says nothing of another.
+func compareName(o suite.RegressionOptions, profile string) string {
 	switch {
 	case o.Baseline != "":
 		return o.Baseline
 	case o.Save != "":
 		return o.Save
+	case profile != "" && profile != "goldenpath":
+		return DefaultBaselineName + "-" + profile
 	}
 	return DefaultBaselineName
 }
@@ -175,7 +179,7 @@ func cpuSeconds(s monitor.Sample) (float64, bool) {
 func keepBaselines(ctx context.Context, e *suite.Env, scs []results.Scenario) results.Scenario {
 	o := e.Regression
 	th := thresholds(o)
-	name := compareName(o)
+	name := compareName(o, e.ProfileName())
 	switch {
 	case o.Dir == "":
 		return stateScenario(stateNotKept, th, "no baseline directory: nothing was compared or kept")
