@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -29,7 +30,7 @@ func Render(v any, f Fields) (any, error) {
 		if !strings.Contains(x, "{{") {
 			return x, nil
 		}
-		t, err := template.New("").Option("missingkey=error").Parse(x)
+		t, err := parsed(x)
 		if err != nil {
 			return nil, fmt.Errorf("template %q: %v", x, err)
 		}
@@ -70,4 +71,21 @@ func Render(v any, f Fields) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// templates caches parsed templates by their text: a journey renders the
+// same few strings for every request. A profile holds a handful, so the
+// cache stays small; a text that does not parse is not kept.
+var templates sync.Map // string -> *template.Template
+
+func parsed(text string) (*template.Template, error) {
+	if t, ok := templates.Load(text); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := template.New("").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	templates.Store(text, t)
+	return t, nil
 }
