@@ -43,6 +43,6 @@ awk '
       split(variant, p, "/")
       if (p[2] != "v1") continue
       prof = p[1] "/profile"
-      printf "%-5s v1 %7.1f us/journey  profile %7.1f us/journey  ratio %.2fx (medians of runs:%s |%s)\n", p[1], m[variant], m[prof], m[prof] / m[variant], v[variant], v[prof]
+      printf "%-5s v1 %7.1f us/journey  profile %7.1f us/journey  ratio %.2fx (runs:%s |%s)\n", p[1], m[variant], m[prof], m[prof] / m[variant], v[variant], v[prof]
     }
   }' "$out/bench.txt" | sort
