@@ -144,7 +144,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 // The admin token's value is never recorded, only that one was given.
 func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) results.Options {
 	o := results.Options{Suites: suites, Users: c.Users, Duration: c.Duration.String(), Rate: c.Rate,
-		Segment: seg, SLA: sla.Lines(), UsersFile: c.UsersFile, AdminTokenGiven: c.AdminToken != ""}
+		Segment: seg, SLA: sla.Lines(), UsersFile: c.UsersFile, AdminTokenGiven: c.AdminToken != "",
+		AuthURL: c.AuthURL, Model: c.Model, BypassKeyGiven: c.BypassKey != "", APIKeyGiven: c.APIKey != ""}
+	if c.Profile != "goldenpath" {
+		o.Profile = c.Profile
+	}
 	defaults := map[string]bool{}
 	for _, l := range suite.DefaultSLA().Lines() {
 		defaults[l] = true

@@ -155,3 +155,36 @@ func TestProfileFaultsReachTheChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileSecretsStayOutOfReports: a bypass key and an API key given
+// on the command line appear in no report.
+func TestProfileSecretsStayOutOfReports(t *testing.T) {
+	noChildrenLeft(t)
+	for _, tc := range []struct{ profile, flag, secret string }{
+		{"netra", "--bypass-key", "bypass-s3cr3t-4f7a9c"},
+		{"openai", "--api-key", "sk-s3cr3t-api-8d2e61"},
+	} {
+		out := t.TempDir()
+		o := gp(boundedContext(t, runBound), "run", "--profile", tc.profile, tc.flag, tc.secret, "--suite", "integrated", "--duration", "2s",
+			"--users", "4", "--target-think", "20ms", "--out", out, "--quiet")
+		if o.code != ExitOK {
+			t.Fatalf("%s\nwant exit 0", o)
+		}
+		if strings.Contains(o.stdout+o.stderr, tc.secret) {
+			t.Errorf("%s: the output shows the secret %s", tc.profile, tc.flag)
+		}
+		files, _ := filepath.Glob(filepath.Join(out, "*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), tc.secret) {
+				t.Errorf("%s: %s holds the secret given as %s", tc.profile, filepath.Base(f), tc.flag)
+			}
+		}
+		if r := readResults(t, out); tc.flag == "--api-key" && !r.Options.APIKeyGiven || tc.flag == "--bypass-key" && !r.Options.BypassKeyGiven {
+			t.Errorf("%s: results.options = %+v; want it to say the secret was given", tc.profile, r.Options)
+		}
+	}
+}

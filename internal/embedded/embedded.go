@@ -56,8 +56,9 @@ type Options struct {
 	Ready    time.Duration // how long to wait for /readyz (default 30s)
 	// Protocol is what the backend's /ws speaks: goldenpath (default) or
 	// netra, whose test login then takes a random bypass key
-	// ([Backend].BypassKey).
-	Protocol string
+	// ([Backend].BypassKey), unless BypassKey gives one.
+	Protocol  string
+	BypassKey string
 }
 
 // Start starts `goldenpath serve` on a free loopback port with a
@@ -101,7 +102,10 @@ func Start(ctx context.Context, o Options) (*Backend, error) {
 	if o.Protocol != "" {
 		args = append(args, "--protocol", o.Protocol)
 		if o.Protocol == "netra" {
-			e.BypassKey = randomToken()
+			e.BypassKey = o.BypassKey
+			if e.BypassKey == "" {
+				e.BypassKey = randomToken()
+			}
 			env = append(env, "GOLDENPATH_BYPASS_KEY="+e.BypassKey)
 		}
 	}

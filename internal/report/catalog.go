@@ -163,6 +163,21 @@ func reproCommand(r *Results, c Check) string {
 		if o.AdminTokenGiven {
 			args = append(args, "--admin-token", `"$GOLDENPATH_ADMIN_TOKEN"`)
 		}
+		if o.BypassKeyGiven {
+			args = append(args, "--bypass-key", `"$GOLDENPATH_BYPASS_KEY"`)
+		}
+		if o.APIKeyGiven {
+			args = append(args, "--api-key", `"$GOLDENPATH_API_KEY"`)
+		}
+	}
+	if o.Profile != "" {
+		add("--profile", o.Profile)
+	}
+	if o.AuthURL != "" {
+		add("--auth-url", o.AuthURL)
+	}
+	if o.Model != "" {
+		add("--model", o.Model)
 	}
 	if o.UsersFile != "" {
 		add("--users-file", o.UsersFile)

@@ -118,6 +118,14 @@ type Options struct {
 	// AdminTokenGiven says the target's admin token was given; the
 	// token itself is never recorded.
 	AdminTokenGiven bool `json:"admin_token_given,omitempty"`
+	// Profile is the --profile given when it is not goldenpath (a name,
+	// or a file's path); AuthURL and Model as given. The bypass and API
+	// keys are never recorded, only that they were given.
+	Profile        string `json:"profile,omitempty"`
+	AuthURL        string `json:"auth_url,omitempty"`
+	Model          string `json:"model,omitempty"`
+	BypassKeyGiven bool   `json:"bypass_key_given,omitempty"`
+	APIKeyGiven    bool   `json:"api_key_given,omitempty"`
 }
 
 // Rules returns the SLA rules in force, by metric, leaving out a line

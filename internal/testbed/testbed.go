@@ -192,7 +192,7 @@ func (b *Bed) start(ctx context.Context, s Spec) error {
 	}
 	eo := embedded.Options{Binary: s.Binary, Think: s.Think, Faults: s.Faults, Stderr: s.Log}
 	if s.Profile != nil && s.Profile.Profile.Name == "netra" {
-		eo.Protocol = "netra"
+		eo.Protocol, eo.BypassKey = "netra", s.Profile.BypassKey
 	}
 	switch {
 	case s.Think == 0:
