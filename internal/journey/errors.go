@@ -125,6 +125,26 @@ func sample(b []byte) string {
 	return s[:cut] + "…"
 }
 
+// CloseClass classifies a WebSocket close code as RFC 6455 and the
+// platforms goldenpath loads do: normal (1000, 1001), client error (1002,
+// 1003, 1007-1010), server error (1011-1014), infrastructure (1006, 1015:
+// no close frame, TLS), or application (4000-4999).
+func CloseClass(code int) string {
+	switch {
+	case code == 1000 || code == 1001:
+		return "normal"
+	case code == 1002 || code == 1003 || (code >= 1007 && code <= 1010):
+		return "client error"
+	case code >= 1011 && code <= 1014:
+		return "server error"
+	case code == 1006 || code == 1015:
+		return "infrastructure"
+	case code >= 4000 && code <= 4999:
+		return "application"
+	}
+	return "unclassified"
+}
+
 // classify turns a transport error into an Error of the right kind. ctx is
 // the journey's context: when it has ended, the failure is the caller's.
 func classify(ctx context.Context, phase string, err error) *Error {
@@ -135,7 +155,7 @@ func classify(ctx context.Context, phase string, err error) *Error {
 	case ctx.Err() != nil:
 		e.Kind, e.Message = FailCancelled, "cancelled: "+context.Cause(ctx).Error()
 	case errors.As(err, &ce):
-		e.Kind, e.CloseCode, e.Message = FailClose, ce.Code, "connection closed with "+strconv.Itoa(ce.Code)
+		e.Kind, e.CloseCode, e.Message = FailClose, ce.Code, "connection closed with "+strconv.Itoa(ce.Code)+" ("+CloseClass(ce.Code)+")"
 		e.Sample = sample([]byte(ce.Text))
 	case errors.Is(err, websocket.ErrReadLimit):
 		e.Kind, e.Message = FailProtocol, "a frame is larger than "+strconv.Itoa(maxFrame)+" bytes"

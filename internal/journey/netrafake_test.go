@@ -99,7 +99,7 @@ func TestProfileNetraAgainstServersWrittenForTheTests(t *testing.T) {
 		{"ack-only", "no start of run (agent_started)"},
 		{"subagents-only", "no end of run (events.map.completed with agent_name in Supervisor, WorkflowOrchestrator)"},
 		{"no-complete", "handshake[2]: no handshake_complete within"},
-		{"too-many", "1013"},
+		{"too-many", "connection closed with 1013 (server error)"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			tgt := profileTarget(t, fakeNetra(t, tc.mode), "netra", journey.ProfileSpec{})
