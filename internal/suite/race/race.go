@@ -351,7 +351,11 @@ func judgeHandshake(sc, settled *results.Scenario) (string, string) {
 	lost := suite.PhaseErrors(*sc, journey.PhaseFirstEvent)
 	internal, parts := suite.KindsOf(sc.Errors, "close:1011")
 	backoff, bparts := suite.KindsOf(sc.Errors, "close:1013", "http_status:503")
-	out := fmt.Sprintf("%d users connected at once and sent their request the instant connection_established arrived: %d of %d requests got no reply", sc.Users, lost, ev.Have)
+	ready := "connection_established"
+	if sc.Profile != "" {
+		ready = "the handshake of profile " + sc.Profile + " ended"
+	}
+	out := fmt.Sprintf("%d users connected at once and sent their request the instant %s: %d of %d requests got no reply", sc.Users, ready, lost, ev.Have)
 	if settled != nil {
 		sev := requests(settled)
 		if !sev.Enough() {
@@ -390,7 +394,11 @@ func judgeIsolation(sc *results.Scenario, f findings) (string, string) {
 
 func judgeConcurrentAccess(sc *results.Scenario) (string, string) {
 	n5, p5 := suite.KindsOf(sc.Errors, "http_status:5", "close:1011")
-	out := fmt.Sprintf("%d journeys of mixed concurrent load (runs, config reads, thread writes and reads)", sc.Journeys)
+	what := "runs, config reads, thread writes and reads"
+	if sc.Profile != "" {
+		what = "journeys as profile " + sc.Profile + " walks them"
+	}
+	out := fmt.Sprintf("%d journeys of mixed concurrent load (%s)", sc.Journeys, what)
 	if sc.Metrics.Counters[cNotReadyAfter] > 0 {
 		return results.Fail, out + "; the target was not ready afterwards: " + suite.FirstSample(sc, "not_ready")
 	}
