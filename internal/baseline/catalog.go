@@ -44,7 +44,7 @@ type Group string
 const (
 	GroupGoldenPath  Group = "golden_path" // the journey end to end: login, journey, delivery, throughput, errors
 	GroupWebSocket   Group = "websocket"   // ws_connect, ws_handshake
-	GroupAgent       Group = "agent"       // first_event, agent_execution
+	GroupAgent       Group = "agent"       // first_event, first_token, agent_execution; tpot on chat profiles
 	GroupDatabase    Group = "database"    // db_operation, server_db
 	GroupConfig      Group = "config"      // config_access
 	GroupMemory      Group = "memory"      // the target's peak RSS
@@ -100,6 +100,8 @@ var steadyPhases = []phaseMetric{
 	{"ws_handshake", KindLatency, GroupWebSocket},
 	{"first_event", KindLatency, GroupAgent},
 	{"agent_execution", KindResponse, GroupAgent},
+	{"first_token", KindLatency, GroupAgent}, // request to the first content: the first agent_thinking, a chat stream's first token (TTFT)
+	{"tpot", KindLatency, GroupAgent},        // chat profiles: the model's time per output token
 	{"db_operation", KindLatency, GroupDatabase},
 	{"server_db", KindLatency, GroupDatabase},
 	{"config_access", KindLatency, GroupConfig},
