@@ -248,10 +248,19 @@ func (b *Bed) stopBackend() {
 // watch starts the monitor on what can be watched of the target.
 func (b *Bed) watch(ctx context.Context) error {
 	var sources []monitor.Source
-	if b.PID > 0 {
+	// The profile's memory source: metrics (its /metrics), proc (only the
+	// process, when it is our child) or none; the embedded backend is our
+	// child and is watched through its process unless none.
+	memory := ""
+	if b.Profile != nil {
+		memory = b.Profile.Profile.Memory
+	}
+	if b.PID > 0 && memory != "none" {
 		sources = append(sources, monitor.ProcSource(b.PID))
 	}
-	if code, _ := probe(ctx, b.Target, "/metrics"); code == http.StatusOK {
+	if memory == "none" || memory == "proc" {
+		b.Notes = append(b.Notes, "profile "+b.Profile.Profile.Name+" says memory: "+memory+": the target's /metrics is not read")
+	} else if code, _ := probe(ctx, b.Target, "/metrics"); code == http.StatusOK {
 		// Its own client: closing the load's idle connections (the memory
 		// suite does, before it counts the target's) leaves this one be.
 		// One connection only: concurrent scrapes (the loop and the memory
