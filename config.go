@@ -45,6 +45,12 @@ type Config struct {
 	// AdminToken is the target's admin token, for the checks that change
 	// its configuration; the embedded backend's is made up at start.
 	AdminToken string
+	// Journey is the journey of the integrated and load suites and the
+	// regression rounds: "full" (the default: login, config read, socket,
+	// one run, the store checks) or "minimal" (login, socket, one run,
+	// close), for a target that lacks the config and thread endpoints, or
+	// to measure the generator's own cost.
+	Journey string
 	// Profile names what the target speaks: a built-in profile
 	// (goldenpath, the default: PROTOCOL v1; netra; openai) or a profile
 	// file (docs/profiles.md). With no Target, the embedded backend speaks
@@ -159,6 +165,7 @@ func (c *Config) fill() {
 	setDefault(&c.WaitReady, DefaultWaitReady)
 	setDefault(&c.TargetThink, DefaultTargetThink)
 	setDefault(&c.Segment, "1/1")
+	setDefault(&c.Journey, suite.JourneyFull)
 	setDefault(&c.Regression.Rounds, baseline.DefaultRounds)
 	setDefault(&c.Regression.Dir, DefaultBaselineDir)
 }
@@ -231,6 +238,9 @@ func (c Config) Validate() error {
 		case c.RaceDetector:
 			return configErr("RaceDetector", "builds and runs the embedded backend; it cannot instrument a target given by URL")
 		}
+	}
+	if c.Journey != "" && c.Journey != suite.JourneyFull && c.Journey != suite.JourneyMinimal {
+		return configErr("Journey", "%q is not a journey; want full or minimal", c.Journey)
 	}
 	if _, err := c.profile(); err != nil {
 		return &ConfigError{Field: "Profile", Err: err}

@@ -83,7 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res.Notes = append(res.Notes, bed.Notes...)
 
 	env := &suite.Env{
-		RaceBuild: cfg.RaceDetector, Profile: bed.Profile,
+		RaceBuild: cfg.RaceDetector, Profile: bed.Profile, Journey: cfg.Journey,
 		Target: bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
 		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think,
 		MaxUsers: max(cfg.MaxUsers, 0), StepDuration: cfg.StepDuration, Segment: seg, RunTimeout: cfg.RunTimeout,
@@ -148,6 +148,9 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 		AuthURL: c.AuthURL, Model: c.Model, BypassKeyGiven: c.BypassKey != "", APIKeyGiven: c.APIKey != ""}
 	if c.Profile != "goldenpath" {
 		o.Profile = c.Profile
+	}
+	if c.Journey == suite.JourneyMinimal {
+		o.Journey = c.Journey
 	}
 	defaults := map[string]bool{}
 	for _, l := range suite.DefaultSLA().Lines() {

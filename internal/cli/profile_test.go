@@ -188,3 +188,28 @@ func TestProfileSecretsStayOutOfReports(t *testing.T) {
 		}
 	}
 }
+
+// TestRunMinimalJourney: --journey minimal leaves out the config read and
+// the store checks, whose checks skip saying so; a bad kind is exit 2.
+func TestRunMinimalJourney(t *testing.T) {
+	noChildrenLeft(t)
+	out := t.TempDir()
+	o := gp(boundedContext(t, runBound), "run", "--journey", "minimal", "--suite", "integrated", "--duration", "2s", "--users", "4",
+		"--target-think", "20ms", "--out", out, "--quiet")
+	if o.code != ExitOK {
+		t.Fatalf("%s\nwant exit 0", o)
+	}
+	r := readResults(t, out)
+	for _, name := range []string{"configuration_access_under_10ms", "database_operations_under_1_second", "golden_path_writes_read_back"} {
+		if c := findCheck(r, "integrated", name); c == nil || c.Status != results.Skip || !strings.Contains(c.Evidence, "--journey minimal") {
+			t.Errorf("check %s = %+v; want a skip naming --journey minimal", name, c)
+		}
+	}
+	if r.Phases["config_access"].Count != 0 || r.Phases["login"].Count == 0 || r.Options.Journey != "minimal" {
+		t.Errorf("phases config_access %d, login %d, options.journey %q; want no config read, logins, and the option recorded",
+			r.Phases["config_access"].Count, r.Phases["login"].Count, r.Options.Journey)
+	}
+	if o := gp(boundedContext(t, runBound), "run", "--journey", "quick"); o.code != ExitUsage || !strings.Contains(o.stderr, `--journey "quick" is not a journey; want full or minimal`) {
+		t.Errorf("%s\nwant exit 2 naming --journey", o)
+	}
+}

@@ -53,6 +53,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.Regression.Thresholds, "thresholds", "", "regression suite: `LIST` of thresholds over the defaults ("+baseline.DefaultThresholds.String()+"), e.g. latency=10%,error=2")
 	fs.IntVar(&c.Regression.Rounds, "rounds", d.Regression.Rounds, "regression suite: rounds to measure (`K`; at least 5 for a change to be significant at alpha 0.01)")
 	o.profile.register(fs)
+	fs.StringVar(&c.Journey, "journey", d.Journey, "the main journey: `KIND` full (login, config read, socket, one run, the store checks) or minimal (login, socket, one run, close)")
 	fs.BoolVar(&c.RaceDetector, "race-detector", false, "embedded backend: build it from source with Go's race detector and report every data race it finds (needs the Go toolchain and the repository; memory checks are skipped)")
 	return fs
 }
@@ -65,7 +66,7 @@ var runFlagOf = map[string]string{
 	"WaitReady": "--wait-ready", "TargetThink": "--target-think", "Faults": "--fault", "RaceDetector": "--race-detector",
 	"Out": "--out", "Regression.Rounds": "--rounds", "Regression.Dir": "--baseline-dir",
 	"Regression.Baseline": "--baseline", "Regression.Save": "--save-baseline", "Regression.Thresholds": "--thresholds",
-	"Profile": "--profile",
+	"Profile": "--profile", "Journey": "--journey",
 }
 
 func runMain(ctx context.Context, e *env, args []string) int {

@@ -173,6 +173,9 @@ func reproCommand(r *Results, c Check) string {
 	if o.Profile != "" {
 		add("--profile", o.Profile)
 	}
+	if o.Journey != "" {
+		add("--journey", o.Journey)
+	}
 	if o.AuthURL != "" {
 		add("--auth-url", o.AuthURL)
 	}

@@ -122,6 +122,7 @@ type Options struct {
 	// or a file's path); AuthURL and Model as given. The bypass and API
 	// keys are never recorded, only that they were given.
 	Profile        string `json:"profile,omitempty"`
+	Journey        string `json:"journey,omitempty"` // --journey when minimal
 	AuthURL        string `json:"auth_url,omitempty"`
 	Model          string `json:"model,omitempty"`
 	BypassKeyGiven bool   `json:"bypass_key_given,omitempty"`

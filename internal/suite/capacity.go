@@ -32,7 +32,7 @@ func capacitySearch(ctx context.Context, e *Env, add func(results.Scenario)) (bo
 	}
 	for _, u := range capacitySteps(e.MaxUsers) {
 		plan := load.Plan{Model: load.Closed, Users: u, Duration: e.StepDuration, Think: e.Think}
-		sc, stopped, err := e.Scenario(ctx, capacityPrefix+strconv.Itoa(u), Load, plan, FullJourney())
+		sc, stopped, err := e.Scenario(ctx, capacityPrefix+strconv.Itoa(u), Load, plan, e.MainJourney())
 		if err != nil {
 			return false, err
 		}

@@ -329,7 +329,7 @@ func protocolCheck(suiteName, name string, scs ...*results.Scenario) results.Che
 	default:
 		c.Status = results.Pass
 		c.Evidence = fmt.Sprintf("%s; every frame judged (seq, envelope, event grammar, ownership, answers quoting their request) and every config read's checksum verified: no finding", ev)
-		if sc := scs[0]; sc != nil && sc.Unmeasured != nil {
+		if sc := scs[0]; sc != nil && sc.Profile != "" {
 			c.Evidence = fmt.Sprintf("%s; every frame or chunk judged as profile %s reads it (envelope, grammar, ownership by user and run ids%s): no finding",
 				ev, sc.Profile, orderBy(sc))
 		}

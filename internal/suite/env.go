@@ -52,6 +52,9 @@ type Env struct {
 	RaceBuild bool
 	// Regression configures the regression suite: rounds and baselines.
 	Regression RegressionOptions
+	// Journey is the main journey's kind: JourneyFull ("" too) or
+	// JourneyMinimal ([Env.MainJourney]).
+	Journey string
 	// Profile is what Target speaks: nil for PROTOCOL v1, built in. The
 	// suites skip, with the reason, what a profile gives no evidence for.
 	Profile *journey.ProfileSpec

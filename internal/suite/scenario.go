@@ -127,6 +127,24 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 		Metrics:    set.Snapshot(),
 		Unmeasured: Unmeasured(e.Profile),
 	}
+	if e.Journey == JourneyMinimal {
+		jo := optsFor(load.Iteration{})
+		lacks := func(ph string) {
+			if sc.Unmeasured == nil {
+				sc.Unmeasured = map[string]string{}
+			}
+			if _, set := sc.Unmeasured[ph]; !set {
+				sc.Unmeasured[ph] = "--journey minimal leaves out the config read and the store checks"
+			}
+		}
+		if !jo.ConfigAccess {
+			lacks(journey.PhaseConfigAccess)
+		}
+		if !jo.DBOps {
+			lacks(journey.PhaseDBOperation)
+			lacks(StepReadBack)
+		}
+	}
 	if e.Profile != nil {
 		sc.Profile = e.Profile.Profile.Name
 	}

@@ -107,6 +107,23 @@ func FullJourney() journey.Options {
 	return journey.Options{Messages: 1, ConfigAccess: true, DBOps: true}
 }
 
+// Journey kinds ([Env].Journey).
+const (
+	JourneyFull    = "full"    // login, config read, socket, one run, the store checks
+	JourneyMinimal = "minimal" // login, socket, one run, close
+)
+
+// MainJourney is the journey of the integrated and load suites and the
+// regression rounds: [FullJourney], or without the config read and the
+// store checks when e.Journey is minimal.
+func (e *Env) MainJourney() journey.Options {
+	jo := FullJourney()
+	if e.Journey == JourneyMinimal {
+		jo.ConfigAccess, jo.DBOps = false, false
+	}
+	return jo
+}
+
 // IntegratedSuite is the integrated suite: the golden path at the base
 // concurrency, each phase judged against its SLA.
 func IntegratedSuite() Suite {
@@ -117,7 +134,7 @@ func IntegratedSuite() Suite {
 			if e.Rate > 0 {
 				plan = load.Plan{Model: load.Open, Rate: e.Rate, Users: max(e.Users, 1000), Duration: e.Duration}
 			}
-			sc, stopped, err := e.Scenario(ctx, scenarioIntegrated, Integrated, plan, FullJourney())
+			sc, stopped, err := e.Scenario(ctx, scenarioIntegrated, Integrated, plan, e.MainJourney())
 			if err != nil {
 				return false, err
 			}
@@ -172,7 +189,7 @@ func LoadSuite() Suite {
 				{scenarioBurst, load.Plan{Model: load.Closed, Users: BurstUsers(e), Iterations: int64(BurstUsers(e))}},
 			}
 			for _, s := range steps {
-				sc, stopped, err := e.Scenario(ctx, s.name, Load, s.plan, FullJourney())
+				sc, stopped, err := e.Scenario(ctx, s.name, Load, s.plan, e.MainJourney())
 				if err != nil {
 					return false, err
 				}

@@ -112,7 +112,7 @@ func RoundSettings(e *suite.Env) baseline.Settings {
 // WarmUp runs one journey per user, unrecorded, so that the first round
 // does not pay for cold caches and connection pools alone.
 func WarmUp(ctx context.Context, e *suite.Env) error {
-	return e.Quiet(ctx, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, suite.FullJourney(), nil)
+	return e.Quiet(ctx, load.Plan{Model: load.Closed, Users: e.Users, Iterations: int64(e.Users)}, e.MainJourney(), nil)
 }
 
 // RunRound measures round i (from 1): a steady scenario of e.Users users
@@ -131,7 +131,7 @@ func RunRound(ctx context.Context, e *suite.Env, i int) (scs []results.Scenario,
 	}
 	for _, s := range steps {
 		before, okBefore := targetSample(ctx, e)
-		sc, stopped, err := e.Scenario(ctx, s.name, Name, s.plan, suite.FullJourney())
+		sc, stopped, err := e.Scenario(ctx, s.name, Name, s.plan, e.MainJourney())
 		if err != nil {
 			return scs, false, err
 		}
