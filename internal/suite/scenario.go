@@ -58,6 +58,9 @@ const (
 	CounterFailingMS = "failing_time_ms"
 	CounterBackoffMS = "backoff_time_ms"
 	CounterBackoffs  = "backoffs"
+	// CounterGeneratorCPUUS is goldenpath's own CPU time (user + system)
+	// while the scenario ran, in microseconds.
+	CounterGeneratorCPUUS = "generator_cpu_us"
 	// CounterTargetPeakRSS is the target's peak resident memory during the
 	// scenario, in bytes, when the target can be watched.
 	CounterTargetPeakRSS = "target_peak_rss"
@@ -107,7 +110,14 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 			}
 		}()
 	}
+	cpu0, cpuOK := processCPU()
 	st, err := load.Run(ctx, plan, rec, load.WithLive(live))
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		// goldenpath's own CPU while the scenario ran: what a journey costs
+		// the generator (the whole process: the engine, the journeys, the
+		// monitor's scrapes).
+		set.Add(CounterGeneratorCPUUS, (cpu1 - cpu0).Microseconds())
+	}
 	close(stopProgress)
 	pwg.Wait()
 	if err != nil {

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package suite
+
+import "time"
+
+// processCPU cannot be read here.
+func processCPU() (time.Duration, bool) { return 0, false }
