@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,21 +31,73 @@ func capacitySearch(ctx context.Context, e *Env, add func(results.Scenario)) (bo
 	if e.Segment.Count > 1 {
 		return false, nil // adaptive: it cannot be split across processes
 	}
-	for _, u := range capacitySteps(e.MaxUsers) {
+	step := func(u int) (held, stopped bool, err error) {
 		plan := load.Plan{Model: load.Closed, Users: u, Duration: e.StepDuration, Think: e.Think}
 		sc, stopped, err := e.Scenario(ctx, capacityPrefix+strconv.Itoa(u), Load, plan, e.MainJourney())
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		add(sc)
-		if stopped {
-			return true, nil
+		held, _ = stepHeld(&sc, e.SLA)
+		return held, stopped, nil
+	}
+	return searchCapacity(min(e.MaxUsers, usersCeiling()), step)
+}
+
+// searchCapacity walks the capacity steps up to ceiling, doubling, until
+// one breaks; then it bisects between the last load that held and the
+// first that broke, to within an eighth (at least 5 users), at most
+// bisectSteps times. step runs one load and says whether it held and
+// whether the run was stopped.
+func searchCapacity(ceiling int, step func(users int) (held, stopped bool, err error)) (bool, error) {
+	last := 0 // the most users that held
+	for _, u := range capacitySteps(ceiling) {
+		held, stopped, err := step(u)
+		if err != nil || stopped {
+			return stopped, err
 		}
-		if held, _ := stepHeld(&sc, e.SLA); !held {
-			return false, nil
+		if held {
+			last = u
+			continue
 		}
+		broke := u
+		for range bisectSteps {
+			mid := (last + broke) / 2
+			if last == 0 || broke-last <= max(last/8, 5) || mid <= last {
+				break
+			}
+			held, stopped, err := step(mid)
+			if err != nil || stopped {
+				return stopped, err
+			}
+			if held {
+				last = mid
+			} else {
+				broke = mid
+			}
+		}
+		return false, nil
 	}
 	return false, nil
+}
+
+// bisectSteps bounds the capacity search's bisection after the first
+// break.
+const bisectSteps = 3
+
+// fdsPerUser is what one virtual user holds open at most: its WebSocket
+// and a kept-alive HTTP connection.
+const fdsPerUser = 2
+
+// usersCeiling is the most users one process can hold: its open-file
+// limit, less a reserve, over what each user holds (no bound where it
+// cannot be read).
+func usersCeiling() int {
+	n, ok := fileLimit()
+	if !ok || n > 1<<30 {
+		return math.MaxInt
+	}
+	return max(1, (int(n)-64)/fdsPerUser)
 }
 
 // stepHeld judges one capacity step: the success rate and every latency
@@ -106,7 +159,10 @@ func capacityOf(scs []results.Scenario, sla SLA) *results.Capacity {
 		}
 	}
 	if c.Broke == 0 {
-		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; raise --max-users to search further", c.Held)
+		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; the ceiling was --max-users; raise --max-users to search further", c.Held)
+		if ceil := usersCeiling(); c.Held >= ceil {
+			c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; the ceiling was this process's open-file limit (ulimit -n), which holds about %d users at %d files each", c.Held, ceil, fdsPerUser)
+		}
 	}
 	return c
 }

@@ -201,3 +201,28 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("Evaluate(suites [load nope]) error = %v; want one naming \"nope\"", err)
 	}
 }
+
+func TestSearchCapacityBisects(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		breaksAt int // the fewest users that break; 0: none does
+		ceiling  int
+		want     []int
+	}{
+		{"breaks between 40 and 80: bisected to 60, 70, 65", 63, 160, []int{20, 40, 80, 60, 70, 65}},
+		{"never breaks: doubling to the ceiling", 0, 160, []int{20, 40, 80, 160}},
+		{"the first step breaks: nothing to bisect", 10, 160, []int{20}},
+		{"breaks at the ceiling", 150, 160, []int{20, 40, 80, 160, 120, 140, 150}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tried []int
+			stopped, err := searchCapacity(tc.ceiling, func(u int) (bool, bool, error) {
+				tried = append(tried, u)
+				return tc.breaksAt == 0 || u < tc.breaksAt, false, nil
+			})
+			if err != nil || stopped || !slices.Equal(tried, tc.want) {
+				t.Errorf("tried %v (stopped %t, err %v); want %v", tried, stopped, err, tc.want)
+			}
+		})
+	}
+}
