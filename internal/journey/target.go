@@ -26,7 +26,7 @@ import (
 // Defaults of [NewTarget].
 const (
 	DefaultRequestTimeout      = 30 * time.Second // whole HTTP request, and the WebSocket handshake
-	DefaultMaxIdleConnsPerHost = 4096             // kept-alive HTTP connections to the target
+	DefaultMaxIdleConnsPerHost = 256              // kept-alive HTTP connections to the target: an idle one costs two goroutines and 8 KiB of buffers (docs/benchmarks.md, issue 11)
 	maxBody                    = 4 << 20          // longest HTTP body read
 )
 
