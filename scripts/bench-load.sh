@@ -21,25 +21,15 @@ echo "== building goldenpath ($(git rev-parse --short HEAD)) and bench/plainclie
 go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
 
-serve() { # starts a backend; sets url and pid
-  local dir=$1
-  "$out/goldenpath" serve --addr 127.0.0.1:0 --data "$dir/data" --think 0 --hash-cost 4 --log-level warn >"$dir/serve.txt" 2>&1 &
-  pid=$!
-  url=""
-  for _ in $(seq 100); do
-    url="$(grep -o 'http://[0-9.:]*' "$dir/serve.txt" | head -1 || true)"
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  echo "the backend did not start:"; cat "$dir/serve.txt"; exit 1
-}
+# shellcheck source=serve-backend.sh
+. "$(dirname "$0")/serve-backend.sh"
 
 echo "== $runs pairs of $users users for $dur, $(nproc) cores"
 for kind in minimal full; do
   for i in $(seq "$runs"); do
     dir="$out/$kind-$i"
     mkdir -p "$dir"
-    serve "$dir"
+    serve "$dir" --think 0
     plain="$("$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey "$kind")"
     "$out/goldenpath" run --target "$url" --journey "$kind" --suite integrated --users "$users" --duration "$dur" \
       --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true

@@ -20,18 +20,8 @@ echo "== building goldenpath ($(git rev-parse --short HEAD)) and bench/plainclie
 go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
 
-serve() { # starts a backend; sets url and pid
-  local dir=$1
-  "$out/goldenpath" serve --addr 127.0.0.1:0 --data "$dir/data" --think 5s --hash-cost 4 --log-level warn >"$dir/serve.txt" 2>&1 &
-  pid=$!
-  url=""
-  for _ in $(seq 100); do
-    url="$(grep -o 'http://[0-9.:]*' "$dir/serve.txt" | head -1 || true)"
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  echo "the backend did not start:"; cat "$dir/serve.txt"; exit 1
-}
+# shellcheck source=serve-backend.sh
+. "$(dirname "$0")/serve-backend.sh"
 
 rss() { # prints the peak RSS in KiB of the command after --
   /usr/bin/time -f '%M' -o "$1" "${@:2}" >/dev/null 2>&1 || true
@@ -45,7 +35,7 @@ for i in $(seq "$runs"); do
     for n in "$low" "$high"; do
       dir="$out/$side-$i-$n"
       mkdir -p "$dir"
-      serve "$dir"
+      serve "$dir" --think 5s
       if [ "$side" = plain ]; then
         kib="$(rss "$dir/time.txt" "$out/plainclient" -target "$url" -users "$n" -duration "$dur")"
       else

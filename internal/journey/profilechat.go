@@ -29,16 +29,6 @@ type chatUser struct {
 	spec *ProfileSpec
 }
 
-func (u *chatUser) trace(step string, frame []byte) {
-	switch {
-	case u.opts.Trace == nil:
-	case frame == nil:
-		u.opts.Trace(step, nil)
-	default:
-		u.opts.Trace(step, []byte(Redact(string(frame))))
-	}
-}
-
 // walk sends the journey's requests one after another and judges each
 // stream.
 func (u *chatUser) walk() *Error {

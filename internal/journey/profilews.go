@@ -40,16 +40,6 @@ type pinflight struct {
 // redacted. goldenpath profile check prints them.
 type Trace func(step string, frame []byte)
 
-func (u *puser) trace(step string, frame []byte) {
-	switch {
-	case u.opts.Trace == nil:
-	case frame == nil:
-		u.opts.Trace(step, nil)
-	default:
-		u.opts.Trace(step, []byte(Redact(string(frame))))
-	}
-}
-
 // walkProfile is a journey as u.t's profile says: login, [config], the
 // stream and its handshake, the runs, [history read-back].
 func (u *puser) walk(acct Account) *Error {
@@ -102,20 +92,8 @@ func (u *puser) converse() *Error {
 	if err := u.connect(); err != nil {
 		return err
 	}
-	if d := u.opts.SettleDelay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-u.ctx.Done():
-			t.Stop()
-			return classify(u.ctx, PhaseWSReady, u.ctx.Err())
-		}
-	}
-	if u.opts.Ready != nil {
-		u.opts.Ready(u.ctx)
-		if err := u.ctx.Err(); err != nil {
-			return classify(u.ctx, PhaseWSReady, err)
-		}
+	if err := u.settle(); err != nil {
+		return err
 	}
 	if err := u.converseRuns(); err != nil {
 		return err

@@ -80,20 +80,8 @@ func (u *user) converse() *Error {
 	if err := u.connect(); err != nil {
 		return err
 	}
-	if d := u.opts.SettleDelay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-u.ctx.Done():
-			t.Stop()
-			return classify(u.ctx, PhaseWSReady, u.ctx.Err())
-		}
-	}
-	if u.opts.Ready != nil {
-		u.opts.Ready(u.ctx)
-		if err := u.ctx.Err(); err != nil {
-			return classify(u.ctx, PhaseWSReady, err)
-		}
+	if err := u.settle(); err != nil {
+		return err
 	}
 	if err := u.converseRuns(); err != nil {
 		return err
@@ -109,6 +97,39 @@ func (u *user) converse() *Error {
 	}
 	u.close()
 	return nil
+}
+
+// settle waits the SettleDelay and the Ready hook between the end of the
+// handshake and the first request.
+func (u *user) settle() *Error {
+	if d := u.opts.SettleDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-u.ctx.Done():
+			t.Stop()
+			return classify(u.ctx, PhaseWSReady, u.ctx.Err())
+		}
+	}
+	if u.opts.Ready != nil {
+		u.opts.Ready(u.ctx)
+		if err := u.ctx.Err(); err != nil {
+			return classify(u.ctx, PhaseWSReady, err)
+		}
+	}
+	return nil
+}
+
+// trace tells Options.Trace of a step of a profile-driven journey, and the
+// frame (redacted) when there is one.
+func (u *user) trace(step string, frame []byte) {
+	switch {
+	case u.opts.Trace == nil:
+	case frame == nil:
+		u.opts.Trace(step, nil)
+	default:
+		u.opts.Trace(step, []byte(Redact(string(frame))))
+	}
 }
 
 // connect dials, checks the upgrade and waits for connection_established.
