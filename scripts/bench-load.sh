@@ -22,7 +22,7 @@ go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
 
 # shellcheck source=serve-backend.sh
-. "$(dirname "$0")/serve-backend.sh"
+. scripts/serve-backend.sh # the cd above put us at the root
 
 echo "== $runs pairs of $users users for $dur, $(nproc) cores"
 for kind in minimal full; do

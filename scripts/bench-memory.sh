@@ -21,7 +21,7 @@ go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
 
 # shellcheck source=serve-backend.sh
-. "$(dirname "$0")/serve-backend.sh"
+. scripts/serve-backend.sh # the cd above put us at the root
 
 rss() { # prints the peak RSS in KiB of the command after --
   /usr/bin/time -f '%M' -o "$1" "${@:2}" >/dev/null 2>&1 || true
