@@ -34,7 +34,8 @@ for kind in minimal full; do
     "$out/goldenpath" run --target "$url" --journey "$kind" --suite integrated --users "$users" --duration "$dur" \
       --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    gp="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10)"' "$dir/report/results.json")"
+    gp="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10) median_ms" +
+      ([ "login", "ws_connect", "ws_ready", "first_event", "answer", "journey" ] as $ps | . as $sc | $ps | map(" \(.) \($sc.phases[.].p50_ms)") | join(""))' "$dir/report/results.json")"
     echo "$kind $i plain:      $plain"
     echo "$kind $i goldenpath: $gp"
   done
@@ -51,3 +52,4 @@ for kind in minimal full; do
   awk -v g="$(eval echo \$med_${kind}_goldenpath)" -v p="$(eval echo \$med_${kind}_plain)" -v k="$kind" \
     'BEGIN { printf "%-8s goldenpath / plain = %.2fx\n", k, g / p }'
 done
+

@@ -9,10 +9,11 @@
 // histogram. It registers its users first, then runs the load and prints
 // one line:
 //
-//	journeys N failed F seconds S cpu_us_per_journey C
+//	journeys N failed F seconds S cpu_us_per_journey C median_ms PHASE MS ...
 //
 // where C is this process's user + system CPU during the load divided by
-// the journeys. It is not part of goldenpath, and it imports nothing of
+// the journeys, and each PHASE the median of the successful journeys'
+// timing points, named as goldenpath names them. It is not part of goldenpath, and it imports nothing of
 // it: it is written from the protocol alone.
 package main
 
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,18 +58,39 @@ func post(c *http.Client, url string, body any, out any) (int, error) {
 	return resp.StatusCode, err
 }
 
-// journey is one minimal journey of acct; it reports success.
-func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds, n int) bool {
+// phases are the timing points the plain client measures, as goldenpath
+// names them: login (the POST), ws_connect (dial to HTTP 101), ws_ready
+// (101 to connection_established), first_event (user_message written to
+// agent_started), answer (to agent_completed), journey (login start to
+// the answer).
+var phases = []string{"login", "ws_connect", "ws_ready", "first_event", "answer", "journey"}
+
+// timings are one user's measurements, by phase, in milliseconds.
+type timings map[string][]float64
+
+func (t timings) add(phase string, d time.Duration) {
+	t[phase] = append(t[phase], float64(d)/float64(time.Millisecond))
+}
+
+// journey is one minimal journey of acct; it reports success and adds
+// its phases to t when it succeeded.
+func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds, n int, t timings) bool {
+	mine := timings{}
+	begin := time.Now()
 	var lr struct {
 		AccessToken string `json:"access_token"`
 	}
 	if code, err := post(c, base+"/api/v1/auth/login", acct, &lr); err != nil || code != http.StatusOK {
 		return false
 	}
+	mine.add("login", time.Since(begin))
+	dialed := time.Now()
 	ws, _, err := d.Dial(wsURL, http.Header{"Authorization": {"Bearer " + lr.AccessToken}})
 	if err != nil {
 		return false
 	}
+	upgraded := time.Now()
+	mine.add("ws_connect", upgraded.Sub(dialed))
 	defer ws.Close()
 	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var f struct {
@@ -76,8 +99,10 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 	if err := ws.ReadJSON(&f); err != nil || f.Type != "connection_established" {
 		return false
 	}
+	mine.add("ws_ready", time.Since(upgraded))
 	id := fmt.Sprintf("%s-%d", acct.Email, n)
 	msg := map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "plain question " + id}}
+	sent := time.Now()
 	if err := ws.WriteJSON(msg); err != nil {
 		return false
 	}
@@ -97,14 +122,19 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 			continue
 		}
 		switch ev.Type {
+		case "agent_started":
+			mine.add("first_event", time.Since(sent))
 		case "agent_completed":
 			thread, done = ev.Data.ThreadID, true
+			mine.add("answer", time.Since(sent))
+			mine.add("journey", time.Since(begin))
 		case "agent_error":
 			return false
 		}
 	}
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	if !full {
+		t.merge(mine)
 		return true
 	}
 	// The full journey's HTTP steps: the config read, after the socket a
@@ -133,7 +163,26 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 			return false
 		}
 	}
+	t.merge(mine)
 	return true
+}
+
+func (t timings) merge(o timings) {
+	for k, v := range o {
+		t[k] = append(t[k], v...)
+	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // full makes each journey goldenpath's full one (-journey full).
@@ -162,12 +211,14 @@ func main() {
 	start, cpu0 := time.Now(), cpu()
 	deadline := start.Add(*duration)
 	var wg sync.WaitGroup
+	per := make([]timings, len(accts))
 	for i := range accts {
 		wg.Add(1)
+		per[i] = timings{}
 		go func() {
 			defer wg.Done()
 			for n := 0; time.Now().Before(deadline); n++ {
-				if journey(c, d, base, wsURL, accts[i], n) {
+				if journey(c, d, base, wsURL, accts[i], n, per[i]) {
 					ok.Add(1)
 				} else {
 					failed.Add(1)
@@ -178,5 +229,13 @@ func main() {
 	wg.Wait()
 	took, used := time.Since(start), cpu()-cpu0
 	n := ok.Load() + failed.Load()
-	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f\n", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	all := timings{}
+	for _, t := range per {
+		all.merge(t)
+	}
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f median_ms", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	for _, ph := range phases {
+		fmt.Printf(" %s %.3f", ph, median(all[ph]))
+	}
+	fmt.Println()
 }
