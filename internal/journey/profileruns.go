@@ -96,7 +96,7 @@ func (u *puser) await(want int, started func(*pinflight) *Error) *Error {
 		if err != nil {
 			return u.awaitFailed(err, last)
 		}
-		now := time.Now()
+		now := u.sock.at // the frame's arrival: reading it through the profile is ours, not the target's
 		raw := u.sock.buf.Bytes()
 		id := e.MessageID
 		if id == "" {

@@ -25,6 +25,9 @@ type puser struct {
 	fields   profile.Fields
 	captured map[string]string
 	runs     []*pinflight
+	// handshaken is when the last handshake step was done: the arrival
+	// of the frame it waited for, or the write of the one it sent.
+	handshaken time.Time
 }
 
 // pinflight is one request of a profile-driven journey on its socket.
@@ -171,7 +174,7 @@ func (u *puser) connect() *Error {
 		}
 	}
 	if len(u.p.Handshake) > 0 {
-		u.sample(PhaseWSReady, time.Since(upgraded))
+		u.sample(PhaseWSReady, u.handshaken.Sub(upgraded))
 	}
 	return nil
 }
@@ -193,6 +196,7 @@ func (u *puser) step(i int, st profile.Step, upgraded time.Time) *Error {
 		if err := u.sock.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 			return classify(u.ctx, PhaseWSReady, err)
 		}
+		u.handshaken = time.Now()
 		return nil
 	}
 	timeout := u.opts.RunTimeout
@@ -224,6 +228,7 @@ func (u *puser) step(i int, st profile.Step, upgraded time.Time) *Error {
 		}
 		u.trace(name+" wait: matched "+e.Type, u.sock.buf.Bytes())
 		waiting = slices.Delete(waiting, j, j+1)
+		u.handshaken = u.sock.at
 		if len(st.Capture) > 0 {
 			var v any
 			_ = json.Unmarshal(u.sock.buf.Bytes(), &v)

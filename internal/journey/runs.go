@@ -82,7 +82,7 @@ func (u *user) await(runs *[]*inflight, want int, started func(*inflight) *Error
 		if err != nil {
 			return u.awaitFailed(*runs, err)
 		}
-		now := time.Now()
+		now := u.sock.at // the frame's arrival: the oracle's time is ours, not the target's
 		if f.Type == protocol.EventErrorMessage {
 			return &Error{Kind: FailProtocol, Phase: awaitPhase(*runs), Message: "error_message " + f.Code + ": " + f.Message, Sample: sample(u.sock.buf.Bytes())}
 		}

@@ -20,6 +20,7 @@ type socket struct {
 	ws      *websocket.Conn
 	oracle  *Oracle
 	buf     bytes.Buffer  // the current frame; reused
+	at      time.Time     // when the current frame had arrived whole, before anything judged it
 	unwatch func() bool   // stops the context watcher that aborts ws
 	aborted chan struct{} // closed when the watcher, once started, has finished
 }
@@ -81,6 +82,7 @@ func (s *socket) read() (text bool, err error) {
 	if _, err := s.buf.ReadFrom(r); err != nil {
 		return false, err
 	}
+	s.at = time.Now()
 	return typ == websocket.TextMessage, nil
 }
 

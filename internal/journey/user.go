@@ -163,7 +163,7 @@ func (u *user) connect() *Error {
 		}
 		return e
 	}
-	received := time.Now()
+	received := u.sock.at // its arrival, not the oracle's verdict
 	if f.Type != protocol.EventConnectionEstablished {
 		return &Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(u.sock.buf.Bytes())}
 	}
