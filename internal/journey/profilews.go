@@ -286,12 +286,5 @@ func (u *puser) next() (profile.Event, error) {
 // close sends close 1000 and judges what still arrives until the server's
 // close frame, for at most closeWait.
 func (u *puser) close() {
-	_ = u.sock.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
-	_ = u.sock.ws.SetReadDeadline(time.Now().Add(closeWait))
-	for {
-		if _, err := u.next(); err != nil {
-			break
-		}
-	}
-	u.abort()
+	u.closeReading(func() error { _, err := u.next(); return err })
 }

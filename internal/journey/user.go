@@ -189,12 +189,16 @@ func (u *user) next() (Frame, error) {
 // close sends close 1000 and reads (and judges) what still arrives until
 // the server's close frame, for at most closeWait.
 func (u *user) close() {
+	u.closeReading(func() error { _, err := u.next(); return err })
+}
+
+// closeReading sends close 1000, reads with next (which judges each
+// frame) until the server's close frame or closeWait, and releases the
+// socket.
+func (u *user) closeReading(next func() error) {
 	_ = u.sock.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
 	_ = u.sock.ws.SetReadDeadline(time.Now().Add(closeWait))
-	for {
-		if _, err := u.next(); err != nil {
-			break
-		}
+	for next() == nil {
 	}
 	u.abort()
 }
