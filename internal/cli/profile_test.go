@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/embedded"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -211,5 +213,52 @@ func TestRunMinimalJourney(t *testing.T) {
 	}
 	if o := gp(boundedContext(t, runBound), "run", "--journey", "quick"); o.code != ExitUsage || !strings.Contains(o.stderr, `--journey "quick" is not a journey; want full or minimal`) {
 		t.Errorf("%s\nwant exit 2 naming --journey", o)
+	}
+}
+
+// TestProfilesByURL: the profile checks judge a target reached by URL,
+// goldenpath serve in its own process, the same way: all pass or skip on
+// a clean one, and a fault fails the check that names it.
+func TestProfilesByURL(t *testing.T) {
+	noChildrenLeft(t)
+	const key = "bypass-key-by-url-test"
+	for _, tc := range []struct {
+		profile, protocol, fault, check, evidence string
+	}{
+		{"netra", "netra", "", "", ""},
+		{"netra", "netra", "cross-user", "golden_path_protocol_conformance", "foreign_user"},
+		{"openai", "", "", "", ""},
+		{"openai", "", "cross-user", "golden_path_protocol_conformance", "answer_mismatch"},
+	} {
+		t.Run(tc.profile+"/"+tc.fault, func(t *testing.T) {
+			logs := newLockedBuffer()
+			emb, err := embedded.Start(boundedContext(t, runBound), embedded.Options{Binary: os.Args[0], Think: 20 * time.Millisecond,
+				Stderr: logs, Protocol: tc.protocol, BypassKey: key, Faults: tc.fault})
+			if err != nil {
+				t.Fatalf("embedded.Start = %v\n%s", err, logs)
+			}
+			t.Cleanup(func() { _ = emb.Stop() })
+			out := t.TempDir()
+			args := []string{"run", "--target", emb.URL, "--profile", tc.profile, "--suite", "integrated", "--duration", "2s", "--users", "4",
+				"--run-timeout", "2s", "--out", out, "--quiet"}
+			if tc.profile == "netra" {
+				args = append(args, "--bypass-key", key)
+			}
+			o := gp(boundedContext(t, runBound), args...)
+			r := readResults(t, out)
+			if tc.fault == "" {
+				if o.code != ExitOK {
+					t.Fatalf("%s\nwant exit 0 on a clean target reached by URL", o)
+				}
+				if c := findCheck(r, "integrated", "golden_path_protocol_conformance"); c == nil || c.Status != results.Pass {
+					t.Errorf("conformance = %+v; want a pass on the target's evidence", c)
+				}
+				return
+			}
+			c := findCheck(r, "integrated", tc.check)
+			if o.code != ExitFailed || c == nil || c.Status != results.Fail || !strings.Contains(c.Evidence, tc.evidence) {
+				t.Errorf("%s\ncheck %s = %+v; want exit 1 and the check failed naming %q", o, tc.check, c, tc.evidence)
+			}
+		})
 	}
 }
