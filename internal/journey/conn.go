@@ -67,7 +67,10 @@ func (c *Conn) Next(timeout time.Duration) (Frame, error) {
 	_ = c.sock.ws.SetReadDeadline(time.Now().Add(timeout))
 	f, vs, err := c.sock.next()
 	c.viol = append(c.viol, vs...)
-	return f, err
+	if err != nil {
+		return Frame{}, err
+	}
+	return *f, nil
 }
 
 // Ask sends a user_message in threadID ("" for a new thread); the oracle

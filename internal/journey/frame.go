@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
@@ -112,33 +113,41 @@ type timings struct {
 	DBMS        ms `json:"db_ms"`
 }
 
-// decoder decodes frames into reused wire structs with a reused
-// json.Decoder, whose decoding state (unlike json.Unmarshal's) survives
-// from one frame to the next.
+// decoder decodes frames into reused wire structs with a json.Decoder
+// from jsonPool, whose decoding state (unlike json.Unmarshal's) survives
+// from one frame to the next, and which no socket holds between frames.
 type decoder struct {
+	w wireFrame
+	d wireData
+}
+
+// pooledJSON is a json.Decoder reading from its own bytes.Reader.
+type pooledJSON struct {
 	r   bytes.Reader
 	dec *json.Decoder
-	w   wireFrame
-	d   wireData
 }
+
+var jsonPool = sync.Pool{New: func() any {
+	p := new(pooledJSON)
+	p.dec = json.NewDecoder(&p.r)
+	return p
+}}
 
 // unmarshal decodes the one JSON value b holds into dc.w. A type error
 // leaves the rest decoded; any other error discards the json.Decoder,
 // whose errors are sticky.
 func (dc *decoder) unmarshal(b []byte) error {
-	if dc.dec == nil {
-		dc.dec = json.NewDecoder(&dc.r)
-	}
-	dc.r.Reset(b)
-	err := dc.dec.Decode(&dc.w)
+	p := jsonPool.Get().(*pooledJSON)
+	p.r.Reset(b)
+	err := p.dec.Decode(&dc.w)
 	if _, typeErr := err.(*json.UnmarshalTypeError); err != nil && !typeErr {
-		dc.dec = nil
-		return err
+		return err // p is dropped
 	}
-	if dc.dec.More() {
-		dc.dec = nil
+	if p.dec.More() {
 		return errors.New("trailing data after the JSON object")
 	}
+	p.r.Reset(nil)
+	jsonPool.Put(p)
 	return err
 }
 

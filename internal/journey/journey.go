@@ -209,27 +209,46 @@ func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Resul
 		u.abort()
 		res.End = time.Now()
 	}()
-	if t == nil || t.HTTP == nil || t.Dialer == nil || t.wsURL == "" {
-		res.Err = &Error{Kind: FailOptions, Message: "target not built by NewTarget"}
+	if err := u.prepare(&opts); err != nil {
+		res.Err = err
 		return res
 	}
-	if err := opts.Validate(); err != nil {
-		res.Err = &Error{Kind: FailOptions, Message: err.Error()}
-		return res
-	}
-	u.opts = opts.withDefaults()
-	res.Phases = make([]Sample, 0, 4+u.opts.Messages*8)
 	var err *Error
-	switch spec := t.spec; {
-	case spec == nil:
+	if t.spec == nil {
 		err = u.walk(acct)
-	case spec.Profile.Stream.Kind == profile.StreamSSE:
-		err = (&chatUser{user: u, spec: spec}).walk()
-	default:
-		err = (&puser{user: u, spec: spec, p: spec.Profile}).walk(acct)
+	} else {
+		err = u.walkProfile(acct)
 	}
 	if err != nil {
 		res.Err = err
 	}
 	return res
+}
+
+// walkProfile is the journey of the target's profile; apart from Run, so
+// that a built-in journey's stack holds none of it.
+//
+//go:noinline
+func (u *user) walkProfile(acct Account) *Error {
+	if spec := u.t.spec; spec.Profile.Stream.Kind == profile.StreamSSE {
+		return (&chatUser{user: u, spec: spec}).walk()
+	}
+	return (&puser{user: u, spec: u.t.spec, p: u.t.spec.Profile}).walk(acct)
+}
+
+// prepare checks the target and opts and sets u.opts. It is never inlined:
+// its copies of Options would stay in Run's stack frame, which is under
+// every parked user's.
+//
+//go:noinline
+func (u *user) prepare(opts *Options) *Error {
+	if t := u.t; t == nil || t.HTTP == nil || t.Dialer == nil || t.wsURL == "" {
+		return &Error{Kind: FailOptions, Message: "target not built by NewTarget"}
+	}
+	if err := opts.Validate(); err != nil {
+		return &Error{Kind: FailOptions, Message: err.Error()}
+	}
+	u.opts = opts.withDefaults()
+	u.res.Phases = make([]Sample, 0, 4+u.opts.Messages*8)
+	return nil
 }

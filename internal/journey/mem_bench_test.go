@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -48,10 +49,31 @@ func BenchmarkStreamingUserMemory(b *testing.B) {
 			}()
 		}
 		time.Sleep(2 * time.Second) // all logged in and streaming
-		runtime.GC()
+		if os.Getenv("X_CLOSEIDLE") != "" {
+			tgt.HTTP.CloseIdleConnections()
+			time.Sleep(100 * time.Millisecond)
+		}
+		for range 4 {
+			runtime.GC() // each shrinks a stack by half at most
+		}
 		runtime.ReadMemStats(&during)
 		b.ReportMetric(float64(int64(during.HeapInuse)-int64(before.HeapInuse))/users, "heap-B/user")
 		b.ReportMetric(float64(int64(during.StackInuse)-int64(before.StackInuse))/users, "stack-B/user")
+		b.ReportMetric(float64(runtime.NumGoroutine())/users, "goroutines/user")
+		if f := os.Getenv("GOLDENPATH_BENCH_HEAPPROFILE"); f != "" {
+			writeHeapProfile(b, f) // what is live mid-run, not what was allocated
+		}
 		wg.Wait()
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }

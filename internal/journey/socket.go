@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -19,11 +20,24 @@ import (
 type socket struct {
 	ws      *websocket.Conn
 	oracle  *Oracle
-	buf     bytes.Buffer  // the current frame; reused
+	buf     *bytes.Buffer // the current frame, from framePool while it is read and judged
+	frame   Frame         // the current frame, decoded
 	at      time.Time     // when the current frame had arrived whole, before anything judged it
 	unwatch func() bool   // stops the context watcher that aborts ws
 	aborted chan struct{} // closed when the watcher, once started, has finished
 }
+
+// framePool holds the buffers frames are read into: a user waiting for its
+// next frame holds none (docs/benchmarks.md, issue 11).
+var framePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// noFrame is the buffer of a socket between frames: always empty, never
+// written.
+var noFrame = new(bytes.Buffer)
+
+// maxPooledFrame is the largest buffer put back in framePool; a bigger
+// one, grown by a rare big frame, is left to the collector.
+const maxPooledFrame = 64 << 10
 
 // userMessage is the client frame of a request.
 type userMessage struct {
@@ -62,7 +76,7 @@ func dialWS(ctx context.Context, t *Target, url string, hdr http.Header) (*socke
 	if err != nil {
 		return nil, resp, err
 	}
-	s := &socket{ws: ws, aborted: make(chan struct{})}
+	s := &socket{ws: ws, buf: noFrame, aborted: make(chan struct{})}
 	s.unwatch = context.AfterFunc(ctx, func() {
 		defer close(s.aborted)
 		_ = ws.NetConn().Close()
@@ -74,10 +88,12 @@ func dialWS(ctx context.Context, t *Target, url string, hdr http.Header) (*socke
 // read reads one frame into s.buf, unjudged, and says whether it was a
 // text frame.
 func (s *socket) read() (text bool, err error) {
+	s.putFrame() // the last frame's bytes are done with: wait holding none
 	typ, r, err := s.ws.NextReader()
 	if err != nil {
 		return false, err
 	}
+	s.buf = framePool.Get().(*bytes.Buffer)
 	s.buf.Reset()
 	if _, err := s.buf.ReadFrom(r); err != nil {
 		return false, err
@@ -86,24 +102,45 @@ func (s *socket) read() (text bool, err error) {
 	return typ == websocket.TextMessage, nil
 }
 
+// putFrame gives the current frame's buffer back to framePool.
+func (s *socket) putFrame() {
+	if s.buf != noFrame {
+		if s.buf.Cap() <= maxPooledFrame {
+			framePool.Put(s.buf)
+		}
+		s.buf = noFrame
+	}
+}
+
 // next reads one frame and has the oracle judge it; it returns the
-// violations found. The frame's bytes stay in s.buf until the next read.
-func (s *socket) next() (Frame, []Violation, error) {
+// violations found. The frame, and its bytes in s.buf, stay until the next
+// read. A user parks in here for most of a run, so this frame and its
+// callers' stay small: the judging, with its decoded Frame, is apart.
+func (s *socket) next() (*Frame, []Violation, error) {
 	text, err := s.read()
 	if err != nil {
-		return Frame{}, nil, err
+		return nil, nil, err
 	}
+	return s.judge(text)
+}
+
+// judge has the oracle judge the frame just read into s.frame; it is
+// never inlined, to keep next's stack frame (a parked user's) small.
+//
+//go:noinline
+func (s *socket) judge(text bool) (*Frame, []Violation, error) {
 	var vs []Violation
 	if !text {
 		vs = append(vs, Violation{Kind: ViolationBadEnvelope, Detail: "a binary frame; the protocol sends text frames", Sample: sample(s.buf.Bytes())})
 	}
-	f, ovs := s.oracle.Observe(s.buf.Bytes())
+	var ovs []Violation
+	s.frame, ovs = s.oracle.Observe(s.buf.Bytes())
 	for _, v := range ovs {
 		if v.Kind == ViolationSeqDuplicate {
-			f.Type = "" // a repeat moves nothing on
+			s.frame.Type = "" // a repeat moves nothing on
 		}
 	}
-	return f, append(vs, ovs...), nil
+	return &s.frame, append(vs, ovs...), nil
 }
 
 // send writes a user_message that the oracle then expects an answer to,
@@ -131,4 +168,5 @@ func (s *socket) release() {
 		s.unwatch = nil
 	}
 	_ = s.ws.Close()
+	s.putFrame()
 }

@@ -164,7 +164,7 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 			NetDialContext:   netDialer.DialContext,
 			TLSClientConfig:  cfg.tls,
 			HandshakeTimeout: cfg.timeout,
-			ReadBufferSize:   2048,
+			ReadBufferSize:   1024,
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{}, // thousands of mostly idle sockets hold no write buffer
 		}

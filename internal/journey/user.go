@@ -174,12 +174,12 @@ func (u *user) connect() *Error {
 	return nil
 }
 
-// next reads and observes one frame. The frame's bytes stay in u.sock.buf
-// until the next read.
-func (u *user) next() (Frame, error) {
+// next reads and observes one frame. The frame, and its bytes in
+// u.sock.buf, stay until the next read.
+func (u *user) next() (*Frame, error) {
 	f, vs, err := u.sock.next()
 	if err != nil {
-		return Frame{}, err
+		return nil, err
 	}
 	u.res.Frames++
 	u.violate(vs...)
