@@ -87,6 +87,10 @@ type Config struct {
 	Rate float64
 	// Think is the closed model's pause between one user's journeys.
 	Think time.Duration
+	// Iterations, when positive, ends the integrated scenario after that
+	// many journeys in all (across segments), or at Duration if that comes
+	// first.
+	Iterations int64
 	// SLA holds rules over the defaults, one per element in the form of an
 	// SLA file's line, e.g. "login: p95 < 5s" or "success_rate: >= 98%".
 	// A rule names a rate or any measured phase (first_event, ws_connect,
@@ -218,6 +222,8 @@ func (c Config) Validate() error {
 		return configErr("Rate", "must not be negative (got %g); 0 runs the closed model", c.Rate)
 	case c.Think < 0:
 		return configErr("Think", "must not be negative (got %s)", c.Think)
+	case c.Iterations < 0:
+		return configErr("Iterations", "must not be negative (got %d); 0 leaves the end to Duration", c.Iterations)
 	case c.Regression.Rounds < 1:
 		return configErr("Regression.Rounds", "must be at least 1 (got %d)", c.Regression.Rounds)
 	case c.Regression.Dir == "":

@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	env := &suite.Env{
 		RaceBuild: cfg.RaceDetector, Profile: bed.Profile, Journey: cfg.Journey,
 		Target: bed.Target, Accounts: bed.Accounts, AdminToken: bed.AdminToken, SLA: sla,
-		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think,
+		Users: cfg.Users, Duration: cfg.Duration, Rate: cfg.Rate, Think: cfg.Think, Iterations: cfg.Iterations,
 		MaxUsers: max(cfg.MaxUsers, 0), StepDuration: cfg.StepDuration, Segment: seg, RunTimeout: cfg.RunTimeout,
 		Monitor: bed.Monitor,
 		Regression: suite.RegressionOptions{Rounds: cfg.Regression.Rounds, Dir: cfg.Regression.Dir,
@@ -164,6 +164,7 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 	if c.Think > 0 {
 		o.Think = c.Think.String()
 	}
+	o.Iterations = c.Iterations
 	if c.Target == "" && c.TargetThink != DefaultTargetThink {
 		o.TargetThink = max(c.TargetThink, 0).String()
 	}

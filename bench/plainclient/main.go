@@ -13,7 +13,8 @@
 //
 // where C is this process's user + system CPU during the load divided by
 // the journeys, and each PHASE the median of the successful journeys'
-// timing points, named as goldenpath names them. It is not part of goldenpath, and it imports nothing of
+// timing points, named as goldenpath names them, each frame timed at its
+// arrival (read whole, before it is decoded), as goldenpath times them. It is not part of goldenpath, and it imports nothing of
 // it: it is written from the protocol alone.
 package main
 
@@ -96,14 +97,15 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 	var f struct {
 		Type string `json:"type"`
 	}
-	if err := ws.ReadJSON(&f); err != nil || f.Type != "connection_established" {
+	at, err := readFrame(ws, &f)
+	if err != nil || f.Type != "connection_established" {
 		return false
 	}
-	mine.add("ws_ready", time.Since(upgraded))
+	mine.add("ws_ready", at.Sub(upgraded))
 	id := fmt.Sprintf("%s-%d", acct.Email, n)
-	msg := map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "plain question " + id}}
+	msg, _ := json.Marshal(map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "plain question " + id}})
 	sent := time.Now()
-	if err := ws.WriteJSON(msg); err != nil {
+	if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 		return false
 	}
 	var thread string
@@ -115,7 +117,8 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 				ThreadID  string `json:"thread_id"`
 			} `json:"data"`
 		}
-		if err := ws.ReadJSON(&ev); err != nil {
+		at, err := readFrame(ws, &ev)
+		if err != nil {
 			return false
 		}
 		if ev.Data.MessageID != id {
@@ -123,11 +126,11 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 		}
 		switch ev.Type {
 		case "agent_started":
-			mine.add("first_event", time.Since(sent))
+			mine.add("first_event", at.Sub(sent))
 		case "agent_completed":
 			thread, done = ev.Data.ThreadID, true
-			mine.add("answer", time.Since(sent))
-			mine.add("journey", time.Since(begin))
+			mine.add("answer", at.Sub(sent))
+			mine.add("journey", at.Sub(begin))
 		case "agent_error":
 			return false
 		}
@@ -165,6 +168,17 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 	}
 	t.merge(mine)
 	return true
+}
+
+// readFrame reads one whole frame, notes when it had arrived, then decodes
+// it into v: a frame's time is its arrival, as goldenpath times it.
+func readFrame(ws *websocket.Conn, v any) (time.Time, error) {
+	_, b, err := ws.ReadMessage()
+	at := time.Now()
+	if err != nil {
+		return at, err
+	}
+	return at, json.Unmarshal(b, v)
 }
 
 func (t timings) merge(o timings) {

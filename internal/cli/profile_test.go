@@ -193,11 +193,12 @@ func TestProfileSecretsStayOutOfReports(t *testing.T) {
 
 // TestRunMinimalJourney: --journey minimal leaves out the config read and
 // the store checks, whose checks skip saying so; a bad kind is exit 2.
+// --iterations ends the scenario on a count, before --duration.
 func TestRunMinimalJourney(t *testing.T) {
 	noChildrenLeft(t)
 	out := t.TempDir()
-	o := gp(boundedContext(t, runBound), "run", "--journey", "minimal", "--suite", "integrated", "--duration", "2s", "--users", "4",
-		"--target-think", "20ms", "--out", out, "--quiet")
+	o := gp(boundedContext(t, runBound), "run", "--journey", "minimal", "--suite", "integrated", "--duration", "1m", "--iterations", "40",
+		"--users", "4", "--target-think", "20ms", "--out", out, "--quiet")
 	if o.code != ExitOK {
 		t.Fatalf("%s\nwant exit 0", o)
 	}
@@ -210,6 +211,9 @@ func TestRunMinimalJourney(t *testing.T) {
 	if r.Phases["config_access"].Count != 0 || r.Phases["login"].Count == 0 || r.Options.Journey != "minimal" {
 		t.Errorf("phases config_access %d, login %d, options.journey %q; want no config read, logins, and the option recorded",
 			r.Phases["config_access"].Count, r.Phases["login"].Count, r.Options.Journey)
+	}
+	if sc := findScenario(r, "integrated"); sc == nil || sc.Journeys != 40 || r.Options.Iterations != 40 {
+		t.Errorf("integrated scenario %+v, options.iterations %d; want 40 journeys, recorded", sc, r.Options.Iterations)
 	}
 	if o := gp(boundedContext(t, runBound), "run", "--journey", "quick"); o.code != ExitUsage || !strings.Contains(o.stderr, `--journey "quick" is not a journey; want full or minimal`) {
 		t.Errorf("%s\nwant exit 2 naming --journey", o)

@@ -36,6 +36,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.DurationVar(&c.Duration, "duration", d.Duration, "how long each scenario runs (`duration`, e.g. 10s)")
 	fs.Float64Var(&c.Rate, "rate", 0, "run the integrated scenario in the open model at `R` journeys per second (0: closed model)")
 	fs.DurationVar(&c.Think, "think", 0, "pause between one user's journeys (closed model; `duration`)")
+	fs.Int64Var(&c.Iterations, "iterations", 0, "end the integrated scenario after `N` journeys in all, or at --duration if that comes first (0: --duration alone)")
 	fs.StringVar(&o.slaFile, "sla", "", "YAML `FILE` of SLA rules over the defaults, e.g. \"login: p95 < 5s\"")
 	fs.StringVar(&c.Out, "out", "goldenpath-report", "`DIR` for results.json, junit.xml, report.md and report.html")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
@@ -61,7 +62,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 // runFlagOf names the flag that sets a Config field, for errors.
 var runFlagOf = map[string]string{
 	"Target": "--target", "AdminToken": "--admin-token", "UsersFile": "--users-file", "Suites": "--suite",
-	"Users": "--users", "Duration": "--duration", "Rate": "--rate", "Think": "--think", "SLA": "--sla",
+	"Users": "--users", "Duration": "--duration", "Rate": "--rate", "Think": "--think", "Iterations": "--iterations", "SLA": "--sla",
 	"Segment": "--segment", "MaxUsers": "--max-users", "StepDuration": "--step-duration", "RunTimeout": "--run-timeout",
 	"WaitReady": "--wait-ready", "TargetThink": "--target-think", "Faults": "--fault", "RaceDetector": "--race-detector",
 	"Out": "--out", "Regression.Rounds": "--rounds", "Regression.Dir": "--baseline-dir",

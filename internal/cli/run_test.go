@@ -205,6 +205,7 @@ func TestRunBadUsage(t *testing.T) {
 		{"duration that is not one", []string{"--duration", "soon"}, `goldenpath run: --duration "soon": not a duration; write e.g. 10s, 500ms or 2m`},
 		{"negative rate", []string{"--rate", "-3"}, "goldenpath run: --rate must not be negative (got -3); 0 runs the closed model"},
 		{"negative think", []string{"--think", "-1s"}, "goldenpath run: --think must not be negative (got -1s)"},
+		{"negative iterations", []string{"--iterations", "-5"}, "goldenpath run: --iterations must not be negative (got -5)"},
 		{"negative target think", []string{"--target-think", "-1s"}, "goldenpath run: --target-think must not be negative (got -1s)"},
 		{"k6's --out form", []string{"--out", "json=x.json"}, `goldenpath run: --out "json=x.json" looks like k6's --out NAME=FILE`},
 		{"regression rounds", []string{"--rounds", "0"}, "goldenpath run: --rounds must be at least 1 (got 0)"},

@@ -195,6 +195,9 @@ func reproCommand(r *Results, c Check) string {
 			add(f.flag, f.v)
 		}
 	}
+	if o.Iterations > 0 {
+		add("--iterations", strconv.FormatInt(o.Iterations, 10))
+	}
 	if o.MaxUsers != nil {
 		add("--max-users", strconv.Itoa(max(*o.MaxUsers, 0)))
 	}

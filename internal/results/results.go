@@ -102,6 +102,9 @@ type Options struct {
 	// Think is the closed model's pause between one user's journeys, as a
 	// Go duration ("100ms").
 	Think string `json:"think,omitempty"`
+	// Iterations is --iterations when given: the integrated scenario's
+	// journeys in all.
+	Iterations int64 `json:"iterations,omitempty"`
 	// TargetThink is the embedded backend's simulated model time per run
 	// ("0s": none).
 	TargetThink string `json:"target_think,omitempty"`

@@ -37,6 +37,9 @@ type Env struct {
 	Rate float64
 	// Think is the closed model's pause between a user's journeys.
 	Think time.Duration
+	// Iterations, when positive, ends the integrated scenario after that
+	// many journeys (or at Duration).
+	Iterations int64
 	// MaxUsers is the capacity search's ceiling; StepDuration its step.
 	MaxUsers     int
 	StepDuration time.Duration

@@ -130,9 +130,9 @@ func IntegratedSuite() Suite {
 	return Suite{
 		Name: Integrated,
 		Run: func(ctx context.Context, e *Env, add func(results.Scenario)) (bool, error) {
-			plan := load.Plan{Model: load.Closed, Users: e.Users, Duration: e.Duration, Think: e.Think}
+			plan := load.Plan{Model: load.Closed, Users: e.Users, Duration: e.Duration, Think: e.Think, Iterations: e.Iterations}
 			if e.Rate > 0 {
-				plan = load.Plan{Model: load.Open, Rate: e.Rate, Users: max(e.Users, 1000), Duration: e.Duration}
+				plan = load.Plan{Model: load.Open, Rate: e.Rate, Users: max(e.Users, 1000), Duration: e.Duration, Iterations: e.Iterations}
 			}
 			sc, stopped, err := e.Scenario(ctx, scenarioIntegrated, Integrated, plan, e.MainJourney())
 			if err != nil {

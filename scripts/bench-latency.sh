@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench-latency.sh: issue 11's "latency stays honest": goldenpath's phase timings beside those of the
+# plain client (bench/plainclient, a yardstick written from the protocol alone) measuring the same
+# frames at the same load. Both run at once, USERS users each, against one reference backend (its
+# own process) whose model takes THINK per run, minimal journeys, for DURATION; each side's median
+# of each phase is printed, and goldenpath's over the plain client's. RUNS runs, a new backend for
+# each; then the median ratio of each phase over the runs, with the spread, and whether it is
+# within 5%.
+#
+# Usage: scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-3}"
+users="${2:-25}"
+dur="${3:-15s}"
+think="${4:-100ms}"
+out=bench-out/latency
+rm -rf "$out"
+mkdir -p "$out"
+echo "== building goldenpath ($(git rev-parse --short HEAD)) and bench/plainclient"
+go build -o "$out/goldenpath" ./cmd/goldenpath
+go build -o "$out/plainclient" ./bench/plainclient
+
+# shellcheck source=serve-backend.sh
+. scripts/serve-backend.sh # the cd above put us at the root
+
+phases="login ws_connect ws_ready first_event answer journey"
+echo "== $runs runs: $users + $users users at once for $dur, model time $think per run, $(nproc) cores"
+for i in $(seq "$runs"); do
+  dir="$out/run-$i"
+  mkdir -p "$dir"
+  serve "$dir" --think "$think"
+  "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
+  plain_pid=$!
+  "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
+    --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
+  wait "$plain_pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  for ph in $phases; do
+    p="$(grep -o " $ph [0-9.]*" "$dir/plain.txt" | awk '{print $2}')"
+    g="$(jq -r --arg ph "$ph" '.scenarios[] | select(.name=="integrated") | .phases[$ph].p50_ms' "$dir/report/results.json")"
+    awk -v i="$i" -v ph="$ph" -v p="$p" -v g="$g" 'BEGIN { printf "run %s %-11s plain %8.3f ms  goldenpath %8.3f ms  ratio %.3f\n", i, ph, p, g, g / p }'
+  done
+  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json")"
+done | tee "$out/runs.txt"
+
+echo "== medians over the runs of goldenpath / plain, by phase (the runs in brackets)"
+for ph in $phases; do
+  vals="$(grep "^run [0-9]* $ph " "$out/runs.txt" | awk '{print $NF}' | sort -n | tr '\n' ' ')"
+  echo "$vals" | awk -v ph="$ph" '{
+    n = NF; med = (n % 2) ? $((n + 1) / 2) : ($(n / 2) + $(n / 2 + 1)) / 2
+    d = med - 1; if (d < 0) d = -d
+    s = $0; sub(/ +$/, "", s)
+    printf "%-11s %.3f  [%s]  %s\n", ph, med, s, (d <= 0.05) ? "within 5%" : "NOT within 5%"
+  }'
+done
