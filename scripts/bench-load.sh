@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# bench-load.sh: issue 11's table, the rows measured so far: goldenpath's own CPU per journey beside
-# a plain goroutine-per-user gorilla client (bench/plainclient, a yardstick, not part of goldenpath),
-# the minimal journey (login, WebSocket, one run of five events, close) and the full one (plus the
-# config read and the thread calls). The target is the reference backend as its own process
-# (`serve --think 0`), so its CPU is not counted; goldenpath's figure is the generator_cpu_us its
-# integrated scenario records (the whole process while the load ran) over its journeys, the plain
-# client's its own getrusage over its journeys. RUNS pairs, interleaved, a new backend for each pair;
-# medians and the spread are printed.
+# bench-load.sh: issue 11's table, every row, goldenpath beside a plain goroutine-per-user gorilla
+# client (bench/plainclient, a yardstick written from the protocol alone, not part of goldenpath).
+# The target is always the reference backend as its own process, so its CPU and memory are not
+# counted. Sections (all by default, or those named after RUNS):
 #
-# Usage: scripts/bench-load.sh [RUNS] [USERS] [DURATION]   (default 3 pairs, 50 users, 10s)
+#   cpu         CPU per journey, the minimal journey (login, WebSocket, one run of five events,
+#               close) and the full one (plus the config read and the thread calls), 50 users for
+#               10 s on `serve --think 0`: goldenpath's figure is the generator_cpu_us its
+#               integrated scenario records (the whole process while the load ran) over its
+#               journeys, the plain client's its own getrusage over its journeys.
+#   memory      memory per connected streaming user: scripts/bench-memory.sh (the slope of the
+#               peak RSS from 1,000 to 4,000 users, 1 s per event).
+#   users       15,000 streaming users in one process (1 s per event, 20 s): peak RSS, failed
+#               journeys, oracle findings (lost, duplicated, reordered frames among them).
+#   throughput  journeys done by 4,000 users in 20 s, 1 s per event.
+#
+# RUNS runs of each, interleaved, a new backend for each; medians and the spread are printed.
+#
+# Usage: scripts/bench-load.sh [RUNS] [SECTION...]   (default 3, all sections)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
-users="${2:-50}"
-dur="${3:-10s}"
+shift || true
+sections="${*:-cpu memory users throughput}"
+users=50
+dur=10s
 out=bench-out/load
 rm -rf "$out"
 mkdir -p "$out"
@@ -24,6 +35,10 @@ go build -o "$out/plainclient" ./bench/plainclient
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh # the cd above put us at the root
 
+median() { awk '{n=NF; if (n%2) print $((n+1)/2); else print ($(n/2)+$(n/2+1))/2}'; }
+want() { case " $sections " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+if want cpu; then
 echo "== $runs pairs of $users users for $dur, $(nproc) cores"
 for kind in minimal full; do
   for i in $(seq "$runs"); do
@@ -52,4 +67,55 @@ for kind in minimal full; do
   awk -v g="$(eval echo \$med_${kind}_goldenpath)" -v p="$(eval echo \$med_${kind}_plain)" -v k="$kind" \
     'BEGIN { printf "%-8s goldenpath / plain = %.2fx\n", k, g / p }'
 done
+fi
 
+if want memory; then
+  echo "== memory: scripts/bench-memory.sh $runs"
+  scripts/bench-memory.sh "$runs" | sed 's/^/  /'
+fi
+
+# streaming N DIR: N users of each side, one after the other, for 20 s against a backend taking 5 s
+# per run (1 s per event); prints one line per side with its peak RSS and what it counted.
+streaming() {
+  local n=$1 dir=$2
+  mkdir -p "$dir"
+  serve "$dir/plain" --think 5s
+  /usr/bin/time -f '%M' -o "$dir/plain-time.txt" "$out/plainclient" -target "$url" -users "$n" -duration 20s >"$dir/plain.txt" 2>&1 || true
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "plain peak_rss_mib $(awk 'END {printf "%.1f", $1 / 1024}' "$dir/plain-time.txt") $(cut -d' ' -f1-4 "$dir/plain.txt")"
+  serve "$dir/gp" --think 5s
+  /usr/bin/time -f '%M' -o "$dir/gp-time.txt" "$out/goldenpath" run --target "$url" --journey minimal --suite integrated \
+    --users "$n" --duration 20s --run-timeout 30s --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "goldenpath peak_rss_mib $(awk 'END {printf "%.1f", $1 / 1024}' "$dir/gp-time.txt") $(jq -r '.scenarios[] | select(.name=="integrated") |
+    "journeys \(.journeys) failed \(.failed) findings \([.violations // {} | .[]] | add // 0) errors \(.errors // {} | to_entries | map("\(.key)=\(.value)") | join(",") | if . == "" then "none" else . end)"' "$dir/report/results.json")"
+}
+
+# sidemedian FILE SIDE FIELD: the median, with the runs in brackets, of FIELD's value in SIDE's lines.
+sidemedian() {
+  local vals
+  vals="$(grep "^[a-z0-9]* [0-9]* $2 " "$1" | grep -o " $3 [0-9.]*" | awk '{print $2}' | sort -n | tr '\n' ' ')"
+  printf '%s [%s]' "$(echo "$vals" | median)" "$(echo $vals)"
+}
+
+if want users; then
+  echo "== users: 15,000 streaming users in one process, 1 s per event, 20 s; ulimit -n $(ulimit -n)"
+  for i in $(seq "$runs"); do
+    streaming 15000 "$out/users-$i" | sed "s/^/users $i /"
+  done | tee "$out/users.txt"
+  for side in plain goldenpath; do
+    printf 'users      %-11s peak RSS %s MiB, journeys %s\n' "$side" "$(sidemedian "$out/users.txt" "$side" peak_rss_mib)" \
+      "$(sidemedian "$out/users.txt" "$side" journeys)"
+  done
+fi
+
+if want throughput; then
+  echo "== throughput: journeys done by 4,000 users in 20 s, 1 s per event"
+  for i in $(seq "$runs"); do
+    streaming 4000 "$out/throughput-$i" | sed "s/^/throughput $i /"
+  done | tee "$out/throughput.txt"
+  for side in plain goldenpath; do
+    printf 'throughput %-11s journeys %s, peak RSS %s MiB\n' "$side" "$(sidemedian "$out/throughput.txt" "$side" journeys)" \
+      "$(sidemedian "$out/throughput.txt" "$side" peak_rss_mib)"
+  done
+fi

@@ -135,7 +135,15 @@ func journey(c *http.Client, d *websocket.Dialer, base, wsURL string, acct creds
 			return false
 		}
 	}
+	// Close as the protocol asks: close 1000, then read until the server's
+	// close frame (at most a second) before the TCP connection goes.
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
 	if !full {
 		t.merge(mine)
 		return true

@@ -156,6 +156,11 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   cfg.timeout,
 			ExpectContinueTimeout: time.Second,
+			// An API call and its reply are small (a login: under 1 KiB
+			// each way); a bigger body is read or written through. Each
+			// connection of a burst of logins costs 2 KiB, not 8.
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
 		}}
 	}
 	if t.Dialer == nil {
