@@ -60,8 +60,12 @@ type Options struct {
 	RunTimeout  time.Duration
 	WaitReady   time.Duration
 	Thresholds  baseline.Thresholds
-	Version     string    // goldenpath's, for the results
-	Log         io.Writer // progress lines; nil: none
+	// Confirm, when the first Rounds rounds a side show a regression,
+	// runs Rounds more a side and flags only what both sets show
+	// ([baseline.CompareConfirmed]).
+	Confirm bool
+	Version string    // goldenpath's, for the results
+	Log     io.Writer // progress lines; nil: none
 	// Profile is what both sides speak (nil: PROTOCOL v1).
 	Profile *journey.ProfileSpec
 }
@@ -156,42 +160,79 @@ func Run(ctx context.Context, o Options) (*results.Results, *baseline.Comparison
 			return nil, nil, err
 		}
 	}
-	for i := 1; i <= o.Rounds; i++ {
-		order := sides
-		if i%2 == 0 {
-			order = []*side{sides[1], sides[0]}
+	rounds := func(from, to int) error {
+		for i := from; i <= to; i++ {
+			order := sides
+			if i%2 == 0 {
+				order = []*side{sides[1], sides[0]}
+			}
+			for _, s := range order {
+				scs, stopped, err := regression.RunRound(ctx, s.env, i)
+				s.scs = append(s.scs, scs...)
+				if err != nil {
+					return err
+				}
+				if stopped || ctx.Err() != nil {
+					return ErrInterrupted
+				}
+				for _, sc := range scs {
+					say("  %s %-20s %5d journeys  %6.1f/s  %d failed\n", s.label, sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+				}
+			}
 		}
-		for _, s := range order {
-			scs, stopped, err := regression.RunRound(ctx, s.env, i)
-			s.scs = append(s.scs, scs...)
+		return nil
+	}
+	compare := func() (*baseline.Comparison, [2]*baseline.Baseline, error) {
+		var bs [2]*baseline.Baseline
+		for i, s := range sides {
+			b, err := baseline.New(s.scs, s.env.Environment(ctx), regression.RoundSettings(s.env), start)
 			if err != nil {
-				return nil, nil, err
+				return nil, bs, fmt.Errorf("side %s: %w", s.label, err)
 			}
-			if stopped || ctx.Err() != nil {
-				return nil, nil, ErrInterrupted
-			}
-			for _, sc := range scs {
-				say("  %s %-20s %5d journeys  %6.1f/s  %d failed\n", s.label, sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
-			}
+			b.Name = s.label
+			bs[i] = b
 		}
+		cmp, err := baseline.Compare(bs[0], bs[1], o.Thresholds)
+		return cmp, bs, err
 	}
-	var bs [2]*baseline.Baseline
-	for i, s := range sides {
-		b, err := baseline.New(s.scs, s.env.Environment(ctx), regression.RoundSettings(s.env), start)
-		if err != nil {
-			return nil, nil, fmt.Errorf("side %s: %w", s.label, err)
-		}
-		b.Name = s.label
-		bs[i] = b
+	if err := rounds(1, o.Rounds); err != nil {
+		return nil, nil, err
 	}
-	cmp, err := baseline.Compare(bs[0], bs[1], o.Thresholds)
+	cmp, bs, err := compare()
 	if err != nil {
 		return nil, nil, err
 	}
+	confirmed := false
+	if reg := cmp.Regressions(); o.Confirm && len(reg) > 0 {
+		var names []string
+		for _, r := range reg {
+			names = append(names, r.Name)
+		}
+		say("goldenpath compare: %s regressed in rounds 1-%d; running rounds %d-%d to confirm (a regression must show in both sets)\n",
+			strings.Join(names, ", "), o.Rounds, o.Rounds+1, 2*o.Rounds)
+		if err := rounds(o.Rounds+1, 2*o.Rounds); err != nil {
+			return nil, nil, err
+		}
+		if cmp, bs, err = compare(); err != nil {
+			return nil, nil, err
+		}
+		cmp.ConfirmAt(o.Rounds)
+		confirmed = true
+	}
 	res := Frame(start, bs[1], o.Version)
-	res.Scenarios = append(sides[1].scs, regression.ComparisonScenario(bs[0], o.Thresholds, nil))
+	csc := regression.ComparisonScenario(bs[0], o.Thresholds, nil)
+	n := o.Rounds
+	if confirmed {
+		regression.MarkConfirmed(&csc, o.Rounds)
+		n *= 2
+	}
+	res.Scenarios = append(sides[1].scs, csc)
 	res.Notes = append(res.Notes, fmt.Sprintf("live comparison: A (old) = %s, B (new) = %s; %d rounds a side, interleaved A, B, B, A, ...; the scenarios are B's, A's values are in %s",
-		o.A, o.B, o.Rounds, regression.ScenarioComparison))
+		o.A, o.B, n, regression.ScenarioComparison))
+	if confirmed {
+		res.Notes = append(res.Notes, fmt.Sprintf("rounds 1-%d showed a regression, so rounds %d-%d ran to confirm it: a metric is flagged only when each set shows it on its own",
+			o.Rounds, o.Rounds+1, 2*o.Rounds))
+	}
 	return res, cmp, nil
 }
 

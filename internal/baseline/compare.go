@@ -173,6 +173,9 @@ type Row struct {
 	// BelowFloor says the latency moved significantly and beyond its
 	// threshold, but by less than the floor, so the verdict is Same.
 	BelowFloor bool
+	// Unconfirmed says the metric regressed in one set of rounds but not
+	// in the other ([CompareConfirmed]), so it is not flagged.
+	Unconfirmed bool
 }
 
 // DeltaString writes the change as benchstat does: "~" when it is not
@@ -207,6 +210,9 @@ type Comparison struct {
 	Old, New   *Baseline // nil when compared from bare samples
 	Thresholds Thresholds
 	Rows       []Row
+	// Confirm is how many values of each side came first when the rows
+	// were confirmed ([Comparison.ConfirmAt]); 0: they were not.
+	Confirm int
 	// Warnings says what differs between the two environments and might
 	// explain a change (CPU count, Go version, goldenpath version...).
 	Warnings []string
@@ -245,6 +251,75 @@ func Compare(old, new *Baseline, t Thresholds) (*Comparison, error) {
 	warn("goldenpath", oe.Goldenpath, ne.Goldenpath)
 	warn("the platform", oe.Platform, ne.Platform)
 	return c, nil
+}
+
+// ConfirmAt judges the rows again by [CompareConfirmed]: the first split
+// values of each side are one set of rounds, the rest another.
+func (c *Comparison) ConfirmAt(split int) {
+	if c.Old == nil || c.New == nil {
+		return
+	}
+	c.Confirm = split
+	c.Rows = CompareConfirmed(c.Old.Metrics, c.New.Metrics, c.Thresholds, split)
+}
+
+// CompareConfirmed is [CompareSamples] with a replication: the first split
+// values of each side were measured in one set of rounds and the rest in a
+// later one, and a metric is a regression only when each set, judged on
+// its own, says so. A change that chance or a noisy neighbour made
+// significant at alpha in one set is that again in the other with
+// probability about alpha, so a clean comparison cries wolf about alpha²
+// as often, while a real slowdown shows in both. The rows' figures are
+// those of all the values; a regression of all of them that one set does
+// not repeat is shown as Same and Unconfirmed. A metric with no values
+// after split (or none before) is judged on what it has. split <= 0 is
+// CompareSamples.
+func CompareConfirmed(old, new map[string][]float64, t Thresholds, split int) []Row {
+	rows := CompareSamples(old, new, t)
+	if split <= 0 {
+		return rows
+	}
+	part := func(m map[string][]float64, first bool) map[string][]float64 {
+		out := make(map[string][]float64, len(m))
+		for k, v := range m {
+			if len(v) <= split {
+				continue
+			}
+			if first {
+				out[k] = v[:split]
+			} else {
+				out[k] = v[split:]
+			}
+		}
+		return out
+	}
+	verdicts := func(rs []Row) map[string]Verdict {
+		out := make(map[string]Verdict, len(rs))
+		for _, r := range rs {
+			out[r.Name] = r.Verdict
+		}
+		return out
+	}
+	first := verdicts(CompareSamples(part(old, true), part(new, true), t))
+	second := verdicts(CompareSamples(part(old, false), part(new, false), t))
+	for i := range rows {
+		r := &rows[i]
+		a, okA := first[r.Name]
+		b, okB := second[r.Name]
+		if !okA || !okB {
+			continue
+		}
+		switch {
+		case a == Regression && b == Regression:
+			r.Verdict, r.BelowFloor = Regression, false
+		case a == Regression || b == Regression || r.Verdict == Regression:
+			r.Unconfirmed = true
+			if r.Verdict == Regression {
+				r.Verdict = Same
+			}
+		}
+	}
+	return rows
 }
 
 // CompareSamples compares each catalog metric present in both old and new,

@@ -172,3 +172,65 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("WriteTable with 3 rounds a side does not warn that no change can be significant:\n%s", b.String())
 	}
 }
+
+// TestCompareConfirmed: with a second set of rounds, a metric is flagged
+// only when each set on its own shows the regression. Unit steps: the old
+// side is steady in both sets; the new side is +50% (beyond +20%,
+// significant) in the sets named.
+func TestCompareConfirmed(t *testing.T) {
+	th := DefaultThresholds
+	slow := scaled(steady, 1.5)
+	join := func(a, b []float64) []float64 { return append(append([]float64{}, a...), b...) }
+	tests := []struct {
+		name          string
+		first, second []float64 // the new side's two sets
+		want          Verdict
+		unconfirmed   bool
+	}{
+		{"regressed in both sets", slow, slow, Regression, false},
+		{"regressed in the first set only", slow, steady, Same, true},
+		{"regressed in the second set only", steady, slow, Same, true},
+		{"no change in either", steady, steady, Same, false},
+		{"improved in both", scaled(steady, 0.5), scaled(steady, 0.5), Improvement, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old := map[string][]float64{"db_operation.p50": join(steady, steady)}
+			nw := map[string][]float64{"db_operation.p50": join(tc.first, tc.second)}
+			rows := CompareConfirmed(old, nw, th, len(steady))
+			if len(rows) != 1 {
+				t.Fatalf("got %d rows; want 1", len(rows))
+			}
+			r := rows[0]
+			if r.Verdict != tc.want || r.Unconfirmed != tc.unconfirmed {
+				t.Errorf("verdict %s unconfirmed %v; want %s unconfirmed %v (row %+v)", r.Verdict, r.Unconfirmed, tc.want, tc.unconfirmed, r)
+			}
+			if r.Old.N != 2*len(steady) {
+				t.Errorf("the row shows %d old values; want all %d", r.Old.N, 2*len(steady))
+			}
+		})
+	}
+	// Without a split the first set alone is judged, as CompareSamples.
+	old := map[string][]float64{"db_operation.p50": steady}
+	if r := CompareConfirmed(old, map[string][]float64{"db_operation.p50": slow}, th, 0); r[0].Verdict != Regression {
+		t.Errorf("split 0: %s; want the plain comparison's REGRESSION", r[0].Verdict)
+	}
+	// A metric without values after the split is judged on what it has.
+	if r := CompareConfirmed(old, map[string][]float64{"db_operation.p50": slow}, th, len(steady)); r[0].Verdict != Regression || r[0].Unconfirmed {
+		t.Errorf("no second set: %s unconfirmed %v; want REGRESSION", r[0].Verdict, r[0].Unconfirmed)
+	}
+}
+
+func TestWriteTableConfirmed(t *testing.T) {
+	old := &Baseline{Metrics: map[string][]float64{"db_operation.p50": append(append([]float64{}, steady...), steady...)}}
+	nw := &Baseline{Metrics: map[string][]float64{"db_operation.p50": append(scaled(steady, 1.5), steady...)}}
+	c := &Comparison{Old: old, New: nw, Thresholds: DefaultThresholds}
+	c.ConfirmAt(len(steady))
+	var b bytes.Buffer
+	WriteTable(&b, c)
+	for _, want := range []string{"regressed in one set of rounds only", "confirmed: a regression must show in rounds 1-6 and again in rounds 7-12", "no regression in 1 metric"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -63,6 +63,8 @@ func WriteTable(w io.Writer, c *Comparison) {
 		switch {
 		case r.Verdict == Regression:
 			v += " (limit " + r.LimitString() + ")"
+		case r.Unconfirmed:
+			v += " (regressed in one set of rounds only)"
 		case r.BelowFloor:
 			v += " (moved less than " + floorString(c.Thresholds.FloorMS) + ")"
 		}
@@ -72,6 +74,9 @@ func WriteTable(w io.Writer, c *Comparison) {
 	t := c.Thresholds
 	fmt.Fprintf(w, "\nthresholds: latency +%s, response time and bursts +%s, memory and CPU +%s, error rate +%g points, throughput -%s; latencies move at least %s; alpha %g (Mann-Whitney U)\n",
 		pct(t.Latency), pct(t.Response), pct(t.Memory), t.ErrorPoints, pct(t.Latency), floorString(t.FloorMS), t.Alpha)
+	if c.Confirm > 0 {
+		fmt.Fprintf(w, "confirmed: a regression must show in rounds 1-%d and again in rounds %d-%d, each set judged on its own\n", c.Confirm, c.Confirm+1, 2*c.Confirm)
+	}
 	for _, warn := range c.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}

@@ -36,6 +36,7 @@ func compareFlags(o *compareOptions) *flag.FlagSet {
 	fs.StringVar(&l.A.Faults, "fault-a", "", "live: `FAULTS` of embedded backend A (see goldenpath serve -h)")
 	fs.StringVar(&l.B.Faults, "fault-b", "", "live: `FAULTS` of embedded backend B")
 	fs.IntVar(&l.Rounds, "rounds", baseline.DefaultRounds, "live: rounds a side (`K`)")
+	fs.BoolVar(&l.Confirm, "confirm", true, "live: when rounds 1-K show a regression, run K more rounds a side and flag only what both sets show (about alpha² false alarms instead of alpha); --confirm=false: judge the K rounds alone")
 	fs.IntVar(&l.Users, "users", 10, "live: users of each steady round (`N`)")
 	fs.DurationVar(&l.Duration, "duration", 12*time.Second, "live: measured `duration` a side, split into the rounds (each at least "+baseline.MinRound.String()+")")
 	fs.DurationVar(&l.TargetThink, "target-think", goldenpath.DefaultTargetThink, "live: embedded backends' simulated model time per run (`duration`)")

@@ -10,8 +10,9 @@ import (
 )
 
 // regressionTrialBound bounds one live comparison at its defaults (6 rounds
-// a side of 2 s plus a burst, and two backends): about 30 s on the 2-core
-// machine; a hang fails the trial, not the test binary.
+// a side of 2 s plus a burst, and two backends, and 6 more a side when they
+// show a regression, to confirm it): about 30 s clean, 60 s with a fault on
+// the 2-core machine; a hang fails the trial, not the test binary.
 const regressionTrialBound = 4 * time.Minute
 
 // TestRegressionDetection is issue 5's proof at the count CI can afford:
@@ -19,7 +20,8 @@ const regressionTrialBound = 4 * time.Minute
 // in docs/benchmarks.md). `goldenpath compare` with its defaults, between
 // two embedded backends, A clean: clean against clean flags nothing (exit
 // 0); slow-db=20ms and slow-factory=60ms (each about +30% on the golden
-// path) are flagged (exit 1) by the check that names them. Like the fault
+// path) are flagged (exit 1) by the check that names them, in both sets
+// of rounds (--confirm). Like the fault
 // matrix it runs a plain build: the race detector's slowdown would be
 // measured along with the fault.
 func TestRegressionDetection(t *testing.T) {

@@ -40,6 +40,7 @@ func CheckNames() []string {
 type comparison struct {
 	state    string
 	copies   int64  // segments merged into the scenario
+	split    int    // values a side in the first set of rounds; 0: not confirmed
 	detail   string // the sample describing the baseline or the state
 	notes    []string
 	old, new map[string][]float64
@@ -53,6 +54,7 @@ func readComparison(sc *results.Scenario) comparison {
 	get := func(name string) float64 { return float64(c[name]) / float64(copies) / baseline.CounterScale }
 	out := comparison{
 		copies: copies,
+		split:  int(c[counterConfirm] / copies),
 		old:    baseline.DecodeSamples(prefixOld, c, copies),
 		new:    baseline.DecodeSamples(prefixNew, c, copies),
 		t: baseline.Thresholds{Latency: get(counterLatency), Response: get(counterResponse), Memory: get(counterMemory),
@@ -126,7 +128,7 @@ func regressionChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 			}
 		}
 	}
-	rows := baseline.CompareSamples(cmp.old, newVals, cmp.t)
+	rows := baseline.CompareConfirmed(cmp.old, newVals, cmp.t, cmp.split)
 	for i, rc := range regressionCheckGroups {
 		var mine []baseline.Row
 		for _, r := range rows {
@@ -137,6 +139,13 @@ func regressionChecks(scs []results.Scenario, _ suite.SLA) []results.Check {
 		judgeRows(&checks[i], mine, rc.groups, cmp.t)
 	}
 	checks[0].Evidence += "; " + cmp.detail + notes
+	if cmp.split > 0 {
+		for i := range checks {
+			if checks[i].Status != results.Skip {
+				checks[i].Evidence += fmt.Sprintf("; confirmed: a regression must show in rounds 1-%d and again in rounds %d-%d", cmp.split, cmp.split+1, 2*cmp.split)
+			}
+		}
+	}
 	return checks
 }
 
@@ -234,7 +243,11 @@ func rowText(r baseline.Row) string {
 	if r.Old.N != r.New.N {
 		n = fmt.Sprintf("n=%d+%d", r.Old.N, r.New.N)
 	}
-	return fmt.Sprintf("%s %s (%s → %s, p=%.3f, %s, limit %s)", r.Name, d, r.Format(r.Old.Median), r.Format(r.New.Median), r.P, n, r.LimitString())
+	text := fmt.Sprintf("%s %s (%s → %s, p=%.3f, %s, limit %s)", r.Name, d, r.Format(r.Old.Median), r.Format(r.New.Median), r.P, n, r.LimitString())
+	if r.Unconfirmed {
+		text += ", regressed in one set of rounds only"
+	}
+	return text
 }
 
 func groupList(gs []baseline.Group) string {

@@ -249,6 +249,7 @@ const (
 	counterErrorPts  = "threshold_error_points"
 	counterFloorMS   = "threshold_floor_ms"
 	counterAlpha     = "alpha"
+	counterConfirm   = "confirm_split" // values a side in the first set of rounds ([MarkConfirmed])
 	kindBaseline     = "baseline"      // a sample describing the baseline or the state
 	kindBaselineNote = "baseline_note" // a sample about a baseline written
 	comparisonModel  = "comparison"
@@ -269,6 +270,13 @@ func ComparisonScenario(old *baseline.Baseline, t baseline.Thresholds, carryNew 
 		sc.Metrics.Counters[k] = v
 	}
 	return sc
+}
+
+// MarkConfirmed records in a comparison scenario that each side's first
+// split values are one set of rounds and the rest a second set that must
+// repeat a regression for it to be flagged ([baseline.CompareConfirmed]).
+func MarkConfirmed(sc *results.Scenario, split int) {
+	sc.Metrics.Counters[counterConfirm] = int64(split)
 }
 
 func stateScenario(state string, t baseline.Thresholds, detail string) results.Scenario {

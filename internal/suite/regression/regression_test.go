@@ -312,3 +312,29 @@ func TestCounterNamesAgree(t *testing.T) {
 		t.Errorf("CheckNames() = %v; want the seed's %v", CheckNames(), regressionNames)
 	}
 }
+
+// A confirmed comparison (live compare's second set of rounds) fails a
+// check only when both sets regressed on their own.
+func TestRegressionChecksConfirmed(t *testing.T) {
+	old := regBaseline(t, regRounds(12, nil))
+	slow := map[string]float64{"db_operation": 1.3, "server_db": 1.3}
+	for _, tc := range []struct {
+		name          string
+		first, second map[string]float64
+		status, want  string
+	}{
+		{"both sets slower fail", slow, slow, results.Fail, "6 of 6 metrics regressed: db_operation.p50 +30."},
+		{"the first set alone slower passes", slow, nil, results.Pass, "regressed in one set of rounds only"},
+		{"neither set slower passes", nil, nil, results.Pass, "confirmed: a regression must show in rounds 1-6 and again in rounds 7-12"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scs := append(regRounds(6, tc.first), regRounds(12, tc.second)[12:]...)
+			csc := ComparisonScenario(old, baseline.DefaultThresholds, nil)
+			MarkConfirmed(&csc, 6)
+			c := byName(Suite().Checks(append(scs, csc), suite.DefaultSLA()))["database_performance_regression"]
+			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.want) {
+				t.Errorf("database_performance_regression = %s (%s); want %s containing %q", c.Status, c.Evidence, tc.status, tc.want)
+			}
+		})
+	}
+}
