@@ -78,7 +78,7 @@ fi
 # per run (1 s per event); prints one line per side with its peak RSS and what it counted.
 streaming() {
   local n=$1 dir=$2
-  mkdir -p "$dir"
+  mkdir -p "$dir/plain" "$dir/gp"
   serve "$dir/plain" --think 5s
   /usr/bin/time -f '%M' -o "$dir/plain-time.txt" "$out/plainclient" -target "$url" -users "$n" -duration 20s >"$dir/plain.txt" 2>&1 || true
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -18,8 +18,12 @@ import (
 // client while its run streams: N users' journeys are held mid-run (the
 // backend at GOLDENPATH_BENCH_URL must take seconds per run, e.g. serve
 // --think 5s), and the heap and stacks in use are read then, over N. It
-// reports heap-B/user and stack-B/user; -memprofile shows where.
+// reports heap-B/user and stack-B/user; GOLDENPATH_BENCH_HEAPPROFILE=FILE
+// writes what is live then, every allocation sampled.
 func BenchmarkStreamingUserMemory(b *testing.B) {
+	if os.Getenv("GOLDENPATH_BENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1
+	}
 	url := os.Getenv(benchURLEnv)
 	if url == "" {
 		b.Skipf("set %s to a reference backend's URL with seconds of think time", benchURLEnv)
@@ -49,10 +53,11 @@ func BenchmarkStreamingUserMemory(b *testing.B) {
 			}()
 		}
 		time.Sleep(2 * time.Second) // all logged in and streaming
-		if os.Getenv("X_CLOSEIDLE") != "" {
-			tgt.HTTP.CloseIdleConnections()
-			time.Sleep(100 * time.Millisecond)
-		}
+		// The login pool's idle connections (at most
+		// DefaultMaxIdleConnsPerHost, whatever the users) are not a cost
+		// per user: close them so that the figure is.
+		tgt.HTTP.CloseIdleConnections()
+		time.Sleep(100 * time.Millisecond)
 		for range 4 {
 			runtime.GC() // each shrinks a stack by half at most
 		}
