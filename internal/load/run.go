@@ -42,11 +42,13 @@ type runner struct {
 
 // Run executes the plan, calling exec once per iteration from many
 // goroutines, and returns when every iteration it started has returned. It
-// returns an error only for an invalid plan.
+// returns an error only for an invalid plan. While it runs, the garbage
+// collector's headroom is bounded ([GCHeadroom]).
 func Run(ctx context.Context, p Plan, exec Executor, opts ...Option) (Stats, error) {
 	if err := p.Validate(); err != nil {
 		return Stats{}, err
 	}
+	defer tuneGC()()
 	r := &runner{p: p, exec: exec, live: &Live{}, now: time.Now}
 	for _, o := range opts {
 		o(r)
