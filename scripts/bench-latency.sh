@@ -47,8 +47,8 @@ done | tee "$out/runs.txt"
 echo "== medians over the runs, by phase: goldenpath / plain and goldenpath - plain (the runs in brackets)"
 echo "   (a phase of a few microseconds agrees when they differ by at most 10 us: 5% of it is below what two clock reads resolve)"
 for ph in $phases; do
-  r="$(grep "^run [0-9]* $ph " "$out/runs.txt" | awk '{print $NF}' | sort -n | tr '\n' ' ')"
-  d="$(grep "^run [0-9]* $ph " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -n | tr '\n' ' ')"
+  r="$(grep "^run [0-9]* $ph " "$out/runs.txt" | awk '{print $NF}' | sort -g | tr '\n' ' ')"
+  d="$(grep "^run [0-9]* $ph " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -g | tr '\n' ' ')"
   printf '%s|%s\n' "$r" "$d" | awk -F'|' -v ph="$ph" '
     function med(s,   a, n) { n = split(s, a, " "); return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
     function trim(s) { sub(/ +$/, "", s); return s }

@@ -149,7 +149,6 @@ func (u *puser) connect() *Error {
 		return e
 	}
 	u.trace("connect "+u.p.Stream.Path+" (token: "+u.p.Stream.Token+")", nil)
-	dialed := time.Now()
 	sock, resp, err := dialWS(u.ctx, u.t, wsURL, hdr)
 	if sock == nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil {
@@ -158,8 +157,8 @@ func (u *puser) connect() *Error {
 		}
 		return classify(u.ctx, PhaseWSConnect, err)
 	}
-	upgraded := time.Now()
-	u.sample(PhaseWSConnect, upgraded.Sub(dialed))
+	upgraded := sock.upgraded
+	u.sample(PhaseWSConnect, upgraded.Sub(sock.dialed))
 	u.sock = sock
 	u.po = newProfileOracle(u.p, u.sess.UserID, u.opts.Foreign)
 	if len(offered) > 0 {

@@ -18,13 +18,15 @@ import (
 // judging every frame read: the part of the wire client that a journey
 // ([Run]) and a [Conn] share. It is not safe for concurrent use.
 type socket struct {
-	ws      *websocket.Conn
-	oracle  *Oracle
-	buf     *bytes.Buffer // the current frame, from framePool while it is read and judged
-	frame   Frame         // the current frame, decoded
-	at      time.Time     // when the current frame had arrived whole, before anything judged it
-	unwatch func() bool   // stops the context watcher that aborts ws
-	aborted chan struct{} // closed when the watcher, once started, has finished
+	ws       *websocket.Conn
+	oracle   *Oracle
+	buf      *bytes.Buffer // the current frame, from framePool while it is read and judged
+	frame    Frame         // the current frame, decoded
+	at       time.Time     // when the current frame had arrived whole, before anything judged it
+	dialed   time.Time     // when the dial began and the upgrade ended: ws_connect is
+	upgraded time.Time     // the dial alone, not the socket's setup around it
+	unwatch  func() bool   // stops the context watcher that aborts ws
+	aborted  chan struct{} // closed when the watcher, once started, has finished
 }
 
 // framePool holds the buffers frames are read into: a user waiting for its
@@ -72,11 +74,12 @@ func dialSocket(ctx context.Context, t *Target, sess Session, subprotocol bool, 
 // dialWS opens a WebSocket to url with the upgrade's header hdr; the
 // socket, which has no oracle yet, is aborted when ctx ends.
 func dialWS(ctx context.Context, t *Target, url string, hdr http.Header) (*socket, *http.Response, error) {
+	dialed := time.Now()
 	ws, resp, err := t.Dialer.DialContext(ctx, url, hdr)
 	if err != nil {
 		return nil, resp, err
 	}
-	s := &socket{ws: ws, buf: noFrame, aborted: make(chan struct{})}
+	s := &socket{ws: ws, buf: noFrame, aborted: make(chan struct{}), dialed: dialed, upgraded: time.Now()}
 	s.unwatch = context.AfterFunc(ctx, func() {
 		defer close(s.aborted)
 		_ = ws.NetConn().Close()

@@ -138,7 +138,6 @@ func (u *user) connect() *Error {
 	if u.opts.Foreign != nil {
 		oo = append(oo, WithForeign(u.opts.Foreign))
 	}
-	dialed := time.Now()
 	sock, resp, err := dialSocket(u.ctx, u.t, u.sess, u.opts.Subprotocol, oo)
 	if sock == nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil {
@@ -147,7 +146,7 @@ func (u *user) connect() *Error {
 		}
 		return classify(u.ctx, PhaseWSConnect, err)
 	}
-	upgraded := time.Now()
+	dialed, upgraded := sock.dialed, sock.upgraded
 	u.sample(PhaseWSConnect, upgraded.Sub(dialed))
 	u.sock = sock
 	if err != nil {
