@@ -20,10 +20,14 @@ import (
 
 // Defaults of [Config]: a zero field of a Config given to [Run] takes
 // these values.
+// AutoMaxUsers as [Config].MaxUsers: the capacity search goes on until
+// the target breaks or this process can hold no more users.
+const AutoMaxUsers = suite.AutoMaxUsers
+
 const (
 	DefaultUsers        = 10
 	DefaultDuration     = 10 * time.Second
-	DefaultMaxUsers     = 160
+	DefaultMaxUsers     = AutoMaxUsers
 	DefaultStepDuration = 5 * time.Second
 	DefaultRunTimeout   = 60 * time.Second
 	DefaultWaitReady    = 5 * time.Second
@@ -99,8 +103,10 @@ type Config struct {
 	SLA []string
 	// Segment runs one part "i/n" of a distributed test; empty is "1/1".
 	Segment string
-	// MaxUsers is the capacity search's ceiling; a negative value skips
-	// the search.
+	// MaxUsers is the capacity search's ceiling; [AutoMaxUsers] (the
+	// default) lets it go as far as this process can hold (its open-file
+	// limit, the machine's available memory, a users file's accounts); a
+	// negative value skips the search.
 	MaxUsers int
 	// StepDuration is how long each capacity step runs.
 	StepDuration time.Duration
@@ -298,8 +304,8 @@ func (c Config) accountsNeeded() (n int, why, fix string) {
 		return c.Users, fmt.Sprintf("the integrated scenario's --users %d", c.Users), ", or lower --users"
 	}
 	ceiling := 0
-	if slices.Contains(c.Suites, suite.Load) {
-		ceiling = max(c.MaxUsers, 0)
+	if slices.Contains(c.Suites, suite.Load) && c.MaxUsers != AutoMaxUsers {
+		ceiling = max(c.MaxUsers, 0) // AutoMaxUsers: the file's accounts bound the search
 	}
 	n = testbed.AccountsFor(c.Users, ceiling)
 	switch n {

@@ -110,8 +110,13 @@ func TestRunUsersFileTooSmall(t *testing.T) {
 		edit     func(*goldenpath.Config)
 		want     []string // in the error; none: the file is big enough
 	}{
-		{"the capacity search's ceiling", 3, false, func(*goldenpath.Config) {},
+		{"an explicit ceiling of the capacity search", 3, false, func(c *goldenpath.Config) { c.MaxUsers = 160 },
 			[]string{"holds 3 accounts, but this run needs 160", "--max-users 160", "add 157 accounts", "--max-users 0"}},
+		// By default the file's accounts bound the search: the bursts are
+		// what needs the most at once.
+		{"the default ceiling asks for the bursts' accounts", 3, false, func(*goldenpath.Config) {},
+			[]string{"holds 3 accounts, but this run needs 50", "50 users at once"}},
+		{"enough for the bursts with the default ceiling", 50, false, func(*goldenpath.Config) {}, nil},
 		{"the concurrency burst", 20, false, func(c *goldenpath.Config) { c.MaxUsers = -1 },
 			[]string{"holds 20 accounts, but this run needs 50", "50 users at once", "add 30 accounts"}},
 		{"the users", 20, false, func(c *goldenpath.Config) { c.Users, c.MaxUsers = 200, -1 },

@@ -53,9 +53,9 @@ func ExampleConfig_Validate() {
 // DefaultConfig holds the goldenpath command's defaults.
 func ExampleDefaultConfig() {
 	cfg := goldenpath.DefaultConfig()
-	fmt.Println(cfg.Suites, cfg.Users, cfg.Duration, cfg.MaxUsers)
+	fmt.Println(cfg.Suites, cfg.Users, cfg.Duration, cfg.MaxUsers == goldenpath.AutoMaxUsers)
 	// Output:
-	// [integrated load race memory regression] 10 10s 160
+	// [integrated load race memory regression] 10 10s true
 }
 
 // Write the four reports of a run into a directory.

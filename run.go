@@ -49,7 +49,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(logw, "goldenpath run: "+format+"\n", a...) }
 	spec := testbed.Spec{URL: cfg.Target, Faults: cfg.Faults, Think: cfg.TargetThink, RaceDetector: cfg.RaceDetector,
-		WaitReady: cfg.WaitReady, AdminToken: cfg.AdminToken, Register: testbed.AccountsFor(cfg.Users, max(cfg.MaxUsers, 0)),
+		WaitReady: cfg.WaitReady, AdminToken: cfg.AdminToken, Register: testbed.AccountsFor(cfg.Users, registerUpFront(cfg.MaxUsers)),
 		Log: logw, Label: "goldenpath run"}
 	spec.Profile, _ = cfg.profile()
 	if cfg.UsersFile != "" {
@@ -90,6 +90,13 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Monitor: bed.Monitor,
 		Regression: suite.RegressionOptions{Rounds: cfg.Regression.Rounds, Dir: cfg.Regression.Dir,
 			Baseline: cfg.Regression.Baseline, Save: cfg.Regression.Save, Embedded: bed.Embedded, Faults: cfg.Faults, Thresholds: th},
+	}
+	if cfg.UsersFile == "" {
+		prefix := testbed.AccountPrefix(bed.URL)
+		env.MoreAccounts = func(ctx context.Context, n int) ([]journey.Account, error) {
+			say("registering %d more test users for the capacity search", n-len(env.Accounts))
+			return testbed.RegisterMore(ctx, bed.Target, env.Accounts, n, prefix)
+		}
 	}
 	clearProgress := func() {}
 	if cfg.Log != nil && !cfg.Quiet {
@@ -179,6 +186,17 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 		o.StepDuration = c.StepDuration.String()
 	}
 	return o
+}
+
+// registerUpFront is how many accounts the capacity search's ceiling
+// asks to register before the run: all of an explicit --max-users; with
+// [AutoMaxUsers], none beyond the other suites' (the search registers more
+// as its steps need them).
+func registerUpFront(maxUsers int) int {
+	if maxUsers == AutoMaxUsers {
+		return 0
+	}
+	return max(maxUsers, 0)
 }
 
 // profileName is the name results record: the profile's, or goldenpath.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,8 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
 	fs.DurationVar(&c.WaitReady, "wait-ready", d.WaitReady, "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
 	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
-	fs.IntVar(&o.maxUsers, "max-users", d.MaxUsers, "ceiling of the capacity search (`N`; 0 skips it)")
+	o.maxUsers = d.MaxUsers
+	fs.Var((*maxUsersFlag)(&o.maxUsers), "max-users", "ceiling of the capacity search (`N`; auto: as many users as this process can hold, by its open-file limit and the machine's memory; 0 skips it)")
 	fs.DurationVar(&c.StepDuration, "step-duration", d.StepDuration, "duration of each capacity-search step (`duration`)")
 	fs.DurationVar(&c.RunTimeout, "run-timeout", d.RunTimeout, "longest wait for a run's terminal event (`duration`)")
 	fs.DurationVar(&o.think, "target-think", d.TargetThink, "embedded backend: simulated model time per run (`duration`)")
@@ -159,3 +161,27 @@ func configError(e *env, cmd string, err error, slaFile string) int {
 
 // verbs start the Config errors that read on from the flag's name.
 var verbs = []string{"must", "applies", "builds", "names", "looks"}
+
+// maxUsersFlag is --max-users: a number of users, or auto
+// ([goldenpath.AutoMaxUsers]).
+type maxUsersFlag int
+
+func (f *maxUsersFlag) String() string {
+	if f == nil || int(*f) == goldenpath.AutoMaxUsers {
+		return "auto"
+	}
+	return strconv.Itoa(int(*f))
+}
+
+func (f *maxUsersFlag) Set(s string) error {
+	if s == "auto" {
+		*f = goldenpath.AutoMaxUsers
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n >= goldenpath.AutoMaxUsers {
+		return errors.New("want a number of users (0 or more) or auto")
+	}
+	*f = maxUsersFlag(n)
+	return nil
+}

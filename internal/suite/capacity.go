@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,8 +23,25 @@ func capacitySteps(maxUsers int) []int {
 	return append(s, maxUsers)
 }
 
+// AutoMaxUsers as [Env].MaxUsers lets the capacity search go as far as
+// this process can hold: its open-file limit, the machine's available
+// memory, and the accounts of a users file ([Env.capacityCeiling]).
+const AutoMaxUsers = math.MaxInt32
+
+// userMemory is what the capacity search counts a user to cost the
+// machine: goldenpath's share (about 51 KiB, docs/benchmarks.md) and room
+// for the target's when it runs on the same machine.
+const userMemory = 128 << 10
+
+// Names the capacity steps carry their ceiling under.
+const (
+	counterCeiling = "capacity_ceiling_users"
+	kindCeiling    = "capacity_ceiling"
+)
+
 // capacitySearch raises users step by step until a step breaks an SLA or
-// the error budget; every step is its own scenario.
+// the error budget; every step is its own scenario, and carries the
+// search's ceiling and what set it.
 func capacitySearch(ctx context.Context, e *Env, add func(results.Scenario)) (bool, error) {
 	if e.MaxUsers <= 0 {
 		return false, nil
@@ -31,17 +49,80 @@ func capacitySearch(ctx context.Context, e *Env, add func(results.Scenario)) (bo
 	if e.Segment.Count > 1 {
 		return false, nil // adaptive: it cannot be split across processes
 	}
+	ceiling, why := e.capacityCeiling()
 	step := func(u int) (held, stopped bool, err error) {
+		if len(e.Accounts) < u && e.MoreAccounts != nil {
+			accts, err := e.MoreAccounts(ctx, u)
+			if err != nil {
+				if ctx.Err() != nil {
+					return false, true, nil
+				}
+				return false, false, fmt.Errorf("capacity search: registering %d test users for the step of %d: %w", u-len(e.Accounts), u, err)
+			}
+			e.Accounts = accts
+		}
 		plan := load.Plan{Model: load.Closed, Users: u, Duration: e.StepDuration, Think: e.Think}
 		sc, stopped, err := e.Scenario(ctx, capacityPrefix+strconv.Itoa(u), Load, plan, e.MainJourney())
 		if err != nil {
 			return false, false, err
 		}
+		if sc.Metrics.Counters == nil {
+			sc.Metrics.Counters = map[string]int64{}
+		}
+		sc.Metrics.Counters[counterCeiling] = int64(ceiling)
+		sc.Samples = append(sc.Samples, results.Sample{Kind: kindCeiling, Detail: why})
 		add(sc)
 		held, _ = stepHeld(&sc, e.SLA)
 		return held, stopped, nil
 	}
-	return searchCapacity(min(e.MaxUsers, usersCeiling()), step)
+	return searchCapacity(ceiling, step)
+}
+
+// capacityCeiling is the most users the capacity search may try, and what
+// sets it: the lowest of --max-users (unless [AutoMaxUsers]), what this
+// process's open-file limit and the machine's available memory hold, and
+// the accounts there are when no more can be registered.
+func (e *Env) capacityCeiling() (int, string) {
+	n, why := math.MaxInt, ""
+	take := func(m int, w string) {
+		if m < n {
+			n, why = m, w
+		}
+	}
+	if e.MaxUsers != AutoMaxUsers {
+		take(e.MaxUsers, fmt.Sprintf("--max-users %d; raise --max-users to search further", e.MaxUsers))
+	}
+	if lim, ok := fileLimit(); ok && lim < 1<<30 {
+		u := max(1, (int(lim)-64)/fdsPerUser)
+		take(u, fmt.Sprintf("this process's open-file limit (ulimit -n %d), which holds about %d users at %d files each", lim, u, fdsPerUser))
+	}
+	if avail, ok := memAvailable(); ok {
+		u := max(1, int(avail/userMemory))
+		take(u, fmt.Sprintf("this machine's available memory (%d MiB), which holds about %d users at %d KiB each", avail>>20, u, userMemory>>10))
+	}
+	if e.MoreAccounts == nil {
+		take(len(e.Accounts), fmt.Sprintf("the %d accounts of the users file, one per user; add accounts to search further", len(e.Accounts)))
+	}
+	if n == math.MaxInt {
+		n, why = AutoMaxUsers, "no limit this process could read"
+	}
+	return n, why
+}
+
+// memAvailable is the machine's available memory (MemAvailable of
+// /proc/meminfo); ok is false where it cannot be read.
+func memAvailable() (uint64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // searchCapacity walks the capacity steps up to ceiling, doubling, until
@@ -158,7 +239,21 @@ func capacityOf(scs []results.Scenario, sla SLA) *results.Capacity {
 			c.Broke, c.Reason = sc.Users, why
 		}
 	}
-	if c.Broke == 0 {
+	if top := &steps[len(steps)-1]; c.Broke == 0 && top.Metrics.Counters[counterCeiling] > 0 {
+		ceil := top.Metrics.Counters[counterCeiling]
+		why := ""
+		for _, s := range top.Samples {
+			if s.Kind == kindCeiling {
+				why = s.Detail
+			}
+		}
+		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; the ceiling was %s", c.Held, why)
+		if int64(c.Held) < ceil {
+			c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held, but the search ended before its ceiling of %d users (%s)", c.Held, ceil, why)
+		}
+		return c
+	}
+	if c.Broke == 0 { // results written before the steps carried their ceiling
 		c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; the ceiling was --max-users; raise --max-users to search further", c.Held)
 		if ceil := usersCeiling(); c.Held >= ceil {
 			c.Reason = fmt.Sprintf("never broke: %d users, the most tried, held; the ceiling was this process's open-file limit (ulimit -n), which holds about %d users at %d files each", c.Held, ceil, fdsPerUser)

@@ -1,12 +1,14 @@
 package suite
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -224,5 +226,50 @@ func TestSearchCapacityBisects(t *testing.T) {
 				t.Errorf("tried %v (stopped %t, err %v); want %v", tried, stopped, err, tc.want)
 			}
 		})
+	}
+}
+
+// The ceiling is the lowest of what bounds the search, and names it.
+func TestCapacityCeiling(t *testing.T) {
+	more := func(context.Context, int) ([]journey.Account, error) { return nil, nil }
+	accts := make([]journey.Account, 30)
+	for _, tc := range []struct {
+		name string
+		e    Env
+		n    int    // 0: any, as long as why holds want
+		want string // in why
+	}{
+		{"an explicit --max-users under the machine's limits", Env{MaxUsers: 40, MoreAccounts: more}, 40, "--max-users 40"},
+		{"a users file's accounts", Env{MaxUsers: AutoMaxUsers, Accounts: accts}, 30, "the 30 accounts of the users file"},
+		{"auto: the open-file limit or the memory", Env{MaxUsers: AutoMaxUsers, MoreAccounts: more}, 0, "which holds about"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, why := tc.e.capacityCeiling()
+			if (tc.n != 0 && n != tc.n) || !strings.Contains(why, tc.want) {
+				t.Errorf("ceiling %d (%s); want %d containing %q", n, why, tc.n, tc.want)
+			}
+			if tc.n == 0 && (n <= 0 || n >= AutoMaxUsers) {
+				t.Errorf("auto ceiling %d (%s); want what this process can hold", n, why)
+			}
+		})
+	}
+}
+
+// A search that held at its ceiling names that ceiling; one that held
+// below it (stopped) says it ended before.
+func TestCapacityReasonNamesCeiling(t *testing.T) {
+	mark := func(sc results.Scenario, ceil int64, why string) results.Scenario {
+		sc.Metrics.Counters[counterCeiling] = ceil
+		sc.Samples = append(sc.Samples, results.Sample{Kind: kindCeiling, Detail: why})
+		return sc
+	}
+	why := "this process's open-file limit (ulimit -n 1024), which holds about 480 users at 2 files each"
+	c := capacityOf([]results.Scenario{mark(step(20), 40, why), mark(step(40), 40, why)}, DefaultSLA())
+	if want := "never broke: 40 users, the most tried, held; the ceiling was " + why; c.Reason != want {
+		t.Errorf("reason %q; want %q", c.Reason, want)
+	}
+	c = capacityOf([]results.Scenario{mark(step(20), 80, why)}, DefaultSLA())
+	if !strings.Contains(c.Reason, "ended before its ceiling of 80 users") {
+		t.Errorf("reason %q; want it to say the search ended before its ceiling", c.Reason)
 	}
 }

@@ -40,9 +40,15 @@ type Env struct {
 	// Iterations, when positive, ends the integrated scenario after that
 	// many journeys (or at Duration).
 	Iterations int64
-	// MaxUsers is the capacity search's ceiling; StepDuration its step.
+	// MaxUsers is the capacity search's ceiling ([AutoMaxUsers]: what
+	// this process can hold; 0: no search); StepDuration its step.
 	MaxUsers     int
 	StepDuration time.Duration
+	// MoreAccounts, when set, returns n accounts, Accounts followed by
+	// newly registered ones, for a capacity step of more users than
+	// Accounts holds; nil when the accounts are fixed (a users file),
+	// which then bound the search.
+	MoreAccounts func(ctx context.Context, n int) ([]journey.Account, error)
 	Segment      load.Segment
 	// RunTimeout bounds one run's terminal event.
 	RunTimeout time.Duration

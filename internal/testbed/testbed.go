@@ -319,14 +319,25 @@ func (b *Bed) Close() {
 // into and reused, so that runs against one target with one prefix reuse
 // the accounts an earlier run registered instead of adding more.
 func Register(ctx context.Context, t *journey.Target, n int, prefix string) ([]journey.Account, error) {
+	return RegisterMore(ctx, t, nil, n, prefix)
+}
+
+// RegisterMore is [Register] of accounts have[len(have)] to n-1 after the
+// accounts have that Register made with the same prefix: it returns have
+// followed by the new ones, n in all (have when it holds n already).
+func RegisterMore(ctx context.Context, t *journey.Target, have []journey.Account, n int, prefix string) ([]journey.Account, error) {
+	if n <= len(have) {
+		return have, nil
+	}
 	sum := sha256.Sum256([]byte("goldenpath password of " + prefix))
 	password := "gp-pass-" + hex.EncodeToString(sum[:8])
 	accts := make([]journey.Account, n)
+	copy(accts, have)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
 	sem := make(chan struct{}, 32)
-	for i := range accts {
+	for i := len(have); i < n; i++ {
 		accts[i] = journey.Account{Email: fmt.Sprintf("%s-%d@example.test", prefix, i), Password: password}
 		wg.Add(1)
 		sem <- struct{}{}
