@@ -1,20 +1,27 @@
 package report
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // Merge combines the results of the segments of one test. Scenarios of the
 // same name merge their raw metrics (losslessly) and take the longest
 // duration (every segment records the whole test's users and rate); checks are left for the caller to judge
-// again. Parts must share the schema, the suites and the SLA, and no
-// segment may appear twice.
+// again. Parts must be of one test: the same split into n segments, each
+// of 1/n to n/n exactly once (a missing one is named), the same target
+// and the same options (suites, SLA, users, duration, ...; the one that
+// differs is named).
 func Merge(parts []*Results) (*Results, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("report: nothing to merge")
+	}
+	if err := sameTest(parts); err != nil {
+		return nil, err
 	}
 	first := parts[0]
 	out := &Results{
@@ -24,9 +31,6 @@ func Merge(parts []*Results) (*Results, error) {
 	seen := map[string]bool{}
 	idx := map[string]int{}
 	for _, p := range parts {
-		if !slices.Equal(p.Options.Suites, first.Options.Suites) || !slices.Equal(p.Options.SLA, first.Options.SLA) {
-			return nil, fmt.Errorf("report: segment %s ran other suites or SLAs than %s; merge only parts of one test", strings.Join(p.Segments, ","), strings.Join(first.Segments, ","))
-		}
 		for _, s := range p.Segments {
 			if seen[s] {
 				return nil, fmt.Errorf("report: segment %s appears twice", s)
@@ -69,5 +73,116 @@ func Merge(parts []*Results) (*Results, error) {
 		}
 	}
 	out.Options.Segment = strings.Join(out.Segments, "+")
+	if err := complete(out.Segments); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// complete checks that segs, each "i/n" of one n, hold every segment
+// from 1/n to n/n.
+func complete(segs []string) error {
+	n, have := 0, map[int]bool{}
+	for _, s := range segs {
+		i, c, ok := parseSegment(s)
+		if !ok {
+			return fmt.Errorf("report: segment %q is not i/n", s)
+		}
+		if n != 0 && c != n {
+			return fmt.Errorf("report: segment %s belongs to a test split in %d, segment %s to one split in %d: merge the parts of one test", s, c, segs[0], n)
+		}
+		n, have[i] = c, true
+	}
+	var missing []string
+	for i := 1; i <= n; i++ {
+		if !have[i] {
+			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("report: segment %s missing: the parts given are %s of a test split in %d; merge every part, or it would be judged as the whole test",
+			strings.Join(missing, ", "), strings.Join(segs, ", "), n)
+	}
+	return nil
+}
+
+func parseSegment(s string) (i, n int, ok bool) {
+	a, b, found := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	return i, n, found && err1 == nil && err2 == nil && n >= 1 && i >= 1 && i <= n
+}
+
+// sameTest checks that every part ran the same test as the first: the
+// same target (an embedded backend's port aside: each segment starts its
+// own) and the same options but the segment, naming what differs.
+func sameTest(parts []*Results) error {
+	first := parts[0]
+	name := func(r *Results) string { return strings.Join(r.Segments, ",") }
+	for _, p := range parts[1:] {
+		if !slices.Equal(p.Options.Suites, first.Options.Suites) || !slices.Equal(p.Options.SLA, first.Options.SLA) {
+			return fmt.Errorf("report: segment %s ran other suites or SLAs than %s; merge only parts of one test", name(p), name(first))
+		}
+		if d := differs(targetOf(first), targetOf(p)); d != "" {
+			return fmt.Errorf("report: segment %s ran against another target than %s (%s); merge only parts of one test", name(p), name(first), d)
+		}
+		if d := differs(optionsOf(first), optionsOf(p)); d != "" {
+			return fmt.Errorf("report: segment %s ran with other options than %s (%s); merge only parts of one test", name(p), name(first), d)
+		}
+	}
+	return nil
+}
+
+func targetOf(r *Results) Target {
+	t := r.Target
+	if t.Embedded {
+		t.URL = ""
+	}
+	return t
+}
+
+func optionsOf(r *Results) Options {
+	o := r.Options
+	o.Segment = ""
+	return o
+}
+
+// differs names the JSON fields of a and b that differ, with both values,
+// or returns "" when none does.
+func differs(a, b any) string {
+	fields := func(v any) map[string]string {
+		raw, _ := json.Marshal(v)
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &m)
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[k] = string(v)
+		}
+		return out
+	}
+	fa, fb := fields(a), fields(b)
+	var keys []string
+	for k := range fa {
+		keys = append(keys, k)
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range keys {
+		if fa[k] != fb[k] {
+			va, vb := fa[k], fb[k]
+			if va == "" {
+				va = "unset"
+			}
+			if vb == "" {
+				vb = "unset"
+			}
+			out = append(out, fmt.Sprintf("%s %s against %s", k, va, vb))
+		}
+	}
+	return strings.Join(out, "; ")
 }

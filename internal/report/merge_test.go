@@ -162,6 +162,11 @@ func TestMergeRefuses(t *testing.T) {
 	otherSuites.Options.Suites = []string{"integrated"}
 	twice := part("1/2")
 	twice.Segments = []string{"1/2", "1/2"}
+	otherUsers := part("2/2")
+	otherUsers.Options.Users += 5
+	otherTarget := part("2/2")
+	otherTarget.Target = report.Target{URL: "http://127.0.0.1:9999"}
+	otherRun := part("1/1")
 	for _, tc := range []struct {
 		name  string
 		parts []*report.Results
@@ -172,6 +177,11 @@ func TestMergeRefuses(t *testing.T) {
 		{"a segment listed twice in one part", []*report.Results{twice}, []string{"segment 1/2 appears twice"}},
 		{"another SLA", []*report.Results{part("1/2"), otherSLA}, []string{"segment 2/2 ran other suites or SLAs than 1/2"}},
 		{"other suites", []*report.Results{part("1/2"), otherSuites}, []string{"segment 2/2 ran other suites or SLAs than 1/2"}},
+		// Found by trying (issue 12): each of these merged with exit 0.
+		{"a part alone", []*report.Results{part("1/2")}, []string{"segment 2/2 missing", "judged as the whole test"}},
+		{"a part of another split", []*report.Results{part("1/2"), otherRun}, []string{"segment 1/1 belongs to a test split in 1", "split in 2"}},
+		{"other users", []*report.Results{part("1/2"), otherUsers}, []string{"segment 2/2 ran with other options than 1/2", "users "}},
+		{"another target", []*report.Results{part("1/2"), otherTarget}, []string{"segment 2/2 ran against another target than 1/2", "url "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := report.Merge(tc.parts)
