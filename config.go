@@ -103,6 +103,11 @@ type Config struct {
 	SLA []string
 	// Segment runs one part "i/n" of a distributed test; empty is "1/1".
 	Segment string
+	// StartAt, when set, makes the run wait, once the target is ready and
+	// its users registered, until this time before its first suite, so
+	// that the segments of a distributed test begin together; a segment
+	// that is late says by how much in its results (Starts).
+	StartAt time.Time
 	// MaxUsers is the capacity search's ceiling; [AutoMaxUsers] (the
 	// default) lets it go as far as this process can hold (its open-file
 	// limit, the machine's available memory, a users file's accounts); a

@@ -98,6 +98,23 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			return testbed.RegisterMore(ctx, bed.Target, env.Accounts, n, prefix)
 		}
 	}
+	if !cfg.StartAt.IsZero() {
+		if wait := time.Until(cfg.StartAt); wait > 0 {
+			say("waiting for the common start, %s (in %s)", cfg.StartAt.UTC().Format(time.RFC3339), wait.Round(time.Millisecond))
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		now := time.Now()
+		late := max(now.Sub(cfg.StartAt), 0)
+		if late > time.Second {
+			say("started %s after the common start %s", late.Round(time.Millisecond), cfg.StartAt.UTC().Format(time.RFC3339))
+		}
+		res.Starts = []results.SegmentStart{{Segment: seg.String(), At: now.UTC(), LateMS: float64(late) / float64(time.Millisecond)}}
+	}
 	clearProgress := func() {}
 	if cfg.Log != nil && !cfg.Quiet {
 		env.Progress, clearProgress = newProgress(cfg.Log)
@@ -172,6 +189,9 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 		o.Think = c.Think.String()
 	}
 	o.Iterations = c.Iterations
+	if !c.StartAt.IsZero() {
+		o.StartAt = c.StartAt.UTC().Format(time.RFC3339Nano)
+	}
 	if c.Target == "" && c.TargetThink != DefaultTargetThink {
 		o.TargetThink = max(c.TargetThink, 0).String()
 	}

@@ -22,6 +22,7 @@ type runOptions struct {
 	suites   string
 	slaFile  string
 	maxUsers int
+	startAt  string
 	think    time.Duration // --target-think, where 0 means none
 	profile  profileFlags
 }
@@ -43,6 +44,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
 	fs.DurationVar(&c.WaitReady, "wait-ready", d.WaitReady, "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
 	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
+	fs.StringVar(&o.startAt, "start-at", "", "wait, once the target is ready, until `TIME` (RFC 3339, e.g. 2026-12-04T21:30:00Z) to start, so that every segment begins together; a late one says by how much")
 	o.maxUsers = d.MaxUsers
 	fs.Var((*maxUsersFlag)(&o.maxUsers), "max-users", "ceiling of the capacity search (`N`; auto: as many users as this process can hold, by its open-file limit and the machine's memory; 0 skips it)")
 	fs.DurationVar(&c.StepDuration, "step-duration", d.StepDuration, "duration of each capacity-search step (`duration`)")
@@ -80,6 +82,13 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	}
 	cfg := o.cfg
 	cfg.Suites = strings.FieldsFunc(o.suites, func(r rune) bool { return r == ',' || r == ' ' }) // never nil: "," names no suite
+	if o.startAt != "" {
+		t, err := time.Parse(time.RFC3339, o.startAt)
+		if err != nil {
+			return usageError(e, "run", "--start-at %q is not an RFC 3339 time such as 2026-12-04T21:30:00Z (a date, T, a time and a zone: Z or +01:00)", o.startAt)
+		}
+		cfg.StartAt = t
+	}
 	cfg.MaxUsers = o.maxUsers
 	if cfg.MaxUsers == 0 {
 		cfg.MaxUsers = -1 // the flag's 0 skips the search

@@ -227,6 +227,7 @@ func TestRunBadUsage(t *testing.T) {
 			"goldenpath run: --users-file: testdata/run/users-too-few.csv holds 3 accounts, but this run needs 50, one per virtual user running at once (the concurrency bursts, 50 users at once)"},
 		{"users file with fewer accounts than an explicit --max-users", []string{"--users-file", "testdata/run/users-too-few.csv", "--max-users", "160"},
 			"goldenpath run: --users-file: testdata/run/users-too-few.csv holds 3 accounts, but this run needs 160, one per virtual user running at once (the capacity search's ceiling, --max-users 160)"},
+		{"--start-at not a time", []string{"--start-at", "tomorrow"}, `goldenpath run: --start-at "tomorrow" is not an RFC 3339 time such as 2026-12-04T21:30:00Z`},
 		{"--max-users neither a number nor auto", []string{"--max-users", "lots"}, `goldenpath run: --max-users "lots": want a number of users (0 or more) or auto`},
 		{"users file with fewer accounts than --users", []string{"--users-file", "testdata/run/users-too-few.csv", "--suite", "integrated", "--users", "4"},
 			"goldenpath run: --users-file: testdata/run/users-too-few.csv holds 3 accounts, but this run needs 4, one per virtual user running at once (the integrated scenario's --users 4)"},
@@ -395,10 +396,13 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	emb := startBackend(t)
 	dir := t.TempDir()
 	var parts []*results.Results
+	// A common start: segment 1 waits for it, segment 2, run after
+	// segment 1, is late by at least segment 1's 2 s.
+	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
 	for _, seg := range []string{"1/2", "2/2"} {
 		out := filepath.Join(dir, "segment-"+seg[:1])
 		o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", seg, "--suite", "integrated",
-			"--duration", "2s", "--users", "4", "--out", out, "--quiet") // 2 s: 20 samples for every percentile in each part
+			"--duration", "2s", "--users", "4", "--start-at", startAt, "--out", out, "--quiet") // 2 s: 20 samples for every percentile in each part
 		if o.code != ExitOK {
 			t.Fatalf("%s\nwant %d for segment %s", o, ExitOK, seg)
 		}
@@ -406,7 +410,13 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 		if !slices.Equal(p.Segments, []string{seg}) || findScenario(p, "integrated") == nil {
 			t.Fatalf("segment %s results: segments %q, scenarios %d; want [%s] and the integrated scenario", seg, p.Segments, len(p.Scenarios), seg)
 		}
+		if len(p.Starts) != 1 || p.Starts[0].Segment != seg || p.Options.StartAt == "" {
+			t.Fatalf("segment %s: starts %+v, options.start_at %q; want its one start and the common start", seg, p.Starts, p.Options.StartAt)
+		}
 		parts = append(parts, p)
+	}
+	if late := parts[1].Starts[0].LateMS; late < 1000 {
+		t.Errorf("segment 2/2, run after segment 1/2's 2 s, was %.0f ms late; want at least 1000", late)
 	}
 	a, b := filepath.Join(dir, "segment-1", report.ResultsFile), filepath.Join(dir, "segment-2", report.ResultsFile)
 
@@ -416,6 +426,9 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 		t.Fatalf("%s\nwant %d and a line naming the merged segments", o, ExitOK)
 	}
 	m := readResults(t, merged)
+	if len(m.Starts) != 2 || !slices.ContainsFunc(m.Notes, func(n string) bool { return strings.Contains(n, "common start skew") }) {
+		t.Errorf("merged starts %+v, notes %q; want both segments' starts and a note of the skew", m.Starts, m.Notes)
+	}
 	if !slices.Equal(m.Segments, []string{"1/2", "2/2"}) || m.Status != results.Pass {
 		t.Errorf("merged results: segments %q, status %q; want [1/2 2/2], pass", m.Segments, m.Status)
 	}

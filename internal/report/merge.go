@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Merge combines the results of the segments of one test. Scenarios of the
@@ -45,6 +46,7 @@ func Merge(parts []*Results) (*Results, error) {
 			out.FinishedAt = p.FinishedAt
 		}
 		out.Interrupted = out.Interrupted || p.Interrupted
+		out.Starts = append(out.Starts, p.Starts...)
 		for _, n := range p.Notes {
 			if !slices.Contains(out.Notes, n) {
 				out.Notes = append(out.Notes, n)
@@ -76,7 +78,29 @@ func Merge(parts []*Results) (*Results, error) {
 	if err := complete(out.Segments); err != nil {
 		return nil, err
 	}
+	if n := startSkew(out.Starts); n != "" {
+		out.Notes = append(out.Notes, n)
+	}
 	return out, nil
+}
+
+// startSkew says how far apart the segments of a run with a common start
+// began their load, and which was latest; "" with fewer than two.
+func startSkew(starts []SegmentStart) string {
+	if len(starts) < 2 {
+		return ""
+	}
+	first, last := starts[0], starts[0]
+	for _, s := range starts[1:] {
+		if s.At.Before(first.At) {
+			first = s
+		}
+		if s.At.After(last.At) {
+			last = s
+		}
+	}
+	return fmt.Sprintf("segments began their load within %s of each other (the common start skew): the first, segment %s, %.0f ms after the start asked, the last, segment %s, %.0f ms after",
+		last.At.Sub(first.At).Round(time.Millisecond), first.Segment, first.LateMS, last.Segment, last.LateMS)
 }
 
 // complete checks that segs, each "i/n" of one n, hold every segment

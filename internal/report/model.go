@@ -37,6 +37,7 @@ type (
 	MemoryPoint  = results.MemoryPoint
 	Options      = results.Options
 	Target       = results.Target
+	SegmentStart = results.SegmentStart
 	Tool         = results.Tool
 )
 

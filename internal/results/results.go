@@ -41,9 +41,21 @@ type Results struct {
 	// Segments lists the segments merged into these results ("1/1" for a
 	// single process).
 	Segments []string `json:"segments"`
+	// Starts says, for a run given a common start (--start-at), when each
+	// segment began its load and how late; merged, one per segment.
+	Starts []SegmentStart `json:"starts,omitempty"`
 	// TargetMemory is the target's memory over the run, one point a second,
 	// when it could be watched (its own process, or its /metrics).
 	TargetMemory []MemoryPoint `json:"target_memory,omitempty"`
+}
+
+// SegmentStart is when a segment of a run with a common start began its
+// load: LateMS after the start asked (0 when it was on time; it waits for
+// the start when early).
+type SegmentStart struct {
+	Segment string    `json:"segment"`
+	At      time.Time `json:"at"`
+	LateMS  float64   `json:"late_ms"`
 }
 
 // Failed reports whether any check failed.
@@ -126,6 +138,9 @@ type Options struct {
 	// keys are never recorded, only that they were given.
 	Profile        string `json:"profile,omitempty"`
 	Journey        string `json:"journey,omitempty"` // --journey when minimal
+	// StartAt is the common start every segment waited for (--start-at),
+	// RFC 3339.
+	StartAt string `json:"start_at,omitempty"`
 	AuthURL        string `json:"auth_url,omitempty"`
 	Model          string `json:"model,omitempty"`
 	BypassKeyGiven bool   `json:"bypass_key_given,omitempty"`
