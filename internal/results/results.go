@@ -136,11 +136,11 @@ type Options struct {
 	// Profile is the --profile given when it is not goldenpath (a name,
 	// or a file's path); AuthURL and Model as given. The bypass and API
 	// keys are never recorded, only that they were given.
-	Profile        string `json:"profile,omitempty"`
-	Journey        string `json:"journey,omitempty"` // --journey when minimal
+	Profile string `json:"profile,omitempty"`
+	Journey string `json:"journey,omitempty"` // --journey when minimal
 	// StartAt is the common start every segment waited for (--start-at),
 	// RFC 3339.
-	StartAt string `json:"start_at,omitempty"`
+	StartAt        string `json:"start_at,omitempty"`
 	AuthURL        string `json:"auth_url,omitempty"`
 	Model          string `json:"model,omitempty"`
 	BypassKeyGiven bool   `json:"bypass_key_given,omitempty"`
