@@ -323,7 +323,13 @@ func TestOperations(t *testing.T) {
 	h := start(t, func(c *server.Config) { c.Version = "v1.2.3-test" })
 	u := h.newUser()
 	h.dial(u).run("count me", "")
+	// The run is counted as it ends, just after its agent_completed is
+	// sent: a scrape may race it, so wait (boundedly) for the count.
 	r := h.do("GET", protocol.PathMetrics, "", nil)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(string(r.body), `goldenpath_runs_total{outcome="completed"} 1`) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		r = h.do("GET", protocol.PathMetrics, "", nil)
+	}
 	for _, m := range []string{"goldenpath_active_connections 1", "goldenpath_runs_total{outcome=\"completed\"} 1", protocol.MetricActiveRuns, protocol.MetricEventsSentTotal, "process_resident_memory_bytes", "go_goroutines"} {
 		if !strings.Contains(string(r.body), m) {
 			t.Errorf("/metrics lacks %q", m)
