@@ -108,6 +108,10 @@ type Config struct {
 	// that the segments of a distributed test begin together; a segment
 	// that is late says by how much in its results (Starts).
 	StartAt time.Time
+	// RunID names the test a segment is part of (e.g. the Kubernetes
+	// Job's name); it is recorded, and merge refuses parts whose ids
+	// differ.
+	RunID string
 	// MaxUsers is the capacity search's ceiling; [AutoMaxUsers] (the
 	// default) lets it go as far as this process can hold (its open-file
 	// limit, the machine's available memory, a users file's accounts); a

@@ -189,6 +189,7 @@ func (c Config) changedOptions(suites []string, seg string, sla suite.SLA) resul
 		o.Think = c.Think.String()
 	}
 	o.Iterations = c.Iterations
+	o.RunID = c.RunID
 	if !c.StartAt.IsZero() {
 		o.StartAt = c.StartAt.UTC().Format(time.RFC3339Nano)
 	}

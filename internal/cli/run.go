@@ -44,6 +44,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
 	fs.DurationVar(&c.WaitReady, "wait-ready", d.WaitReady, "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
 	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
+	fs.StringVar(&c.RunID, "run-id", "", "`ID` naming the test this segment is part of (the same in every segment, e.g. the Job's name); merge refuses parts of different ids")
 	fs.StringVar(&o.startAt, "start-at", "", "wait, once the target is ready, until `TIME` (RFC 3339, e.g. 2026-12-04T21:30:00Z) to start, so that every segment begins together; a late one says by how much")
 	o.maxUsers = d.MaxUsers
 	fs.Var((*maxUsersFlag)(&o.maxUsers), "max-users", "ceiling of the capacity search (`N`; auto: as many users as this process can hold, by its open-file limit and the machine's memory; 0 skips it)")

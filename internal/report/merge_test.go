@@ -167,6 +167,8 @@ func TestMergeRefuses(t *testing.T) {
 	otherTarget := part("2/2")
 	otherTarget.Target = report.Target{URL: "http://127.0.0.1:9999"}
 	otherRun := part("1/1")
+	runA, runB := part("1/2"), part("2/2")
+	runA.Options.RunID, runB.Options.RunID = "nightly-41", "nightly-42"
 	for _, tc := range []struct {
 		name  string
 		parts []*report.Results
@@ -180,6 +182,7 @@ func TestMergeRefuses(t *testing.T) {
 		// Found by trying (issue 12): each of these merged with exit 0.
 		{"a part alone", []*report.Results{part("1/2")}, []string{"segment 2/2 missing", "judged as the whole test"}},
 		{"a part of another split", []*report.Results{part("1/2"), otherRun}, []string{"segment 1/1 belongs to a test split in 1", "split in 2"}},
+		{"parts of two runs", []*report.Results{runA, runB}, []string{"segment 2/2 ran with other options than 1/2", `run_id "nightly-41" against "nightly-42"`}},
 		{"other users", []*report.Results{part("1/2"), otherUsers}, []string{"segment 2/2 ran with other options than 1/2", "users "}},
 		{"another target", []*report.Results{part("1/2"), otherTarget}, []string{"segment 2/2 ran against another target than 1/2", "url "}},
 	} {

@@ -140,7 +140,10 @@ type Options struct {
 	Journey string `json:"journey,omitempty"` // --journey when minimal
 	// StartAt is the common start every segment waited for (--start-at),
 	// RFC 3339.
-	StartAt        string `json:"start_at,omitempty"`
+	StartAt string `json:"start_at,omitempty"`
+	// RunID names the test the segments are parts of (--run-id): merge
+	// refuses parts of different ids.
+	RunID          string `json:"run_id,omitempty"`
 	AuthURL        string `json:"auth_url,omitempty"`
 	Model          string `json:"model,omitempty"`
 	BypassKeyGiven bool   `json:"bypass_key_given,omitempty"`
