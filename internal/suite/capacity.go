@@ -92,9 +92,10 @@ func (e *Env) capacityCeiling() (int, string) {
 	if e.MaxUsers != AutoMaxUsers {
 		take(e.MaxUsers, fmt.Sprintf("--max-users %d; raise --max-users to search further", e.MaxUsers))
 	}
-	if lim, ok := fileLimit(); ok && lim < 1<<30 {
-		u := max(1, (int(lim)-64)/fdsPerUser)
-		take(u, fmt.Sprintf("this process's open-file limit (ulimit -n %d), which holds about %d users at %d files each", lim, u, fdsPerUser))
+	if lim, ok := fileLimit(); ok {
+		if u := usersCeiling(); u < math.MaxInt {
+			take(u, fmt.Sprintf("this process's open-file limit (ulimit -n %d), which holds about %d users at %d files each", lim, u, fdsPerUser))
+		}
 	}
 	if avail, ok := memAvailable(); ok {
 		u := max(1, int(avail/userMemory))
