@@ -174,8 +174,13 @@ func gp(ctx context.Context, args ...string) outcome {
 }
 
 func gpTo(ctx context.Context, stderr *lockedBuffer, args ...string) outcome {
+	return gpEnv(ctx, stderr, nil, args...)
+}
+
+// gpEnv is gpTo in an environment of vars alone.
+func gpEnv(ctx context.Context, stderr *lockedBuffer, vars map[string]string, args ...string) outcome {
 	stdout := newLockedBuffer()
-	e := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, getenv: func(string) string { return "" }}
+	e := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr, getenv: func(k string) string { return vars[k] }}
 	start := time.Now()
 	code := mainEnv(ctx, args, e)
 	return outcome{args: args, code: code, stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}

@@ -43,7 +43,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.Out, "out", "goldenpath-report", "`DIR` for results.json, junit.xml, report.md and report.html")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin `TOKEN` of the target, for checks that change its config (env GOLDENPATH_ADMIN_TOKEN)")
 	fs.DurationVar(&c.WaitReady, "wait-ready", d.WaitReady, "how long to wait for --target's /readyz before giving up (exit 3; `duration`)")
-	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge)")
+	fs.StringVar(&c.Segment, "segment", d.Segment, "run only segment `i/n` of the load (merge the parts with goldenpath merge); job/n takes i from JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed Job sets it) plus one")
 	fs.StringVar(&c.RunID, "run-id", "", "`ID` naming the test this segment is part of (the same in every segment, e.g. the Job's name); merge refuses parts of different ids")
 	fs.StringVar(&o.startAt, "start-at", "", "wait, once the target is ready, until `TIME` (RFC 3339, e.g. 2026-12-04T21:30:00Z) to start, so that every segment begins together; a late one says by how much")
 	o.maxUsers = d.MaxUsers
@@ -89,6 +89,11 @@ func runMain(ctx context.Context, e *env, args []string) int {
 			return usageError(e, "run", "--start-at %q is not an RFC 3339 time such as 2026-12-04T21:30:00Z (a date, T, a time and a zone: Z or +01:00)", o.startAt)
 		}
 		cfg.StartAt = t
+	}
+	if seg, err := jobSegment(cfg.Segment, e.getenv); err != nil {
+		return usageError(e, "run", "%v", err)
+	} else {
+		cfg.Segment = seg
 	}
 	cfg.MaxUsers = o.maxUsers
 	if cfg.MaxUsers == 0 {
@@ -194,4 +199,30 @@ func (f *maxUsersFlag) Set(s string) error {
 	}
 	*f = maxUsersFlag(n)
 	return nil
+}
+
+// jobIndexEnv is the variable a Kubernetes Indexed Job sets in each pod:
+// the pod's completion index, 0-based.
+const jobIndexEnv = "JOB_COMPLETION_INDEX"
+
+// jobSegment resolves --segment job/N to i/N, with i the pod's
+// completion index plus one; any other value is returned as it is.
+func jobSegment(seg string, getenv func(string) string) (string, error) {
+	count, ok := strings.CutPrefix(seg, "job/")
+	if !ok {
+		return seg, nil
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 {
+		return "", fmt.Errorf("--segment %q: after job/ give the number of segments, the Job's completions (e.g. job/4)", seg)
+	}
+	v := getenv(jobIndexEnv)
+	if v == "" {
+		return "", fmt.Errorf("--segment %s takes the segment from %s, which is not set: run it in a Kubernetes Indexed Job, set %s=0..%d, or give --segment i/%d", seg, jobIndexEnv, jobIndexEnv, n-1, n)
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || i >= n {
+		return "", fmt.Errorf("--segment %s: %s=%q is not an index from 0 to %d: is the Job's completions %d?", seg, jobIndexEnv, v, n-1, n)
+	}
+	return fmt.Sprintf("%d/%d", i+1, n), nil
 }

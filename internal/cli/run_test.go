@@ -397,11 +397,23 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	dir := t.TempDir()
 	var parts []*results.Results
 	// A common start: segment 1 waits for it, segment 2, run after
-	// segment 1, is late by at least segment 1's 2 s.
+	// segment 1, is late by at least segment 1's 2 s. Segment 2 runs as a
+	// pod of an Indexed Job does (--segment job/2, JOB_COMPLETION_INDEX=1),
+	// and a merge waiting for both parts (--from, --wait 2) is started
+	// before it, as the merge Job of deploy/kubernetes is.
 	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	waited := make(chan outcome, 1)
+	outs := t.TempDir() // the merges' outputs, apart from the parts --from reads
 	for _, seg := range []string{"1/2", "2/2"} {
 		out := filepath.Join(dir, "segment-"+seg[:1])
-		o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", seg, "--suite", "integrated",
+		arg, vars := seg, map[string]string(nil)
+		if seg == "2/2" {
+			arg, vars = "job/2", map[string]string{"JOB_COMPLETION_INDEX": "1"}
+			go func() {
+				waited <- gp(boundedContext(t, runBound), "merge", "--from", dir, "--wait", "2", "--wait-timeout", "2m", "--out", filepath.Join(outs, "waited"))
+			}()
+		}
+		o := gpEnv(boundedContext(t, runBound), newLockedBuffer(), vars, "run", "--target", emb.URL, "--segment", arg, "--suite", "integrated",
 			"--duration", "2s", "--users", "4", "--start-at", startAt, "--out", out, "--quiet") // 2 s: 20 samples for every percentile in each part
 		if o.code != ExitOK {
 			t.Fatalf("%s\nwant %d for segment %s", o, ExitOK, seg)
@@ -420,7 +432,7 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 	}
 	a, b := filepath.Join(dir, "segment-1", report.ResultsFile), filepath.Join(dir, "segment-2", report.ResultsFile)
 
-	merged := filepath.Join(dir, "merged")
+	merged := filepath.Join(outs, "merged")
 	o := gp(t.Context(), "merge", "--out", merged, a, b)
 	if o.code != ExitOK || !strings.Contains(o.stdout, "merged 2 results (segments 1/2, 2/2)") {
 		t.Fatalf("%s\nwant %d and a line naming the merged segments", o, ExitOK)
@@ -467,7 +479,15 @@ func TestRunSegmentsThenMerge(t *testing.T) {
 		}
 	})
 
-	o = gp(t.Context(), "merge", "--out", filepath.Join(dir, "twice"), a, a)
+	w := <-waited
+	if w.code != ExitOK || !strings.Contains(w.stdout, "merged 2 results (segments 1/2, 2/2)") || !strings.Contains(w.stderr, "1 of 2 parts in") {
+		t.Errorf("%s\nwant %d: merge --from --wait 2, started before segment 2/2, waits for it (saying 1 of 2 parts are in), then merges both", w, ExitOK)
+	}
+	if wm := readResults(t, filepath.Join(outs, "waited")); findScenario(wm, "integrated").Journeys != sm.Journeys {
+		t.Errorf("merge --from counted %d integrated journeys; merge of the two files %d: want the same", findScenario(wm, "integrated").Journeys, sm.Journeys)
+	}
+
+	o = gp(t.Context(), "merge", "--out", filepath.Join(outs, "twice"), a, a)
 	if o.code != ExitUsage || !strings.Contains(o.stderr, "goldenpath merge: report: segment 1/2 appears twice") {
 		t.Errorf("%s\nwant %d: one segment merged twice would count its journeys twice", o, ExitUsage)
 	}

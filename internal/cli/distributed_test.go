@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestJobSegment(t *testing.T) {
+	tests := []struct {
+		seg, index string
+		want       string
+		wantErr    string
+	}{
+		{"2/4", "", "2/4", ""},
+		{"2/4", "3", "2/4", ""}, // i/n is taken as given, whatever the environment
+		{"job/4", "0", "1/4", ""},
+		{"job/4", "3", "4/4", ""},
+		{"job/1", "0", "1/1", ""},
+		{"job/4", "", "", "JOB_COMPLETION_INDEX, which is not set"},
+		{"job/4", "4", "", `JOB_COMPLETION_INDEX="4" is not an index from 0 to 3`},
+		{"job/4", "-1", "", "is not an index from 0 to 3"},
+		{"job/4", "one", "", "is not an index from 0 to 3"},
+		{"job/0", "0", "", "after job/ give the number of segments"},
+		{"job/x", "0", "", "after job/ give the number of segments"},
+	}
+	for _, tt := range tests {
+		got, err := jobSegment(tt.seg, func(k string) string {
+			if k == jobIndexEnv {
+				return tt.index
+			}
+			return ""
+		})
+		switch {
+		case tt.wantErr == "" && (err != nil || got != tt.want):
+			t.Errorf("jobSegment(%q) with %s=%q = (%q, %v); want (%q, nil)", tt.seg, jobIndexEnv, tt.index, got, err, tt.want)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("jobSegment(%q) with %s=%q = (%q, %v); want an error containing %q", tt.seg, jobIndexEnv, tt.index, got, err, tt.wantErr)
+		}
+	}
+}
+
+// TestRunJobSegmentBadIndex: a pod without its index is a usage error
+// before anything starts, not a run of the whole load in every pod.
+func TestRunJobSegmentBadIndex(t *testing.T) {
+	o := gpEnv(t.Context(), newLockedBuffer(), map[string]string{"JOB_COMPLETION_INDEX": "7"}, "run", "--segment", "job/4", "--out", t.TempDir())
+	if o.code != ExitUsage || !strings.Contains(o.stderr, `--segment job/4: JOB_COMPLETION_INDEX="7" is not an index from 0 to 3`) {
+		t.Errorf("%s\nwant %d naming the index and the count", o, ExitUsage)
+	}
+}
+
+func TestMergeFromBadUsage(t *testing.T) {
+	empty := t.TempDir()
+	one := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(one, "segment-0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/run/other-schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(one, "segment-0", "results.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"from and files", []string{"--from", empty, "a/results.json"}, "give --from DIR or the results.json files, not both"},
+		{"wait without from", []string{"--wait", "2", "a/results.json"}, "--wait needs --from DIR"},
+		{"negative wait", []string{"--from", empty, "--wait", "-1"}, "--wait must be a number of parts"},
+		{"no such folder", []string{"--from", filepath.Join(empty, "nope")}, "--from: stat"},
+		{"a file, not a folder", []string{"--from", "testdata/run/other-schema.json"}, "is not a folder"},
+		{"nothing in the folder", []string{"--from", empty}, "no */results.json in it"},
+		{"parts missing at the timeout", []string{"--from", one, "--wait", "3", "--wait-timeout", "50ms"},
+			"--wait 3: only 1 parts arrived in " + one + " within 50ms (segment-0)"},
+		{"a part that is not results", []string{"--from", one}, `report: schema "something/else"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"merge", "--out", t.TempDir()}, tt.args...)
+			o := gp(t.Context(), args...)
+			if o.code != ExitUsage || !strings.Contains(o.stderr, tt.wantErr) || o.stdout != "" {
+				t.Errorf("%s\nwant %d, nothing on stdout, and an error containing %q", o, ExitUsage, tt.wantErr)
+			}
+		})
+	}
+}
