@@ -120,8 +120,21 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		env.Progress, clearProgress = newProgress(cfg.Log)
 	}
 	for _, s := range suites {
-		say("suite %s", s.Name)
-		stopped, err := s.Run(ctx, env, func(sc results.Scenario) {
+		senv := env
+		if s.FirstSegment && seg.Count > 1 {
+			if s.SkipsSegment(seg) {
+				say("suite %s: runs whole in segment 1 of %d, not in this one (%s)", s.Name, seg.Count, seg)
+				res.Notes = append(res.Notes, fmt.Sprintf("suite %s runs whole in segment 1 of %d: not run in segment %s", s.Name, seg.Count, seg))
+				continue
+			}
+			whole := *env // this suite's load is not split: it runs whole here
+			whole.Segment = load.Whole
+			senv = &whole
+			say("suite %s (whole: it runs in segment 1 of %d only)", s.Name, seg.Count)
+		} else {
+			say("suite %s", s.Name)
+		}
+		stopped, err := s.Run(ctx, senv, func(sc results.Scenario) {
 			res.Scenarios = append(res.Scenarios, sc)
 			clearProgress()
 			line := fmt.Sprintf("  %-24s %6d journeys  %6.1f/s  %d failed", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)

@@ -3,8 +3,11 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
 func TestJobSegment(t *testing.T) {
@@ -87,4 +90,58 @@ func TestMergeFromBadUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunSegmentSuites: the race, memory and regression suites run whole
+// in segment 1 of a distributed test and not in the others, which say so;
+// the integrated suite is split. Segment 1's race suite drives the whole
+// burst, not a share of it (a long proof: the race suite takes ~20 s).
+func TestRunSegmentSuites(t *testing.T) {
+	noChildrenLeft(t)
+	emb := startBackend(t)
+	out := t.TempDir()
+	o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", "2/2", "--suite", "integrated,race,memory,regression",
+		"--duration", "2s", "--users", "4", "--out", out, "--quiet")
+	if o.code != ExitOK {
+		t.Fatalf("%s\nwant %d: segment 2/2 judges its integrated share and skips the rest", o, ExitOK)
+	}
+	r := readResults(t, out)
+	for _, sc := range r.Scenarios {
+		if sc.Suite != "integrated" {
+			t.Errorf("segment 2/2 ran scenario %s of suite %s; want only the integrated suite's", sc.Name, sc.Suite)
+		}
+	}
+	for _, s := range []string{"race", "memory", "regression"} {
+		note := "suite " + s + " runs whole in segment 1 of 2: not run in segment 2/2"
+		if !slices.Contains(r.Notes, note) {
+			t.Errorf("segment 2/2 notes %q; want %q", r.Notes, note)
+		}
+	}
+	var skipped int
+	for _, c := range r.Checks {
+		if c.Suite == "integrated" {
+			continue
+		}
+		if c.Status != results.Skip || !strings.Contains(c.Evidence, "runs whole in segment 1") {
+			t.Errorf("segment 2/2 check %s/%s = %s (%s); want skip: segment 1 runs it", c.Suite, c.Name, c.Status, c.Evidence)
+		}
+		skipped++
+	}
+	if skipped == 0 {
+		t.Errorf("segment 2/2 has no race, memory or regression checks; want them skipped, saying why")
+	}
+
+	t.Run("segment 1 runs the race suite whole", func(t *testing.T) {
+		long(t)
+		out := t.TempDir()
+		o := gp(boundedContext(t, runBound), "run", "--target", emb.URL, "--segment", "1/2", "--suite", "race",
+			"--users", "4", "--out", out, "--quiet")
+		if o.code != ExitOK {
+			t.Fatalf("%s\nwant %d", o, ExitOK)
+		}
+		sc := findScenario(readResults(t, out), "race_handshake_instant")
+		if sc == nil || sc.Users != 10 || sc.Journeys != 10 {
+			t.Errorf("race_handshake_instant in segment 1/2 = %+v; want the whole burst, 10 users and 10 journeys (--users 4: max(10, 2x4)), not half", sc)
+		}
+	})
 }

@@ -31,6 +31,26 @@ type Suite struct {
 	// (the race suite's go_race_detector_reports after --race-detector);
 	// it returns nothing when there are none.
 	Unselected func(scs []results.Scenario, sla SLA) []results.Check
+	// FirstSegment says the suite runs whole in segment 1 of a
+	// distributed test and not at all in the others: its scenarios judge
+	// one process's view of the target (races provoked by one burst, the
+	// target's memory over cycles of a fixed load, rounds against a
+	// baseline taken by one process), which neither splits nor adds up.
+	// Without it the suite's load is split across the segments.
+	FirstSegment bool
+}
+
+// SkipsSegment reports whether s does not run in segment seg: s runs in
+// segment 1 only and seg is another.
+func (s Suite) SkipsSegment(seg load.Segment) bool {
+	return s.FirstSegment && seg.Count > 1 && seg.Index != 0
+}
+
+// NotInSegment is the evidence of a check of a suite that runs in segment
+// 1 only, judged on the results of other segments alone.
+func NotInSegment(segments []string) string {
+	return "the suite runs whole in segment 1 of the test; these results hold segment " + strings.Join(segments, ", ") +
+		" only: merge every segment (goldenpath merge) to judge it"
 }
 
 // Lookup returns the suites of all that names names, in the order of all;
@@ -64,7 +84,13 @@ func Evaluate(res *results.Results, sla SLA, all []Suite) error {
 	}
 	res.Checks = nil
 	for _, s := range suites {
-		res.Checks = append(res.Checks, s.Checks(res.Scenarios, sla)...)
+		checks := s.Checks(res.Scenarios, sla)
+		if s.FirstSegment && !holdsFirstSegment(res.Segments) {
+			for i := range checks {
+				checks[i].Status, checks[i].Evidence = results.Skip, NotInSegment(res.Segments)
+			}
+		}
+		res.Checks = append(res.Checks, checks...)
 	}
 	for _, s := range all {
 		if s.Unselected != nil && !slices.Contains(res.Options.Suites, s.Name) {
@@ -83,6 +109,20 @@ func Evaluate(res *results.Results, sla SLA, all []Suite) error {
 		res.Status = results.Fail
 	}
 	return nil
+}
+
+// holdsFirstSegment reports whether results of segments hold segment 1
+// (or are a test's whole, "1/1", or older results that name none).
+func holdsFirstSegment(segments []string) bool {
+	if len(segments) == 0 {
+		return true
+	}
+	for _, s := range segments {
+		if seg, err := load.ParseSegment(s); err == nil && seg.Index == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- integrated ----

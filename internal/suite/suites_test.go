@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -298,5 +299,56 @@ func TestEvaluateUnselected(t *testing.T) {
 				t.Errorf("Evaluate(suites %v): last check %s, status %s; want %s, %s", tc.suites, last.Name, res.Status, want, tc.status)
 			}
 		})
+	}
+}
+
+// A suite that runs in segment 1 only is judged where segment 1's
+// results are (alone, or merged with the others); on other segments'
+// results alone its checks skip, saying why, instead of failing for want
+// of evidence that was never theirs to gather.
+func TestEvaluateFirstSegment(t *testing.T) {
+	first := Suite{Name: "first", FirstSegment: true,
+		Checks: func(scs []results.Scenario, _ SLA) []results.Check {
+			if Find(scs, "burst") == nil {
+				return []results.Check{{Suite: "first", Name: "judged", Status: results.Fail, Evidence: "no burst"}}
+			}
+			return []results.Check{{Suite: "first", Name: "judged", Status: results.Pass}}
+		},
+	}
+	all := append(suites(), first)
+	burst := []results.Scenario{{Name: "burst", Suite: "first"}}
+	for _, tc := range []struct {
+		segments []string
+		scs      []results.Scenario
+		status   string
+		evidence string
+	}{
+		{nil, burst, results.Pass, ""},
+		{[]string{"1/1"}, burst, results.Pass, ""},
+		{[]string{"1/3"}, burst, results.Pass, ""},
+		{[]string{"1/3", "2/3", "3/3"}, burst, results.Pass, ""},
+		{[]string{"1/3", "2/3", "3/3"}, nil, results.Fail, "no burst"}, // merged, segment 1 ran it: judged
+		{[]string{"2/3"}, nil, results.Skip, "runs whole in segment 1 of the test; these results hold segment 2/3 only"},
+		{[]string{"2/3", "3/3"}, nil, results.Skip, "segment 2/3, 3/3 only"},
+	} {
+		res := &results.Results{Options: results.Options{Suites: []string{"first"}}, Segments: tc.segments, Scenarios: tc.scs}
+		if err := Evaluate(res, DefaultSLA(), all); err != nil {
+			t.Fatal(err)
+		}
+		c := res.Checks[0]
+		if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
+			t.Errorf("Evaluate(segments %q): judged = %s (%q); want %s with evidence containing %q", tc.segments, c.Status, c.Evidence, tc.status, tc.evidence)
+		}
+	}
+	for _, tc := range []struct {
+		seg  load.Segment
+		want bool
+	}{{load.Whole, false}, {load.Segment{Index: 0, Count: 3}, false}, {load.Segment{Index: 1, Count: 3}, true}} {
+		if got := first.SkipsSegment(tc.seg); got != tc.want {
+			t.Errorf("SkipsSegment(%s) = %t; want %t", tc.seg, got, tc.want)
+		}
+		if got := IntegratedSuite().SkipsSegment(tc.seg); got {
+			t.Errorf("integrated SkipsSegment(%s) = true; want false: its load is split", tc.seg)
+		}
 	}
 }

@@ -81,7 +81,9 @@ const (
 )
 
 // Suite is the memory suite.
-func Suite() suite.Suite { return suite.Suite{Name: Name, Run: runMemory, Checks: memoryChecks} }
+func Suite() suite.Suite {
+	return suite.Suite{Name: Name, Run: runMemory, Checks: memoryChecks, FirstSegment: true}
+}
 
 // counts are the resources that must come back to baseline exactly.
 type counts struct{ goroutines, conns, fds float64 }

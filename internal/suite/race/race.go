@@ -82,7 +82,7 @@ func raceUsers(e *suite.Env) int { return max(10, min(e.Users*2, 40)) }
 // when the suite is not selected: a run with --race-detector adds
 // [DetectorScenario] whatever the suites.
 func Suite() suite.Suite {
-	return suite.Suite{Name: Name, Run: runRace, Checks: raceChecks, Unselected: detectorChecks}
+	return suite.Suite{Name: Name, Run: runRace, Checks: raceChecks, Unselected: detectorChecks, FirstSegment: true}
 }
 
 // detectorChecks judges the race detector's scenario, when there is one.

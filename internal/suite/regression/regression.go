@@ -71,7 +71,7 @@ func compareName(o suite.RegressionOptions, profile string) string {
 // Suite is the regression suite; it takes its settings from
 // [suite.Env].Regression.
 func Suite() suite.Suite {
-	return suite.Suite{Name: Name, Run: runRegression, Checks: regressionChecks}
+	return suite.Suite{Name: Name, Run: runRegression, Checks: regressionChecks, FirstSegment: true}
 }
 
 func runRegression(ctx context.Context, e *suite.Env, add func(results.Scenario)) (bool, error) {
