@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/fault"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 )
 
@@ -35,6 +36,14 @@ func childServe() int {
 		Addr: "127.0.0.1:0", DataDir: os.Getenv("GOLDENPATH_CHILD_DATA"),
 		JWTSecret: []byte(testSecret), HashCost: cost, AdminToken: "admin-secret",
 		Overrides: map[string]string{"think_ms": os.Getenv("GOLDENPATH_CHILD_THINK_MS"), "send_queue": "1024"},
+	}
+	if list := os.Getenv("GOLDENPATH_CHILD_FAULTS"); list != "" {
+		f, err := fault.Parse(list)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 2
+		}
+		cfg.Faults = f
 	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
@@ -59,13 +68,21 @@ type child struct {
 // pointing at it; the process is stopped with SIGTERM when the test ends.
 func startChild(tb testing.TB, hashCost, thinkMS int) *child {
 	tb.Helper()
+	return startChildOn(tb, tb.TempDir(), hashCost, thinkMS)
+}
+
+// startChildOn is startChild on the data in dir, which a later child can
+// start on again (after a crash, say); env adds variables to the child's.
+func startChildOn(tb testing.TB, dir string, hashCost, thinkMS int, env ...string) *child {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		"GOLDENPATH_CHILD_SERVE=1",
-		"GOLDENPATH_CHILD_DATA="+tb.TempDir(),
+		"GOLDENPATH_CHILD_DATA="+dir,
 		"GOLDENPATH_CHILD_HASH_COST="+strconv.Itoa(hashCost),
 		"GOLDENPATH_CHILD_THINK_MS="+strconv.Itoa(thinkMS),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
