@@ -53,6 +53,10 @@ type Env struct {
 	// RunTimeout bounds one run's terminal event.
 	RunTimeout time.Duration
 	Progress   func(Progress)
+	// Observer, when set, sees every journey of Scenario and ScenarioFunc
+	// and the engine's live counts while the scenarios run (live
+	// telemetry).
+	Observer Observer
 	// Monitor watches the target's process and /metrics; nil when neither
 	// can be watched. The memory suite needs it.
 	Monitor *monitor.Monitor

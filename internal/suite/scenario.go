@@ -90,10 +90,13 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 	plan.Segment = e.Segment
 	set := newSet()
 	rec := &recorder{env: e, set: set, optsFor: optsFor, onResult: onResult}
+	if e.Observer != nil {
+		rec.obs = e.Observer.Scenario(name, suiteName)
+	}
 	live := &load.Live{}
 	stopProgress := make(chan struct{})
 	var pwg sync.WaitGroup
-	if e.Progress != nil {
+	if e.Progress != nil || rec.obs != nil {
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
@@ -103,7 +106,12 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 			for {
 				select {
 				case <-t.C:
-					e.Progress(Progress{Scenario: name, Elapsed: time.Since(start), Live: live, Set: set})
+					if e.Progress != nil {
+						e.Progress(Progress{Scenario: name, Elapsed: time.Since(start), Live: live, Set: set})
+					}
+					if rec.obs != nil {
+						rec.obs.Load(live.Active.Load(), live.Dropped.Load())
+					}
 				case <-stopProgress:
 					return
 				}
@@ -120,6 +128,9 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 	}
 	close(stopProgress)
 	pwg.Wait()
+	if rec.obs != nil {
+		rec.obs.Load(0, live.Dropped.Load())
+	}
 	if err != nil {
 		return sc, false, err
 	}
@@ -192,6 +203,7 @@ type recorder struct {
 	set      *metrics.Set
 	optsFor  func(load.Iteration) journey.Options
 	onResult func(load.Iteration, *journey.Result, *metrics.Set)
+	obs      ScenarioObserver // nil: not observed
 
 	mu          sync.Mutex
 	samples     []results.Sample
@@ -268,6 +280,7 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
 	var foreign foreignOwners
 	jo.Foreign = foreign.watch(jo.Foreign)
 	res := journey.Run(ctx, r.env.Target, r.env.Account(it.VU), jo)
+	Observe(r.obs, it, res)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
 		return true
