@@ -21,7 +21,7 @@
 //	  "histograms": {"login": "HISTFAAAA...", ...},
 //	  "counters": {"errors": 3, ...},
 //	  "series_start": "2025-01-02T15:04:05Z",
-//	  "series": [{"second": 0, "counters": {...}, "latency": {"journey": {...}}}, ...]
+//	  "series": [{"second": 0, "counters": {...}, "latency": {"journey": {...}}, "gauges": {...}}, ...]
 //	}
 //
 // Histograms are written in the HdrHistogram V2 compressed base64 encoding, so
@@ -49,11 +49,14 @@
 // seconds still add their values to the right second, and the merged series
 // starts at the earliest start.
 //
-// Each bucket holds the counters added in that second and, for the few
+// Each bucket holds the counters added in that second, the highest reading
+// of each gauge ([Set.Gauge], [Set.Poll]: the users in a journey, say) and,
+// for the few
 // histograms named by [WithSeriesHistograms], a small histogram at
 // [SeriesSignificantFigures] (2) significant digits from which the point's
 // p50, p95 and p99 come. Points carry those histograms encoded, so series
-// merge without loss too.
+// merge without loss too. Merged gauges add up second by second: the sets
+// merged ran side by side, as the segments of one test do.
 //
 // The series is bounded: a set adds to it only for [DefaultSeriesLimit]
 // (24 h) after its start, or the limit set by [WithSeriesLimit]. Values

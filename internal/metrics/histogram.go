@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -129,6 +130,35 @@ func (h *Histogram) Min() time.Duration {
 		return 0
 	}
 	return time.Duration(h.h.Min())
+}
+
+// Bins counts the recorded latencies in each interval between consecutive
+// edges, which must be increasing: bin i holds those in
+// [edges[i], edges[i+1]). Latencies below edges[0] count in the first bin
+// and those at or above the last edge in the last one, so the counts add up
+// to [Histogram.Count]. A latency is placed by the middle of its
+// HdrHistogram bucket, which is within the histogram's precision of it.
+// With fewer than two edges Bins returns nil.
+func (h *Histogram) Bins(edges []time.Duration) []int64 {
+	if len(edges) < 2 {
+		return nil
+	}
+	out := make([]int64, len(edges)-1)
+	if h.h.TotalCount() == 0 {
+		return out
+	}
+	for _, b := range h.h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		v := time.Duration(b.From + (b.To-b.From)/2)
+		i, _ := slices.BinarySearch(edges, v) // edges[i-1] < v <= edges[i]
+		if i < len(edges) && edges[i] == v {
+			i++ // v starts bin i
+		}
+		out[min(max(i-1, 0), len(out)-1)] += b.Count
+	}
+	return out
 }
 
 // Merge adds every latency recorded in o to h, as if h had recorded them

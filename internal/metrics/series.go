@@ -17,6 +17,9 @@ type Point struct {
 	// Latency holds, for each series histogram recorded into in this second,
 	// the distribution of this second's latencies.
 	Latency map[string]PointLatency `json:"latency,omitempty"`
+	// Gauges holds, for each gauge read above 0 in this second, the highest
+	// value read ([Set.Gauge]); after a merge, the sum of the merged sets'.
+	Gauges map[string]int64 `json:"gauges,omitempty"`
 }
 
 // A PointLatency is the distribution of one histogram's latencies in one
@@ -164,6 +167,12 @@ type countSeries struct {
 }
 
 func (s *countSeries) add(sec, n int64) { *at(&s.first, &s.vals, sec) += n }
+
+// raise makes Unix second sec hold at least v.
+func (s *countSeries) raise(sec, v int64) {
+	p := at(&s.first, &s.vals, sec)
+	*p = max(*p, v)
+}
 
 // at returns the element for Unix second sec of a series whose element 0 is
 // for second *first, growing the series at either end to include sec.

@@ -16,8 +16,8 @@ const DefaultSeriesLimit = 24 * time.Hour
 // set's start.
 const MaxSeriesSpan = 7 * 24 * time.Hour
 
-// A Set is a run's measurements: named histograms, named counters and their
-// per-second series. It is safe for concurrent use by any number of
+// A Set is a run's measurements: named histograms, named counters, named
+// gauges and their per-second series. It is safe for concurrent use by any number of
 // goroutines. Each name has its own lock and costs the memory of a
 // [Histogram] (about 270 KB), so names must come from a small fixed set,
 // such as the phases of a journey, never from request data.
@@ -31,6 +31,7 @@ type Set struct {
 
 	phases    sync.Map // name -> *phase
 	counters  sync.Map // name -> *counter
+	gauges    sync.Map // name -> *gauge
 	create    sync.Mutex
 	truncated atomic.Bool // something was not added to the series
 }
@@ -45,6 +46,12 @@ type phase struct {
 type counter struct {
 	mu     sync.Mutex
 	total  int64
+	series countSeries
+}
+
+// A gauge has no total: only its series, the highest value of each second.
+type gauge struct {
+	mu     sync.Mutex
 	series countSeries
 }
 
@@ -159,6 +166,53 @@ func (s *Set) Add(name string, n int64) {
 	c.mu.Unlock()
 }
 
+// Gauge records that the gauge called name reads v now, such as the users
+// in a journey at this instant: the series keeps, for each second, the
+// highest value read in it. A gauge has no total and no value outside the
+// series; a second in which it read nothing above 0 has no point. Merging
+// adds gauges second by second (see [Set.Merge]).
+func (s *Set) Gauge(name string, v int64) {
+	sec, inSeries := s.second()
+	if !inSeries {
+		return
+	}
+	g := s.gauge(name)
+	g.mu.Lock()
+	g.series.raise(sec, v)
+	g.mu.Unlock()
+}
+
+// Poll reads a gauge with read every interval, and once at once, into
+// [Set.Gauge] until the returned stop is called; stop reads it a last
+// time and returns once the polling goroutine has ended. Poll every
+// quarter of a second or so: each second then holds its highest reading,
+// and none is left without one.
+func (s *Set) Poll(name string, every time.Duration, read func() int64) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	s.Gauge(name, read())
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.Gauge(name, read())
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-exited
+			s.Gauge(name, read())
+		})
+	}
+}
+
 // phase returns the phase called name, making it if needed. Phases are made
 // under a lock so that a crowd of goroutines recording a new name at once
 // allocates one histogram, not one each.
@@ -182,6 +236,14 @@ func (s *Set) counter(name string) *counter {
 	}
 	c, _ := s.counters.LoadOrStore(name, new(counter))
 	return c.(*counter)
+}
+
+func (s *Set) gauge(name string) *gauge {
+	if g, ok := s.gauges.Load(name); ok {
+		return g.(*gauge)
+	}
+	g, _ := s.gauges.LoadOrStore(name, new(gauge))
+	return g.(*gauge)
 }
 
 // Histogram returns a copy of the histogram called name, or nil if nothing

@@ -161,6 +161,21 @@ func (s *Set) Snapshot() Snapshot {
 		}
 		return true
 	})
+	s.gauges.Range(func(k, v any) bool {
+		name, g := k.(string), v.(*gauge)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for i, n := range g.series.vals {
+			if n > 0 {
+				pt := point(g.series.first + int64(i))
+				if pt.Gauges == nil {
+					pt.Gauges = map[string]int64{}
+				}
+				pt.Gauges[name] = n
+			}
+		}
+		return true
+	})
 	snap.SeriesStart = time.Unix(first, 0).UTC()
 	snap.Series = points[:0]
 	if seen {
@@ -200,7 +215,10 @@ type pendingMerge struct {
 
 // Merge adds the measurements of snap to the set: histograms, counters and
 // series, which it aligns on absolute time. The result is exactly what the
-// set would hold had it recorded snap's values itself.
+// set would hold had it recorded snap's values itself, except for gauges:
+// their values add up second by second, for the sets merged are parts of
+// one load run side by side (segments), whose users in a journey, say,
+// together are the test's.
 //
 // Merge checks snap before changing anything, and returns an error for a
 // histogram that is nil or whose range or precision differs from this
@@ -252,6 +270,14 @@ func (s *Set) Merge(snap Snapshot) error {
 			c.mu.Lock()
 			c.series.add(base+int64(pt.Second), n)
 			c.mu.Unlock()
+		}
+	}
+	for _, pt := range snap.Series {
+		for name, n := range pt.Gauges {
+			g := s.gauge(name)
+			g.mu.Lock()
+			g.series.add(base+int64(pt.Second), n)
+			g.mu.Unlock()
 		}
 	}
 	for _, m := range pending {
