@@ -16,7 +16,7 @@ func TestGaugeSeries(t *testing.T) {
 		v     int64
 	}{
 		{0, 3}, {300 * time.Millisecond, 7}, {500 * time.Millisecond, 5}, // second 0: 3, 7, then 5 at 0.900
-		{700 * time.Millisecond, 4}, // second 1
+		{700 * time.Millisecond, 4},  // second 1
 		{2700 * time.Millisecond, 0}, // second 3: read, but 0
 		{3700 * time.Millisecond, 2}, // second 4
 	} {
