@@ -52,6 +52,13 @@ func writeFile(path string, fn func(io.Writer) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("report: write %s: %w", path, err)
 	}
+	// Synced before the rename: after a crash of the machine, the report
+	// is the old one or the new one, whole, never a truncated one.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("report: %w", err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
