@@ -160,7 +160,7 @@ func parseImportBlock(t *testing.T, doc string) map[string][]string {
 
 // loadSide are the packages that drive and judge a target.
 var loadSide = []string{"journey", "load", "metrics", "monitor", "trend", "results", "report", "baseline",
-	"suite", "testbed", "embedded", "abtest"}
+	"suite", "testbed", "embedded", "abtest", "live"}
 
 // TestArchitectureRules: the rules docs/architecture.md states.
 func TestArchitectureRules(t *testing.T) {

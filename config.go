@@ -142,6 +142,15 @@ type Config struct {
 	// live line about once a second unless Quiet. Nil is silent.
 	Log   io.Writer
 	Quiet bool
+	// MetricsAddr, when set, serves the run's live metrics in the
+	// Prometheus formats on http://MetricsAddr/metrics while the run
+	// lasts (HOST:PORT; port 0 picks a free one, which Log names);
+	// docs/telemetry.md lists the series.
+	MetricsAddr string
+	// OTLPEndpoint, when set, pushes the same metrics to an OpenTelemetry
+	// collector over OTLP/HTTP every 10 s and once at the end, e.g.
+	// http://127.0.0.1:4318 (a URL without a path gets /v1/metrics).
+	OTLPEndpoint string
 }
 
 // Regression configures the regression suite: how many rounds it
@@ -282,6 +291,9 @@ func (c Config) Validate() error {
 		if err := baseline.ValidName(v); err != nil {
 			return &ConfigError{Field: field, Err: err}
 		}
+	}
+	if err := c.validateTelemetry(); err != nil {
+		return err
 	}
 	if k6Output.MatchString(c.Out) {
 		return configErr("Out", "%q looks like k6's --out NAME=FILE, but goldenpath's names a directory, into which it writes results.json, junit.xml, report.md and report.html (e.g. --out reports)", c.Out)

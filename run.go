@@ -68,6 +68,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 
+	tel, err := startTelemetry(ctx, cfg, seg.String(), say)
+	if err != nil {
+		return nil, err
+	}
+	defer tel.close() // after the target has stopped: the listener closes as Run ends
+
 	res := &results.Results{
 		Schema: results.Schema, StartedAt: time.Now().UTC(),
 		Tool:     results.Tool{Name: "goldenpath", Version: Version(), Go: runtime.Version(), CPUs: runtime.NumCPU()},
@@ -91,6 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Regression: suite.RegressionOptions{Rounds: cfg.Regression.Rounds, Dir: cfg.Regression.Dir,
 			Baseline: cfg.Regression.Baseline, Save: cfg.Regression.Save, Embedded: bed.Embedded, Faults: cfg.Faults, Thresholds: th},
 	}
+	tel.attach(env)
 	if cfg.UsersFile == "" {
 		prefix := testbed.AccountPrefix(bed.URL)
 		env.MoreAccounts = func(ctx context.Context, n int) ([]journey.Account, error) {
