@@ -71,13 +71,13 @@ sc='.scenarios[] | select(.name=="integrated")'
 journeys="$(jq -r "$sc | .journeys" "$r")"
 ok="$(jq -r "$sc | .succeeded" "$r")"
 failed="$(jq -r "$sc | .failed" "$r")"
-v() { jq -r "$sc | .violations[\"$1\"] // 0" "$r"; }
+v() { jq -r "$sc | (.violations // {})[\"$1\"] // 0" "$r"; }
 lost=$(( $(v seq_gap) + $(v missing_terminal) ))
 dup="$(v seq_duplicate)"
 reord=$(( $(v seq_reorder) + $(v grammar) ))
 frames="$(jq -r "$sc | .metrics.counters.frames_received // empty" "$r")"
 echo "== soak: $journeys sessions in ${took}s ($ok succeeded, $failed failed); events lost $lost, duplicated $dup, reordered $reord"
-jq -r "$sc | .violations | to_entries[] | \"   violation \(.key): \(.value)\"" "$r"
+jq -r "$sc | (.violations // {}) | to_entries[] | \"   violation \(.key): \(.value)\"" "$r"
 [ -n "$frames" ] && echo "   frames judged: $frames"
 
 fail=0
