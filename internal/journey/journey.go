@@ -162,7 +162,14 @@ type Result struct {
 	Phases     []Sample  // in the order measured; PhaseInterEvent has several per run
 	Server     []ServerTiming
 	Frames     int // server frames received
-	Runs       int // runs that ended with agent_completed
+	// Received and Sent count the WebSocket frames received and sent by
+	// type, indexed as [FrameTypes] (close and ping control frames aside).
+	Received, Sent FrameCounts
+	// HTTPStatuses are the statuses of the HTTP replies the journey got,
+	// in order: its API calls', and its WebSocket upgrade's (101 when it
+	// succeeded). A request that got no reply has none.
+	HTTPStatuses []int
+	Runs         int // runs that ended with agent_completed
 	// Tokens are the output tokens streamed (chat completions);
 	// Throttled the requests refused with 429 and retried after their
 	// Retry-After, ThrottledWait the time spent waiting so.
@@ -201,7 +208,7 @@ func (r *Result) OK() bool {
 // It returns only after everything it started has ended.
 func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Result) {
 	res = &Result{Start: time.Now()}
-	u := &user{ctx: ctx, t: t, res: res}
+	u := &user{ctx: countingReplies(ctx, res), t: t, res: res}
 	defer func() {
 		if p := recover(); p != nil {
 			res.Err = &Error{Kind: FailInternal, Message: fmt.Sprintf("panic (a goldenpath bug, not the target's): %v", p)}

@@ -77,6 +77,7 @@ func (u *chatUser) ask(p *profile.Profile, i int) *Error {
 		if err != nil {
 			return classify(u.ctx, PhaseFirstToken, err)
 		}
+		noteReply(ctx, resp.StatusCode)
 		if resp.StatusCode != http.StatusTooManyRequests || attempt >= maxThrottleRetries {
 			break
 		}

@@ -97,6 +97,7 @@ func profileCall(ctx context.Context, t *Target, c *profile.Call, f profile.Fiel
 	if err != nil {
 		return nil, classify(ctx, phase, err)
 	}
+	noteReply(ctx, resp.StatusCode)
 	b, err := readReply(resp)
 	if err != nil {
 		return nil, classify(ctx, phase, err)

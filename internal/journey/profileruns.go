@@ -67,6 +67,7 @@ func (u *puser) send(i int) *Error {
 	if err := u.sock.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 		return classify(u.ctx, PhaseFirstEvent, err)
 	}
+	u.res.Sent.add(frameType(body))
 	_ = u.sock.ws.SetReadDeadline(p.sent.Add(u.opts.RunTimeout))
 	return nil
 }

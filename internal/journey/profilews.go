@@ -195,6 +195,7 @@ func (u *puser) step(i int, st profile.Step, upgraded time.Time) *Error {
 		if err := u.sock.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 			return classify(u.ctx, PhaseWSReady, err)
 		}
+		u.res.Sent.add(frameType(frame))
 		u.handshaken = time.Now()
 		return nil
 	}
@@ -278,6 +279,7 @@ func (u *puser) next() (profile.Event, error) {
 	}
 	u.res.Frames++
 	e, vs := u.po.observe(u.sock.buf.Bytes(), text)
+	u.res.Received.add(e.Type)
 	u.violate(vs...)
 	return e, nil
 }

@@ -68,6 +68,7 @@ func (u *user) send(i int) (*inflight, *Error) {
 	if err != nil {
 		return nil, classify(u.ctx, PhaseFirstEvent, err)
 	}
+	u.res.Sent.add(protocol.MessageUser)
 	_ = u.sock.ws.SetReadDeadline(sent.Add(u.opts.RunTimeout))
 	return &inflight{req: req, sent: sent}, nil
 }

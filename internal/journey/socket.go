@@ -76,6 +76,9 @@ func dialSocket(ctx context.Context, t *Target, sess Session, subprotocol bool, 
 func dialWS(ctx context.Context, t *Target, url string, hdr http.Header) (*socket, *http.Response, error) {
 	dialed := time.Now()
 	ws, resp, err := t.Dialer.DialContext(ctx, url, hdr)
+	if resp != nil {
+		noteReply(ctx, resp.StatusCode)
+	}
 	if err != nil {
 		return nil, resp, err
 	}

@@ -281,6 +281,7 @@ func (t *Target) call(ctx context.Context, phase, method, path, token string, bo
 	if err != nil {
 		return nil, classify(ctx, phase, err)
 	}
+	noteReply(ctx, resp.StatusCode)
 	b, err := readReply(resp)
 	if err != nil {
 		return resp.Header, classify(ctx, phase, err)

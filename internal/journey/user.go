@@ -181,6 +181,7 @@ func (u *user) next() (*Frame, error) {
 		return nil, err
 	}
 	u.res.Frames++
+	u.res.Received.add(f.Type)
 	u.violate(vs...)
 	return f, nil
 }
