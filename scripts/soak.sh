@@ -39,7 +39,7 @@ gp() {
 }
 # live_heap_mib: the live heap after the backend's last collection (gctrace's A->B->C MB: C).
 live_heap_mib() { grep -o '[0-9]*->[0-9]*->[0-9]* MB' "$out/serve.txt" | tail -1 | sed 's/.*->\([0-9]*\) MB/\1/'; }
-metric() { curl -fsS "$url/metrics" | awk -v m="$1" '$1 == m {print $2; exit}'; }
+metric() { curl -fsS "$url/metrics" | awk -v m="$1" '$1 == m && !done {print $2; done = 1}'; }
 # state LABEL: prints and records the backend's memory and counts, once it is quiet.
 state() {
   local conns
@@ -83,8 +83,8 @@ jq -r "$sc | (.violations // {}) | to_entries[] | \"   violation \(.key): \(.val
 fail=0
 [ "$ok" = "$sessions" ] || { echo "FAIL: $ok of $sessions sessions succeeded"; fail=1; }
 [ "$lost" = 0 ] && [ "$dup" = 0 ] && [ "$reord" = 0 ] || { echo "FAIL: events lost, duplicated or reordered"; fail=1; }
-read -r _ hb _ gb _ fb _ cb _ rb < <(grep '^before' "$out/state.txt")
-read -r _ ha _ ga _ fa _ ca _ ra < <(grep '^after' "$out/state.txt")
+read -r _ _ hb _ gb _ fb _ cb _ rb < <(grep '^before' "$out/state.txt")
+read -r _ _ ha _ ga _ fa _ ca _ ra < <(grep '^after' "$out/state.txt")
 echo "== backend memory: live heap $hb -> $ha MiB (slack $heap_slack_mib), goroutines $gb -> $ga, open files $fb -> $fa, connections $cb -> $ca, RSS $rb -> $ra MiB"
 [ "$ha" -le $(( hb + heap_slack_mib )) ] || { echo "FAIL: the live heap did not come back ($hb -> $ha MiB)"; fail=1; }
 [ "${ga%.*}" -le "${gb%.*}" ] || { echo "FAIL: goroutines not back to baseline ($gb -> $ga)"; fail=1; }
