@@ -172,7 +172,22 @@ const (
 	// CounterViolationPrefix begins violation:KIND, and the Kind of a
 	// Sample of a violation.
 	CounterViolationPrefix = "violation:"
+	// CounterHTTPPrefix begins http:CODE, the HTTP replies the journeys
+	// got by status (http:200, http:101 for a WebSocket upgrade;
+	// http:other for a code outside 100-599).
+	CounterHTTPPrefix = "http:"
+	// CounterWSReceivedPrefix and CounterWSSentPrefix begin
+	// ws_received:TYPE and ws_sent:TYPE, the WebSocket frames the
+	// journeys received and sent by type: the protocol's event and
+	// message types, other for any other.
+	CounterWSReceivedPrefix = "ws_received:"
+	CounterWSSentPrefix     = "ws_sent:"
 )
+
+// GaugeActiveUsers is the gauge of a scenario's series (metrics.Point's
+// Gauges) holding, each second, the most journeys that ran at once in it:
+// the users in a journey. Merged segments add up.
+const GaugeActiveUsers = "active_users"
 
 // Scenario is one load pattern the suites ran, with its raw measurements
 // (mergeable across segments) and their summaries.

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
@@ -119,7 +120,12 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 		}()
 	}
 	cpu0, cpuOK := processCPU()
+	// The users in a journey each second, for the report's active users:
+	// read at each journey's start (the peaks) and polled (the seconds
+	// in which none starts).
+	stopActive := set.Poll(results.GaugeActiveUsers, 250*time.Millisecond, rec.active.Load)
 	st, err := load.Run(ctx, plan, rec, load.WithLive(live))
+	stopActive()
 	if cpu1, ok := processCPU(); ok && cpuOK {
 		// goldenpath's own CPU while the scenario ran: what a journey costs
 		// the generator (the whole process: the engine, the journeys, the
@@ -174,7 +180,7 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 }
 
 func newSet() *metrics.Set {
-	return metrics.NewSet(metrics.WithSeries(time.Now()), metrics.WithSeriesHistograms(journey.PhaseJourney, journey.PhaseFirstEvent))
+	return metrics.NewSet(metrics.WithSeries(time.Now()), metrics.WithSeriesHistograms(journey.PhaseJourney, journey.PhaseFirstEvent, journey.PhaseLogin))
 }
 
 // Summarise fills a scenario's counts, phases, errors and violations from
@@ -204,6 +210,7 @@ type recorder struct {
 	optsFor  func(load.Iteration) journey.Options
 	onResult func(load.Iteration, *journey.Result, *metrics.Set)
 	obs      ScenarioObserver // nil: not observed
+	active   atomic.Int64     // journeys running
 
 	mu          sync.Mutex
 	samples     []results.Sample
@@ -273,6 +280,8 @@ func keepSample(kept []results.Sample, s results.Sample) []results.Sample {
 // Execute runs one journey and reports whether it succeeded (a cancelled
 // one is not a failure: the engine must not back off for it).
 func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
+	r.set.Gauge(results.GaugeActiveUsers, r.active.Add(1))
+	defer r.active.Add(-1)
 	jo := r.optsFor(it)
 	if jo.RunTimeout == 0 {
 		jo.RunTimeout = r.env.RunTimeout
@@ -289,6 +298,7 @@ func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
 		r.onResult(it, res, r.set)
 	}
 	r.set.Add(CounterJourneys, 1)
+	recordTraffic(r.set, res)
 	took := res.End.Sub(res.Start).Milliseconds()
 	r.set.Add(CounterJourneyMS, took)
 	if !res.OK() {

@@ -1,0 +1,37 @@
+package suite
+
+import (
+	"strconv"
+
+	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
+)
+
+// recordTraffic counts what a journey exchanged with the target: its HTTP
+// replies by status and its WebSocket frames by type, as counters of
+// bounded names ([results.CounterHTTPPrefix] and the ws_ ones).
+func recordTraffic(set *metrics.Set, res *journey.Result) {
+	for _, code := range res.HTTPStatuses {
+		set.Add(results.CounterHTTPPrefix+statusLabel(code), 1)
+	}
+	for i, n := range res.Received {
+		if n > 0 {
+			set.Add(results.CounterWSReceivedPrefix+journey.FrameTypes[i], int64(n))
+		}
+	}
+	for i, n := range res.Sent {
+		if n > 0 {
+			set.Add(results.CounterWSSentPrefix+journey.FrameTypes[i], int64(n))
+		}
+	}
+}
+
+// statusLabel is an HTTP status as a counter label: the code, or other
+// for one outside 100-599, so that a target cannot grow the names.
+func statusLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
