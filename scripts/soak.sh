@@ -12,6 +12,8 @@
 # Exit 1 when a check fails. The figures go in docs/benchmarks.md ("Soak (issue 13)").
 #
 # Usage: scripts/soak.sh [SESSIONS] [USERS] [WARM]   (default 10000, 100, 500)
+#        SOAK_FAULT=LIST scripts/soak.sh ...   the same against a backend with faults (docs/faults.md),
+#        e.g. memory-leak=4KiB or drop-events=2000, to see each check fire
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions="${1:-10000}"
@@ -28,7 +30,7 @@ go build -o "$out/goldenpath" ./cmd/goldenpath
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh # the cd above put us at the root
 export GODEBUG=gctrace=1   # the backend prints its live heap after every collection
-serve "$out"
+serve "$out" ${SOAK_FAULT:+--fault "$SOAK_FAULT"}
 unset GODEBUG
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 
