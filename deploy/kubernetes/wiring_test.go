@@ -1,0 +1,699 @@
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// The names the manifests and this test agree on.
+const (
+	runConfigMap   = "goldenpath-run" // kustomize appends a hash of its content
+	container      = "goldenpath"
+	componentLabel = "app.kubernetes.io/component"
+	mergeSuffix    = "-merge"
+	// The pod annotation the Job controller sets to the completion index
+	// (and, since Kubernetes 1.28, the same label).
+	indexAnnotation = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+	indexLabel      = "metadata.labels['batch.kubernetes.io/job-completion-index']"
+	indexEnv        = "JOB_COMPLETION_INDEX"
+)
+
+// wiring is what the checks found in one build.
+type wiring struct {
+	configMap   *corev1.ConfigMap
+	config      map[string]string
+	segments    int
+	runID       string
+	segmentJob  *batchv1.Job
+	mergeJob    *batchv1.Job
+	segmentOuts []string // --out of segment index 0, 1, ...
+}
+
+// wiring checks a build for the wiring of one distributed test and returns
+// what it found with every inconsistency, each as a sentence.
+func (b *built) wiring() (*wiring, []error) {
+	var errs errorList
+	w := &wiring{}
+	for _, cm := range b.configMaps {
+		if cm.Name == runConfigMap || strings.HasPrefix(cm.Name, runConfigMap+"-") {
+			if w.configMap != nil {
+				errs.add("%s: two ConfigMaps %s and %s", b.dir, w.configMap.Name, cm.Name)
+			}
+			w.configMap = cm
+		}
+	}
+	if w.configMap == nil {
+		errs.add("%s: no ConfigMap %s (the run's settings)", b.dir, runConfigMap)
+		return w, errs
+	}
+	w.config = w.configMap.Data
+	for _, j := range b.jobs {
+		switch j.Labels[componentLabel] {
+		case "segments":
+			if w.segmentJob != nil {
+				errs.add("%s: two segments Jobs, %s and %s", b.dir, w.segmentJob.Name, j.Name)
+			}
+			w.segmentJob = j
+		case "merge":
+			if w.mergeJob != nil {
+				errs.add("%s: two merge Jobs, %s and %s", b.dir, w.mergeJob.Name, j.Name)
+			}
+			w.mergeJob = j
+		default:
+			errs.add("%s: Job %s has no %s label segments or merge", b.dir, j.Name, componentLabel)
+		}
+	}
+	if w.segmentJob == nil || w.mergeJob == nil {
+		errs.add("%s: want one Job labelled %s=segments and one =merge", b.dir, componentLabel)
+		return w, errs
+	}
+	n, err := strconv.Atoi(w.config["SEGMENTS"])
+	if err != nil || n < 1 {
+		errs.add("%s: ConfigMap %s: SEGMENTS = %q; want a number of segments, 1 or more", b.dir, w.configMap.Name, w.config["SEGMENTS"])
+		return w, errs
+	}
+	w.segments = n
+	w.runID = w.config["RUN_ID"]
+	if !dnsLabel.MatchString(w.runID) || len(w.runID)+len(mergeSuffix) > 63 {
+		errs.add("%s: RUN_ID = %q; want a DNS label (a-z, 0-9, -) of at most %d characters: it names the Jobs", b.dir, w.runID, 63-len(mergeSuffix))
+	}
+	if s := w.config["START_AT"]; s != "" {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			errs.add("%s: START_AT = %q is not an RFC 3339 time (2026-12-04T21:30:00Z)", b.dir, s)
+		}
+	}
+	b.checkSegments(w, &errs)
+	b.checkMerge(w, &errs)
+	b.checkPods(&errs)
+	return w, errs
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// checkSegments: the Indexed Job runs SEGMENTS pods at once, each running
+// `goldenpath run --segment job/SEGMENTS` into its own folder of the shared
+// volume, never twice.
+func (b *built) checkSegments(w *wiring, errs *errorList) {
+	j, n := w.segmentJob, w.segments
+	if j.Name != w.runID {
+		errs.add("segments Job is named %q; want the run id %q (the merge and the reports name the test by it)", j.Name, w.runID)
+	}
+	if j.Spec.CompletionMode == nil || *j.Spec.CompletionMode != batchv1.IndexedCompletion {
+		errs.add("segments Job %s: completionMode is not Indexed: its pods would get no JOB_COMPLETION_INDEX, and --segment job/%d would exit 2", j.Name, n)
+	}
+	if got := deref(j.Spec.Completions); got != n {
+		errs.add("segments Job %s: completions = %s; want SEGMENTS = %d, one completion per segment", j.Name, show(j.Spec.Completions), n)
+	}
+	if got := deref(j.Spec.Parallelism); got != n {
+		errs.add("segments Job %s: parallelism = %s; want completions = SEGMENTS = %d: every segment runs at once, or the test is not the whole load", j.Name, show(j.Spec.Parallelism), n)
+	}
+	spec := j.Spec.Template.Spec
+	if spec.RestartPolicy != corev1.RestartPolicyNever {
+		errs.add("segments Job %s: restartPolicy %q; want Never (a restarted container runs its segment's load twice)", j.Name, spec.RestartPolicy)
+	}
+	if j.Spec.BackoffLimitPerIndex == nil || *j.Spec.BackoffLimitPerIndex != 0 {
+		errs.add("segments Job %s: backoffLimitPerIndex = %s; want 0: a segment run again adds its load a second time, late", j.Name, show(j.Spec.BackoffLimitPerIndex))
+	}
+	if !failsJobOn(j, 2) {
+		errs.add("segments Job %s: no podFailurePolicy rule FailJob on exit code 2 (bad usage is the same in every segment)", j.Name)
+	}
+	c := findContainer(spec.Containers, container)
+	if c == nil {
+		errs.add("segments Job %s: no container %q", j.Name, container)
+		return
+	}
+	if !refersToConfig(c, "RUN_ID", w.configMap.Name) || !refersToConfig(c, "SEGMENTS", w.configMap.Name) {
+		errs.add("segments Job %s: RUN_ID and SEGMENTS must come from ConfigMap %s (configMapKeyRef), the source the merge Job reads too", j.Name, w.configMap.Name)
+	}
+	seen := map[string]int{}
+	for i := range n {
+		env, err := resolveEnv(c, w.configMap, map[string]string{indexAnnotation: strconv.Itoa(i), indexLabel: strconv.Itoa(i)})
+		if err != nil {
+			errs.add("segments Job %s: %v", j.Name, err)
+			return
+		}
+		if _, ok := env[indexEnv]; !ok {
+			env[indexEnv] = strconv.Itoa(i) // the Job controller adds it
+		} else if env[indexEnv] != strconv.Itoa(i) {
+			errs.add("segments Job %s: %s = %q in pod %d; want the pod's completion index (fieldRef %s)", j.Name, indexEnv, env[indexEnv], i, indexAnnotation)
+		}
+		args, err := expandArgs(c, env)
+		if err != nil {
+			errs.add("segments Job %s: %v", j.Name, err)
+			return
+		}
+		if len(args) == 0 || args[0] != "run" {
+			errs.add("segments Job %s: args %q; want goldenpath run ...", j.Name, args)
+			return
+		}
+		flags, err := parseFlags(args[1:])
+		if err != nil {
+			errs.add("segments Job %s: %v", j.Name, err)
+			return
+		}
+		if want := fmt.Sprintf("job/%d", n); flags["segment"] != want {
+			errs.add("segments Job %s: --segment=%s; want %s (SEGMENTS = completions = %d): pod %d must run segment %d/%d", j.Name, flags["segment"], want, n, i, i+1, n)
+		}
+		if flags["run-id"] != w.runID {
+			errs.add("segments Job %s: --run-id=%s; want the run id %q", j.Name, flags["run-id"], w.runID)
+		}
+		if s := flags["start-at"]; s != "" {
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				errs.add("segments Job %s: --start-at=%s is not an RFC 3339 time", j.Name, s)
+			}
+		}
+		out := flags["out"]
+		if !path.IsAbs(out) || path.Clean(out) != out {
+			errs.add("segments Job %s: --out=%q; want a clean absolute path on the results volume", j.Name, out)
+			return
+		}
+		if k, dup := seen[out]; dup {
+			errs.add("segments Job %s: pods %d and %d both write --out=%s; every segment needs a folder of its own", j.Name, k, i, out)
+		}
+		seen[out] = i
+		if claim := b.claimAt(spec, c, out, errs); claim != "" && claim != resultsClaim(b) {
+			errs.add("segments Job %s: --out=%s is on claim %s, not the results claim %s", j.Name, out, claim, resultsClaim(b))
+		}
+		w.segmentOuts = append(w.segmentOuts, out)
+	}
+}
+
+// checkMerge: the merge waits for SEGMENTS parts in the folder every
+// segment writes into, on the same volume, under the same run id.
+func (b *built) checkMerge(w *wiring, errs *errorList) {
+	j := w.mergeJob
+	if want := w.runID + mergeSuffix; j.Name != want {
+		errs.add("merge Job is named %q; want %q (the run id, -merge)", j.Name, want)
+	}
+	spec := j.Spec.Template.Spec
+	if spec.RestartPolicy != corev1.RestartPolicyNever {
+		errs.add("merge Job %s: restartPolicy %q; want Never (its podFailurePolicy needs it)", j.Name, spec.RestartPolicy)
+	}
+	if j.Spec.BackoffLimit == nil {
+		errs.add("merge Job %s: no backoffLimit (the default, 6, retries a refusal six times)", j.Name)
+	}
+	if !failsJobOn(j, 1) || !failsJobOn(j, 2) {
+		errs.add("merge Job %s: want podFailurePolicy FailJob on exit codes 1 (a check failed) and 2 (parts refused): a verdict is final", j.Name)
+	}
+	c := findContainer(spec.Containers, container)
+	if c == nil {
+		errs.add("merge Job %s: no container %q", j.Name, container)
+		return
+	}
+	if !refersToConfig(c, "RUN_ID", w.configMap.Name) || !refersToConfig(c, "SEGMENTS", w.configMap.Name) {
+		errs.add("merge Job %s: RUN_ID and SEGMENTS must come from ConfigMap %s (configMapKeyRef), the source the segments read", j.Name, w.configMap.Name)
+	}
+	env, err := resolveEnv(c, w.configMap, nil)
+	if err != nil {
+		errs.add("merge Job %s: %v", j.Name, err)
+		return
+	}
+	args, err := expandArgs(c, env)
+	if err != nil {
+		errs.add("merge Job %s: %v", j.Name, err)
+		return
+	}
+	if len(args) == 0 || args[0] != "merge" {
+		errs.add("merge Job %s: args %q; want goldenpath merge ...", j.Name, args)
+		return
+	}
+	flags, err := parseFlags(args[1:])
+	if err != nil {
+		errs.add("merge Job %s: %v", j.Name, err)
+		return
+	}
+	if want := strconv.Itoa(w.segments); flags["wait"] != want {
+		errs.add("merge Job %s: --wait=%s; want %s = SEGMENTS = the segments Job's completions: it would merge too few parts, or wait for parts that never come", j.Name, flags["wait"], want)
+	}
+	from := flags["from"]
+	for i, out := range w.segmentOuts {
+		if path.Dir(out) != from {
+			errs.add("merge Job %s: --from=%s, but segment %d writes %s: merge reads --from/*/results.json", j.Name, from, i+1, out)
+		}
+	}
+	mergeOut := flags["out"]
+	if slices.Contains(w.segmentOuts, mergeOut) || mergeOut == "" {
+		errs.add("merge Job %s: --out=%q; want a folder no segment writes", j.Name, mergeOut)
+	}
+	for _, p := range []string{from, mergeOut} {
+		if claim := b.claimAt(spec, c, p, errs); claim != "" && claim != resultsClaim(b) {
+			errs.add("merge Job %s: %s is on claim %s, not the results claim %s the segments write to", j.Name, p, claim, resultsClaim(b))
+		}
+	}
+	wait, err := time.ParseDuration(flags["wait-timeout"])
+	if err != nil {
+		errs.add("merge Job %s: --wait-timeout=%q: %v", j.Name, flags["wait-timeout"], err)
+		return
+	}
+	if d := w.segmentJob.Spec.ActiveDeadlineSeconds; d != nil && wait < time.Duration(*d)*time.Second {
+		errs.add("merge Job %s: --wait-timeout=%s is shorter than the segments' activeDeadlineSeconds %d: it would give up on segments still running", j.Name, wait, *d)
+	}
+	if d := j.Spec.ActiveDeadlineSeconds; d != nil && time.Duration(*d)*time.Second <= wait {
+		errs.add("merge Job %s: activeDeadlineSeconds %d ends it before --wait-timeout=%s, before it can say which part is missing", j.Name, *d, wait)
+	}
+}
+
+// resultsClaim is the claim the build's PersistentVolumeClaim defines
+// (there must be one, shared: ReadWriteMany).
+func resultsClaim(b *built) string {
+	if len(b.claims) != 1 {
+		return fmt.Sprintf("(%d PersistentVolumeClaims in %s; want 1)", len(b.claims), b.dir)
+	}
+	return b.claims[0].Name
+}
+
+// claimAt is the PersistentVolumeClaim mounted (writable) at the deepest
+// mount holding p, or "" after adding an error.
+func (b *built) claimAt(spec corev1.PodSpec, c *corev1.Container, p string, errs *errorList) string {
+	var mount *corev1.VolumeMount
+	for i, m := range c.VolumeMounts {
+		if (p == m.MountPath || strings.HasPrefix(p, strings.TrimSuffix(m.MountPath, "/")+"/")) && (mount == nil || len(m.MountPath) > len(mount.MountPath)) {
+			mount = &c.VolumeMounts[i]
+		}
+	}
+	if mount == nil {
+		errs.add("%s: no volume is mounted at %s: it would be written to the container's own filesystem and lost", b.dir, p)
+		return ""
+	}
+	if mount.ReadOnly {
+		errs.add("%s: %s is mounted read-only at %s", b.dir, p, mount.MountPath)
+	}
+	for _, v := range spec.Volumes {
+		if v.Name != mount.Name {
+			continue
+		}
+		if v.PersistentVolumeClaim == nil {
+			errs.add("%s: %s is on volume %s, not a PersistentVolumeClaim: the other pods cannot see it", b.dir, p, v.Name)
+			return ""
+		}
+		if len(b.claims) == 1 && !slices.Contains(b.claims[0].Spec.AccessModes, corev1.ReadWriteMany) {
+			errs.add("%s: claim %s is not ReadWriteMany: pods on several nodes write to it", b.dir, b.claims[0].Name)
+		}
+		return v.PersistentVolumeClaim.ClaimName
+	}
+	errs.add("%s: volume %s mounted at %s is not defined", b.dir, mount.Name, mount.MountPath)
+	return ""
+}
+
+// checkPods: every pod runs as non-root on a read-only root filesystem,
+// with a writable /tmp, bounded resources and no privilege to gain.
+func (b *built) checkPods(errs *errorList) {
+	type pod struct {
+		what string
+		spec corev1.PodSpec
+	}
+	var pods []pod
+	for _, j := range b.jobs {
+		pods = append(pods, pod{"Job " + j.Name, j.Spec.Template.Spec})
+	}
+	for _, d := range b.deployments {
+		pods = append(pods, pod{"Deployment " + d.Name, d.Spec.Template.Spec})
+	}
+	for _, p := range b.pods {
+		pods = append(pods, pod{"Pod " + p.Name, p.Spec})
+	}
+	for _, p := range pods {
+		sc := p.spec.SecurityContext
+		if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
+			errs.add("%s: %s: want securityContext runAsNonRoot: true and a runAsUser other than 0", b.dir, p.what)
+		}
+		if p.spec.AutomountServiceAccountToken == nil || *p.spec.AutomountServiceAccountToken {
+			errs.add("%s: %s: automountServiceAccountToken must be false: goldenpath does not call the Kubernetes API", b.dir, p.what)
+		}
+		for _, c := range append(slices.Clone(p.spec.InitContainers), p.spec.Containers...) {
+			csc := c.SecurityContext
+			if csc == nil || csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
+				errs.add("%s: %s, container %s: want readOnlyRootFilesystem: true", b.dir, p.what, c.Name)
+			}
+			if csc == nil || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
+				errs.add("%s: %s, container %s: want allowPrivilegeEscalation: false", b.dir, p.what, c.Name)
+			}
+			if csc == nil || csc.Capabilities == nil || !slices.Contains(csc.Capabilities.Drop, "ALL") {
+				errs.add("%s: %s, container %s: want capabilities drop [ALL]", b.dir, p.what, c.Name)
+			}
+			if csc != nil && csc.RunAsUser != nil && *csc.RunAsUser == 0 {
+				errs.add("%s: %s, container %s: runAsUser 0", b.dir, p.what, c.Name)
+			}
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if _, ok := c.Resources.Requests[r]; !ok {
+					errs.add("%s: %s, container %s: no %s request", b.dir, p.what, c.Name, r)
+				}
+				if _, ok := c.Resources.Limits[r]; !ok {
+					errs.add("%s: %s, container %s: no %s limit", b.dir, p.what, c.Name, r)
+				}
+			}
+			if !mountsEmptyDir(p.spec, &c, "/tmp") {
+				errs.add("%s: %s, container %s: /tmp is not an emptyDir: with a read-only root filesystem nothing could write temporary files", b.dir, p.what, c.Name)
+			}
+			if c.Name == container && (p.spec.EnableServiceLinks == nil || *p.spec.EnableServiceLinks) {
+				errs.add("%s: %s: enableServiceLinks must be false: a Service named goldenpath-* puts GOLDENPATH_* variables, which goldenpath reads, in the environment", b.dir, p.what)
+			}
+		}
+	}
+}
+
+func mountsEmptyDir(spec corev1.PodSpec, c *corev1.Container, at string) bool {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath != at {
+			continue
+		}
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && v.EmptyDir != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// targetErrors: an in-cluster TARGET (http://NAME:PORT) is a Service of the
+// build, on that port, in front of a Deployment's pods that listen on its
+// target port: the segments load what the overlay starts.
+func (b *built) targetErrors(w *wiring) []error {
+	var errs errorList
+	u, err := url.Parse(w.config["TARGET"])
+	if err != nil || u.Host == "" {
+		errs.add("%s: TARGET = %q; want the URL of the target Service", b.dir, w.config["TARGET"])
+		return errs
+	}
+	host, portText, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		errs.add("%s: TARGET = %q: give the port: %v", b.dir, w.config["TARGET"], err)
+		return errs
+	}
+	port, _ := strconv.Atoi(portText)
+	var svc *corev1.Service
+	for _, s := range b.services {
+		if s.Name == host {
+			svc = s
+		}
+	}
+	if svc == nil {
+		errs.add("%s: TARGET = %s, but the build has no Service %s", b.dir, w.config["TARGET"], host)
+		return errs
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		if int(svc.Spec.Ports[i].Port) == port {
+			sp = &svc.Spec.Ports[i]
+		}
+	}
+	if sp == nil {
+		errs.add("%s: Service %s has no port %d (TARGET = %s)", b.dir, svc.Name, port, w.config["TARGET"])
+		return errs
+	}
+	for _, d := range b.deployments {
+		if !selects(svc.Spec.Selector, d.Spec.Template.Labels) {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, cp := range c.Ports {
+				if (sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal == cp.Name) ||
+					(sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal == cp.ContainerPort) {
+					return errs
+				}
+			}
+		}
+	}
+	errs.add("%s: Service %s port %d selects no Deployment's container port %s", b.dir, svc.Name, port, sp.TargetPort.String())
+	return errs
+}
+
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveEnv computes a container's environment as the kubelet would:
+// configMapKeyRef from the run's ConfigMap, fieldRef from fields, and a
+// value expanded with the variables defined before it.
+func resolveEnv(c *corev1.Container, cm *corev1.ConfigMap, fields map[string]string) (map[string]string, error) {
+	if len(c.EnvFrom) > 0 {
+		return nil, fmt.Errorf("container %s uses envFrom; this test reads env only (teach it, or list the variables)", c.Name)
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = expand(e.Value, env)
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			if ref.Name != cm.Name {
+				return nil, fmt.Errorf("%s comes from ConfigMap %s, not the run's %s", e.Name, ref.Name, cm.Name)
+			}
+			v, ok := cm.Data[ref.Key]
+			if !ok {
+				return nil, fmt.Errorf("%s comes from key %s, which ConfigMap %s does not have: the pod would not start", e.Name, ref.Key, cm.Name)
+			}
+			env[e.Name] = v
+		case e.ValueFrom.FieldRef != nil:
+			v, ok := fields[e.ValueFrom.FieldRef.FieldPath]
+			if !ok {
+				return nil, fmt.Errorf("%s comes from field %s, which this pod does not have", e.Name, e.ValueFrom.FieldRef.FieldPath)
+			}
+			env[e.Name] = v
+		default:
+			env[e.Name] = "(from a secret)"
+		}
+	}
+	return env, nil
+}
+
+// expandArgs expands a container's command and args as the kubelet does,
+// and refuses a reference left unexpanded: the kubelet would pass "$(X)"
+// as it is.
+func expandArgs(c *corev1.Container, env map[string]string) ([]string, error) {
+	var out []string
+	for _, a := range append(slices.Clone(c.Command), c.Args...) {
+		e := expand(a, env)
+		if m := unexpanded.FindString(e); m != "" && !strings.Contains(a, "$$") {
+			return nil, fmt.Errorf("argument %q refers to %s, which the container's environment does not define: the kubelet would pass it as it is", a, m)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+var unexpanded = regexp.MustCompile(`\$\([A-Za-z_][A-Za-z0-9_]*\)`)
+
+// expand replaces $(NAME) by NAME's value when defined, keeps it when not,
+// and turns $$ into $, as Kubernetes expands a container's command, args
+// and env values.
+func expand(s string, env map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString("$(")
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := env[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString("$(" + name + ")")
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+// parseFlags reads --name=value and bare --name (true) arguments. The
+// manifests write every valued flag as one --name=value argument, so that
+// this test can read them; a positional argument is an error.
+func parseFlags(args []string) (map[string]string, error) {
+	flags := map[string]string{}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return nil, fmt.Errorf("argument %q: write flags as --name=value (one argument), so that this test can read them", a)
+		}
+		name, value, ok := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !ok {
+			value = "true"
+		}
+		if _, dup := flags[name]; dup {
+			return nil, fmt.Errorf("flag --%s given twice", name)
+		}
+		flags[name] = value
+	}
+	return flags, nil
+}
+
+func findContainer(cs []corev1.Container, name string) *corev1.Container {
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// refersToConfig: the container's variable name comes from the key of the
+// same name in ConfigMap cm.
+func refersToConfig(c *corev1.Container, name, cm string) bool {
+	for _, e := range c.Env {
+		if e.Name == name {
+			r := e.ValueFrom
+			return r != nil && r.ConfigMapKeyRef != nil && r.ConfigMapKeyRef.Name == cm && r.ConfigMapKeyRef.Key == name
+		}
+	}
+	return false
+}
+
+// failsJobOn: a podFailurePolicy rule fails the Job on the goldenpath
+// container's exit code.
+func failsJobOn(j *batchv1.Job, code int32) bool {
+	if j.Spec.PodFailurePolicy == nil {
+		return false
+	}
+	for _, r := range j.Spec.PodFailurePolicy.Rules {
+		x := r.OnExitCodes
+		if r.Action == batchv1.PodFailurePolicyActionFailJob && x != nil && x.Operator == batchv1.PodFailurePolicyOnExitCodesOpIn &&
+			(x.ContainerName == nil || *x.ContainerName == container) && slices.Contains(x.Values, code) {
+			return true
+		}
+	}
+	return false
+}
+
+func deref(p *int32) int {
+	if p == nil {
+		return -1
+	}
+	return int(*p)
+}
+
+func show(p *int32) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(int(*p))
+}
+
+// TestWiringCatchesBreaks breaks the example overlay's build one way at a
+// time and checks that the wiring checks say so: a check that passes
+// everything proves nothing.
+func TestWiringCatchesBreaks(t *testing.T) {
+	good := build(t, "overlays/example")
+	if _, errs := good.wiring(); len(errs) > 0 {
+		t.Fatalf("the example overlay is not consistent to start with:\n%v", errors.Join(errs...))
+	}
+	seg := func(b *built) *batchv1.Job { w, _ := b.wiring(); return w.segmentJob }
+	mrg := func(b *built) *batchv1.Job { w, _ := b.wiring(); return w.mergeJob }
+	ctr := func(j *batchv1.Job) *corev1.Container {
+		return findContainer(j.Spec.Template.Spec.Containers, container)
+	}
+	setArg := func(j *batchv1.Job, prefix, arg string) {
+		c := ctr(j)
+		for i, a := range c.Args {
+			if strings.HasPrefix(a, prefix) {
+				c.Args[i] = arg
+				return
+			}
+		}
+		t.Fatalf("job %s has no argument %s...", j.Name, prefix)
+	}
+	setEnv := func(j *batchv1.Job, name string, v corev1.EnvVar) {
+		c := ctr(j)
+		for i := range c.Env {
+			if c.Env[i].Name == name {
+				c.Env[i] = v
+				return
+			}
+		}
+		t.Fatalf("job %s has no variable %s", j.Name, name)
+	}
+	i32 := func(v int32) *int32 { return &v }
+	cases := []struct {
+		name   string
+		break_ func(b *built)
+		want   string
+	}{
+		{"parallelism below completions", func(b *built) { seg(b).Spec.Parallelism = i32(3) }, "parallelism = 3"},
+		{"completions not SEGMENTS", func(b *built) { seg(b).Spec.Completions = i32(5) }, "completions = 5"},
+		{"SEGMENTS changed alone", func(b *built) { b.configMaps[0].Data["SEGMENTS"] = "3" }, "completions = 4; want SEGMENTS = 3"},
+		{"not Indexed", func(b *built) { m := batchv1.NonIndexedCompletion; seg(b).Spec.CompletionMode = &m }, "not Indexed"},
+		{"a fixed N in --segment", func(b *built) { setArg(seg(b), "--segment=", "--segment=job/3") }, "--segment=job/3; want job/4"},
+		{"segment given as i/n", func(b *built) { setArg(seg(b), "--segment=", "--segment=1/4") }, "--segment=1/4"},
+		{"merge waits for fewer", func(b *built) { setArg(mrg(b), "--wait=", "--wait=3") }, "--wait=3; want 4"},
+		{"merge reads another folder", func(b *built) { setArg(mrg(b), "--from=", "--from=/results/other") }, "merge reads --from/*/results.json"},
+		{"segments share a folder", func(b *built) { setArg(seg(b), "--out=", "--out=/results/$(RUN_ID)/segment") }, "both write"},
+		{"segments write outside the volume", func(b *built) { setArg(seg(b), "--out=", "--out=/tmp/$(RUN_ID)/segment-$(JOB_COMPLETION_INDEX)") }, "not a PersistentVolumeClaim"},
+		{"merge on another claim", func(b *built) {
+			mrg(b).Spec.Template.Spec.Volumes[0].PersistentVolumeClaim.ClaimName = "other"
+		}, "on claim other"},
+		{"merge's RUN_ID from another key", func(b *built) {
+			setEnv(mrg(b), "RUN_ID", corev1.EnvVar{Name: "RUN_ID", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: b.configMaps[0].Name}, Key: "SUITES"}}})
+		}, "must come from ConfigMap"},
+		{"merge's RUN_ID written out", func(b *built) { setEnv(mrg(b), "RUN_ID", corev1.EnvVar{Name: "RUN_ID", Value: "example-1"}) }, "must come from ConfigMap"},
+		{"a misspelt variable", func(b *built) { setArg(seg(b), "--run-id=", "--run-id=$(RUNID)") }, "refers to $(RUNID)"},
+		{"a key the ConfigMap lacks", func(b *built) { delete(b.configMaps[0].Data, "DURATION") }, "does not have"},
+		{"index from the wrong field", func(b *built) {
+			setEnv(seg(b), indexEnv, corev1.EnvVar{Name: indexEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}})
+		}, "which this pod does not have"},
+		{"a segment retried", func(b *built) { seg(b).Spec.BackoffLimitPerIndex = i32(1) }, "backoffLimitPerIndex = 1"},
+		{"segments named otherwise", func(b *built) { seg(b).Name = "load" }, `segments Job is named "load"`},
+		{"merge gives up early", func(b *built) { b.configMaps[0].Data["MERGE_WAIT_TIMEOUT"] = "10m" }, "shorter than the segments' activeDeadlineSeconds"},
+		{"runs as root", func(b *built) { f := false; seg(b).Spec.Template.Spec.SecurityContext.RunAsNonRoot = &f }, "runAsNonRoot"},
+		{"writable root filesystem", func(b *built) { f := false; ctr(mrg(b)).SecurityContext.ReadOnlyRootFilesystem = &f }, "readOnlyRootFilesystem"},
+		{"no memory limit", func(b *built) { delete(ctr(seg(b)).Resources.Limits, corev1.ResourceMemory) }, "no memory limit"},
+		{"claim not shared", func(b *built) {
+			b.claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+		}, "not ReadWriteMany"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := good.clone()
+			c.break_(b)
+			_, errs := b.wiring()
+			for _, err := range errs {
+				if strings.Contains(err.Error(), c.want) {
+					return
+				}
+			}
+			t.Errorf("after %q the checks say %v; want an error containing %q", c.name, errs, c.want)
+		})
+	}
+	t.Run("target not started", func(t *testing.T) {
+		b := good.clone()
+		b.services = nil
+		w, _ := b.wiring()
+		if errs := b.targetErrors(w); len(errs) == 0 {
+			t.Error("without the target Service the checks say nothing; want an error")
+		}
+	})
+}
