@@ -182,6 +182,10 @@ const (
 	// message types, other for any other.
 	CounterWSReceivedPrefix = "ws_received:"
 	CounterWSSentPrefix     = "ws_sent:"
+	// CounterOperations counts the requests a suite's own workload made
+	// that are not journeys: the race and memory suites' config reads and
+	// writes, connections opened and closed, database calls.
+	CounterOperations = "operations"
 )
 
 // GaugeActiveUsers is the gauge of a scenario's series (metrics.Point's

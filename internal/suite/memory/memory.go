@@ -122,21 +122,26 @@ func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (b
 	}
 	rt := e.ShortRunTimeout()
 	users := max(10, min(e.Users*2, 20))
+	// Each workload: its users (at once), and whether its operations are
+	// journeys (counted as a scenario's journeys) or requests of its own
+	// (counted as operations).
 	workloads := []struct {
-		name   string
-		cycles int
-		ops    int
-		run    func(context.Context, *tally) error
+		name     string
+		cycles   int
+		ops      int
+		users    int
+		journeys bool
+		run      func(context.Context, *tally) error
 	}{
-		{scMemJourneys, memoryCycles, 200, func(ctx context.Context, t *tally) error {
+		{scMemJourneys, memoryCycles, 200, users, true, func(ctx context.Context, t *tally) error {
 			return e.Quiet(ctx, load.Plan{Model: load.Closed, Users: users, Iterations: 200}, journey.Options{RunTimeout: rt, ConfigAccess: true, DBOps: true}, t.add)
 		}},
-		{scMemRuns, memoryMinorCycles, 200, func(ctx context.Context, t *tally) error {
+		{scMemRuns, memoryMinorCycles, 200, users, true, func(ctx context.Context, t *tally) error {
 			return e.Quiet(ctx, load.Plan{Model: load.Closed, Users: users, Iterations: 50}, journey.Options{RunTimeout: rt, Messages: 4}, t.add)
 		}},
-		{scMemConns, memoryMinorCycles, 200, func(ctx context.Context, t *tally) error { return connectionBurst(ctx, e, t, users, 200) }},
-		{scMemConfig, memoryMinorCycles, 400, func(ctx context.Context, t *tally) error { return configBurst(ctx, e, t, 400) }},
-		{scMemDB, memoryMinorCycles, 300, func(ctx context.Context, t *tally) error { return dbBurst(ctx, e, t, users, 100) }},
+		{scMemConns, memoryMinorCycles, 200, users, false, func(ctx context.Context, t *tally) error { return connectionBurst(ctx, e, t, users, 200) }},
+		{scMemConfig, memoryMinorCycles, 400, 1, false, func(ctx context.Context, t *tally) error { return configBurst(ctx, e, t, 400) }},
+		{scMemDB, memoryMinorCycles, 300, users, false, func(ctx context.Context, t *tally) error { return dbBurst(ctx, e, t, users, 100) }},
 	}
 	v1Only := map[string]string{
 		scMemConns:  "opens raw PROTOCOL v1 sockets",
@@ -145,11 +150,11 @@ func runMemory(ctx context.Context, e *suite.Env, add func(results.Scenario)) (b
 	}
 	for _, w := range workloads {
 		if what, ok := v1Only[w.name]; ok && e.Profile != nil {
-			add(results.Scenario{Name: w.name, Suite: Name, Model: "cycles", Profile: e.ProfileName(),
+			add(results.Scenario{Name: w.name, Suite: Name, Model: "cycles", Users: w.users, Profile: e.ProfileName(),
 				Unmeasured: map[string]string{unmeasuredWorkload: "not run on profile " + e.ProfileName() + ": this workload " + what}})
 			continue
 		}
-		sc, err := runCycles(ctx, e, w.name, w.cycles, w.ops, w.run)
+		sc, err := runCycles(ctx, e, w.name, w.users, w.journeys, w.cycles, w.ops, w.run)
 		if err != nil {
 			return false, err
 		}
@@ -257,12 +262,14 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // runCycles runs the warm-up cycles, takes the baseline counts, then
-// runs n cycles of burst -> drain -> idle -> sample.
-func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run func(context.Context, *tally) error) (results.Scenario, error) {
+// runs n cycles of burst -> drain -> idle -> sample, with users at once;
+// the workload's operations are counted as they end, as journeys when
+// journeys is set, else as operations.
+func runCycles(ctx context.Context, e *suite.Env, name string, users int, journeys bool, n, ops int, run func(context.Context, *tally) error) (results.Scenario, error) {
 	start := time.Now()
 	set := metrics.NewSet()
 	var samples []results.Sample
-	var work tally
+	work := tally{set: set, journeys: journeys}
 	var bursts [][2]time.Time // when each burst ran
 	burst := func(ctx context.Context) error {
 		from := time.Now()
@@ -342,7 +349,7 @@ func runCycles(ctx context.Context, e *suite.Env, name string, n, ops int, run f
 	if work.first != "" {
 		samples = append(samples, results.Sample{Kind: "workload_failed", Detail: work.first})
 	}
-	sc := results.Scenario{Name: name, Suite: Name, Model: "cycles", DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
+	sc := results.Scenario{Name: name, Suite: Name, Model: "cycles", Users: users, DurationS: time.Since(start).Seconds(), Samples: samples, Metrics: set.Snapshot()}
 	suite.Summarise(&sc)
 	return sc, nil
 }

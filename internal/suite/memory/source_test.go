@@ -81,7 +81,7 @@ func runWatched(t *testing.T, e *suite.Env, name string, cycles int, run func(co
 	done := make(chan struct{})
 	e.Monitor.SampleNow(ctx) // the startup sample
 	go func() { defer close(done); _ = e.Monitor.Run(ctx) }()
-	sc, err := runCycles(ctx, e, name, cycles, 200, run)
+	sc, err := runCycles(ctx, e, name, 20, name == scMemJourneys, cycles, 200, run)
 	cancel()
 	<-done
 	if err != nil {
@@ -113,6 +113,13 @@ func TestCyclesMemoryFromMetrics(t *testing.T) {
 		}
 		if got := sc.Metrics.Counters[counterStartupRSS]; got != 40<<20 {
 			t.Errorf("startup RSS = %d; want %d", got, 40<<20)
+		}
+		// The journeys the cycles drove are the scenario's, as they ended
+		// (warm-up included), with the users that ran them.
+		want := int64((memoryCycles + warmupCycles) * 200)
+		if sc.Users != 20 || sc.Journeys != want || sc.Succeeded != want || sc.Failed != 0 || len(seconds(sc, suite.CounterJourneys)) < memoryCycles {
+			t.Errorf("scenario: %d users, %d journeys (%d ok, %d failed) over %d seconds; want 20 users and %d journeys, counted in the seconds they ended",
+				sc.Users, sc.Journeys, sc.Succeeded, sc.Failed, len(seconds(sc, suite.CounterJourneys)), want)
 		}
 		cs := memoryChecks([]results.Scenario{sc}, nil)
 		c := checkOf(t, cs, "memory_usage_bounded_under_load")
@@ -195,4 +202,15 @@ func TestInterruptedCycles(t *testing.T) {
 			t.Errorf("%s = %s (%s); want a skip: interrupted after 4 of 10 cycles", c.Name, c.Status, c.Evidence)
 		}
 	}
+}
+
+// seconds are the seconds of sc's series in which counter grew.
+func seconds(sc results.Scenario, counter string) []int {
+	var out []int
+	for _, pt := range sc.Metrics.Series {
+		if pt.Counters[counter] > 0 {
+			out = append(out, pt.Second)
+		}
+	}
+	return out
 }

@@ -5,13 +5,21 @@ import (
 	"sync"
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
+	"github.com/goldenpath-dev/goldenpath/internal/results"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
 // tally counts the operations of a memory workload and keeps the first
-// failure: memory measured under a load that failed proves nothing.
+// failure: memory measured under a load that failed proves nothing. It
+// also counts each in set as it ends, so that the scenario's series shows
+// when the load ran: as a journey (succeeded or failed) when journeys is
+// set, else as one of the scenario's operations.
 type tally struct {
+	set      *metrics.Set
+	journeys bool
+
 	mu           sync.Mutex
 	done, failed int64
 	first        string
@@ -19,6 +27,17 @@ type tally struct {
 
 // add counts one operation, failed when err is not nil.
 func (t *tally) add(err error) {
+	switch {
+	case t.set == nil:
+	case !t.journeys:
+		t.set.Add(results.CounterOperations, 1)
+	case err != nil:
+		t.set.Add(suite.CounterJourneys, 1)
+		t.set.Add(suite.CounterFailed, 1)
+	default:
+		t.set.Add(suite.CounterJourneys, 1)
+		t.set.Add(suite.CounterSucceeded, 1)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.done++

@@ -68,10 +68,15 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each client's cycle is one of the scenario's journeys: it
+			// fails with a cleanup error.
+			failed := false
+			defer func() { countJourney(set, failed) }()
 			acct := e.Account(u)
 			// First connection: ask, read a random number of frames, vanish.
 			s, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
+				failed = true
 				set.Add(cCleanupFailed, 1)
 				sample(results.Sample{Kind: "cleanup_error", Detail: err.Error()})
 				return
@@ -88,6 +93,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 			// Second connection: a new run; nothing of the old may arrive.
 			s2, err := journey.Dial(ctx, e.Target, acct)
 			if err != nil {
+				failed = true
 				set.Add(cCleanupFailed, 1)
 				sample(results.Sample{Kind: "cleanup_error", Detail: "reconnect: " + err.Error()})
 				return
@@ -96,6 +102,7 @@ func raceCleanup(ctx context.Context, e *suite.Env, n int, rt time.Duration) (re
 			if err := s2.Ask(mid2, "after reconnect "+mid2, ""); err == nil {
 				_, err = s2.Await(mid2, rt)
 				if err != nil {
+					failed = true
 					set.Add(cCleanupFailed, 1)
 					sample(results.Sample{Kind: "cleanup_error", Detail: "run after reconnect: " + err.Error()})
 				}

@@ -150,6 +150,7 @@ func raceConfig(ctx context.Context, e *suite.Env) (results.Scenario, bool, erro
 			call := now()
 			_, _, err := e.Target.JSON(ctx, "PUT", protocol.PathAdminConfig, e.AdminToken, map[string]any{"values": values(next)}, nil)
 			ret := now()
+			set.Add(results.CounterOperations, 1)
 			if err != nil {
 				sample(results.Sample{Kind: "config_write_error", Detail: err.Error()})
 				ret = math.MaxInt64 // indeterminate: it may have happened
@@ -178,6 +179,7 @@ func raceConfig(ctx context.Context, e *suite.Env) (results.Scenario, bool, erro
 				call := now()
 				_, _, err := e.Target.JSON(rctx, "GET", protocol.PathConfig, us.Token, nil, &snap)
 				ret := now()
+				set.Add(results.CounterOperations, 1)
 				if err != nil {
 					continue
 				}

@@ -34,9 +34,17 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each user's session is one of the scenario's journeys: it
+			// fails with a database error.
+			failed := false
+			defer func() { countJourney(set, failed) }()
+			dbError := func() {
+				failed = true
+				set.Add(cDBErrors, 1)
+			}
 			s, err := journey.Dial(ctx, e.Target, e.Account(1000+u))
 			if err != nil {
-				set.Add(cDBErrors, 1)
+				dbError()
 				sample(results.Sample{Kind: "db_error", Detail: err.Error()})
 				return
 			}
@@ -44,7 +52,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 			tok := s.Session().Token
 			var before protocol.ThreadList
 			if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads, tok, nil, &before); err != nil {
-				set.Add(cDBErrors, 1)
+				dbError()
 				return
 			}
 			known := map[string]bool{}
@@ -57,7 +65,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 			for i := range threadsPer {
 				var th protocol.Thread
 				if _, _, err := e.Target.JSON(ctx, "POST", protocol.PathThreads, tok, protocol.NewThread{Title: fmt.Sprintf("race %d/%d", u, i)}, &th); err != nil {
-					set.Add(cDBErrors, 1)
+					dbError()
 					indeterminate++
 					sample(results.Sample{Kind: "db_error", Detail: err.Error()})
 					continue
@@ -68,12 +76,12 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 					mid := fmt.Sprintf("db-%d-%d-%d-%d", u, i, j, time.Now().UnixNano())
 					sent[mid] = true
 					if err := s.Ask(mid, "store me "+mid, th.ID); err != nil {
-						set.Add(cDBErrors, 1)
+						dbError()
 						continue
 					}
 					f, err := s.Await(mid, rt)
 					if err != nil || f.Type != protocol.EventAgentCompleted {
-						set.Add(cDBErrors, 1)
+						dbError()
 						sample(results.Sample{Kind: "db_error", Detail: fmt.Sprintf("run %s: %v", mid, err)})
 						continue
 					}
@@ -84,7 +92,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 			// Read back.
 			var after protocol.ThreadList
 			if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads, tok, nil, &after); err != nil {
-				set.Add(cDBErrors, 1)
+				dbError()
 				return
 			}
 			seen := map[string]int{}
@@ -113,7 +121,7 @@ func raceDB(ctx context.Context, e *suite.Env, rt time.Duration) (results.Scenar
 				}
 				var ml protocol.MessageList
 				if _, _, err := e.Target.JSON(ctx, "GET", protocol.PathThreads+"/"+url.PathEscape(id)+"/messages", tok, nil, &ml); err != nil {
-					set.Add(cDBErrors, 1)
+					dbError()
 					continue
 				}
 				count := map[string]int{}

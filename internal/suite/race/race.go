@@ -170,6 +170,18 @@ func manual(name string, users int, set *metrics.Set, start time.Time, samples [
 	return sc
 }
 
+// countJourney counts one journey of a scenario the suite drives itself
+// (a client's cycle, a user's session), succeeded unless failed, as the
+// scenarios of package suite count theirs.
+func countJourney(set *metrics.Set, failed bool) {
+	set.Add(suite.CounterJourneys, 1)
+	if failed {
+		set.Add(suite.CounterFailed, 1)
+	} else {
+		set.Add(suite.CounterSucceeded, 1)
+	}
+}
+
 // nonceRE finds goldenpath's per-user nonces: "gpn<vu>x<random>".
 var nonceRE = regexp.MustCompile(`gpn(\d+)x`)
 
