@@ -206,6 +206,10 @@ type Scenario struct {
 	Succeeded int64   `json:"succeeded"`
 	Failed    int64   `json:"failed"`
 	Dropped   int64   `json:"dropped"`
+	// Operations are the requests a suite's own workload made that are not
+	// journeys ([CounterOperations]): a race or memory scenario's config
+	// reads, connections, database calls.
+	Operations int64 `json:"operations,omitempty"`
 	// Throughput is succeeded journeys per second.
 	Throughput float64                    `json:"throughput_per_s"`
 	Phases     map[string]metrics.Summary `json:"phases"`

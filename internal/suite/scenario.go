@@ -188,6 +188,7 @@ func newSet() *metrics.Set {
 func Summarise(sc *results.Scenario) {
 	c := sc.Metrics.Counters
 	sc.Journeys, sc.Succeeded, sc.Failed, sc.Dropped = c[CounterJourneys], c[CounterSucceeded], c[CounterFailed], c[CounterDropped]
+	sc.Operations = c[results.CounterOperations]
 	if sc.DurationS > 0 {
 		sc.Throughput = float64(sc.Succeeded) / sc.DurationS
 	}
