@@ -42,7 +42,7 @@ type Rule struct {
 
 // String renders the rule in the syntax of an SLA file: "login: p95 < 5s"
 // (a latency limit as Go prints a duration), "success_rate: >= 98%" (a
-// rate). Other rules follow the same form, "METRIC: STAT OP LIMIT", with a
+// rate, when its limit is a ratio). Other rules follow the same form, "METRIC: STAT OP LIMIT", with a
 // ratio as a percentage and other units after the number. A nil rule is
 // "".
 func (r *Rule) String() string {
@@ -52,7 +52,11 @@ func (r *Rule) String() string {
 	var limit string
 	switch r.Unit {
 	case UnitMS:
-		limit = time.Duration(math.Round(r.Limit * float64(time.Millisecond))).String()
+		if ns := math.Round(r.Limit * float64(time.Millisecond)); math.Abs(ns) < 1<<63 {
+			limit = time.Duration(ns).String()
+		} else { // beyond a Duration (or NaN): a Duration conversion would overflow
+			limit = strconv.FormatFloat(r.Limit, 'g', -1, 64) + " " + UnitMS
+		}
 	case UnitRatio:
 		limit = strconv.FormatFloat(r.Limit*100, 'g', 12, 64) + "%"
 	case "":
@@ -61,7 +65,7 @@ func (r *Rule) String() string {
 		limit = strconv.FormatFloat(r.Limit, 'g', 12, 64) + " " + r.Unit
 	}
 	text := r.Stat + " " + r.Op + " " + limit
-	if r.Stat == StatRate {
+	if r.Stat == StatRate && r.Unit == UnitRatio { // only a percentage reads back as a rate
 		text = r.Op + " " + limit
 	}
 	if r.Metric == "" {
