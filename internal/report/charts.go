@@ -168,6 +168,22 @@ func (c *chart) legend(entries ...legendEntry) {
 	}
 }
 
+// footLegend lays entries out in a row under the axis title, growing the
+// chart to hold it: the key to a time chart's suite bands.
+func (c *chart) footLegend(entries ...legendEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	y := c.H + 6
+	c.H += 22
+	x := c.Plot.X
+	for _, e := range entries {
+		e.X, e.Y = x, y
+		c.Legend = append(c.Legend, e)
+		x += 34 + 6.5*float64(len([]rune(e.Text)))
+	}
+}
+
 // stepPath draws per-second values as steps: each value holds for its
 // second [t, t+w). A NaN value breaks the line.
 type stepPath struct {
@@ -252,11 +268,3 @@ func fmtLatencyTick(v float64) string {
 
 // fmtCount formats an axis value that counts things.
 func fmtCount(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
-
-// fmtSeconds formats an axis value in seconds.
-func fmtSeconds(v float64) string {
-	if math.Abs(v) >= 120 {
-		return strconv.FormatFloat(v/60, 'g', 3, 64) + "m"
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64) + "s"
-}

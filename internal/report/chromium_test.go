@@ -84,6 +84,18 @@ func TestHTMLInChromium(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n != len(chartIDs) {
 		t.Errorf("data-charts-rendered = %d; want all %d charts drawn with a non-empty bounding box", n, len(chartIDs))
 	}
+	checkDrawn(t, dom)
+	checkAxisUnits(t, dom)
+	for _, id := range []string{"over-time", "distribution", "traffic", "capacity"} {
+		if !strings.Contains(dom, `<h2 id="`+id+`">`) || !strings.Contains(dom, `<a href="#`+id+`">`) {
+			t.Errorf("the page has no section %s, or no link to it", id)
+		}
+	}
+	for _, suite := range []string{"integrated", "load", "race", "memory"} {
+		if !strings.Contains(dom, ">"+suite+" suite</text>") {
+			t.Errorf("no time chart's legend names the %s suite's band", suite)
+		}
+	}
 
 	// The same checks catch a broken page: a chart that draws nothing is
 	// not counted and is reported, and a script error is logged and
@@ -108,4 +120,85 @@ func TestHTMLInChromium(t *testing.T) {
 			t.Errorf("chromium's log of the broken page has no console line; the test would not see a real error:\n%s", log)
 		}
 	})
+}
+
+// svgOf returns the <svg> element of id in a dumped DOM, "" without one.
+func svgOf(dom, id string) string {
+	m := regexp.MustCompile(`(?s)<svg [^>]*id="` + id + `"[^>]*>.*?</svg>`).FindString(dom)
+	return m
+}
+
+// lineCharts are the charts drawn with lines: each must draw one of
+// non-zero length.
+var lineCharts = []string{"chart-active-users", "chart-throughput-time", "chart-latency-time", "chart-first-event-time",
+	"chart-login-time", "chart-latency-distribution", "chart-capacity", "chart-memory"}
+
+// checkDrawn checks what the page's script found drawn in each chart:
+// lines of non-zero length in the line charts, marks (lines, bars, dots)
+// of non-zero size in every chart.
+func checkDrawn(t *testing.T, dom string) {
+	t.Helper()
+	attr := func(svg, name string) int {
+		m := regexp.MustCompile(name + `="(\d+)"`).FindStringSubmatch(svg)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	for _, id := range chartIDs {
+		svg := svgOf(dom, id)
+		if n := attr(svg, "data-marks"); n < 1 {
+			t.Errorf("%s: data-marks = %d; want lines, bars or dots of non-zero size", id, n)
+		}
+	}
+	for _, id := range lineCharts {
+		if n := attr(svgOf(dom, id), "data-paths"); n < 1 {
+			t.Errorf("%s: data-paths = %d; want a line of non-zero length", id, n)
+		}
+	}
+}
+
+// timeCharts are the charts over the run's time.
+var timeCharts = []string{"chart-active-users", "chart-throughput-time", "chart-latency-time", "chart-first-event-time", "chart-login-time", "chart-memory"}
+
+var (
+	textRE   = regexp.MustCompile(`<text class="(tick|axis)"[^>]*text-anchor="(middle|end)"[^>]*>([^<]*)</text>`)
+	plainNum = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	unitRE   = regexp.MustCompile(`\((s|min|h|ms|µs|MiB)\)$`)
+)
+
+// checkAxisUnits checks that every linear axis of a time chart writes its
+// ticks as plain numbers of one unit, which its title names: "time since
+// the start of the run (s)" with 0, 10, 20, not 100s then 2.08m.
+func checkAxisUnits(t *testing.T, dom string) {
+	t.Helper()
+	for _, id := range timeCharts {
+		svg := svgOf(dom, id)
+		var xTitle string
+		var ticks []string
+		for _, m := range textRE.FindAllStringSubmatch(svg, -1) {
+			switch {
+			case m[1] == "axis" && strings.HasPrefix(m[3], "time since the start of the run"):
+				xTitle = m[3]
+			case m[1] == "axis":
+				if !unitRE.MatchString(m[3]) && id != "chart-active-users" && id != "chart-throughput-time" {
+					t.Errorf("%s: y axis title %q names no unit", id, m[3])
+				}
+			case m[1] == "tick":
+				ticks = append(ticks, m[3])
+			}
+		}
+		if !unitRE.MatchString(xTitle) {
+			t.Errorf("%s: time axis title %q; want it to name its one unit, e.g. (s)", id, xTitle)
+		}
+		if len(ticks) < 4 {
+			t.Errorf("%s: %d tick labels; want both axes labelled", id, len(ticks))
+		}
+		for _, tk := range ticks {
+			if !plainNum.MatchString(tk) {
+				t.Errorf("%s: tick label %q; want a plain number of the axis's unit", id, tk)
+			}
+		}
+	}
 }

@@ -12,11 +12,22 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/trend"
 )
 
-// A figure is one chart of the HTML report, or why it is absent.
+// A figure is one chart of the HTML report, or why it is absent, and the
+// section of the page it belongs to.
 type figure struct {
 	Title  string
 	Chart  *chart
 	Absent string
+	Group  string // a figureGroups key; "" for the phase chart under the SLA table
+}
+
+// figureGroups are the page's sections of charts, in page order: id and
+// heading.
+var figureGroups = [][2]string{
+	{"over-time", "Load and latency over time"},
+	{"distribution", "Latency distribution"},
+	{"traffic", "Traffic and errors"},
+	{"capacity", "Capacity, memory and regression"},
 }
 
 // maxSteps bounds the points of a time chart: a longer run is drawn in
@@ -27,24 +38,25 @@ const maxSteps = 600
 func figures(a *analysis) []figure {
 	r := a.r
 	tl := newTimeline(r)
+	noSeries := func(what string) string {
+		return "The results hold no per-second " + what + " (results written before goldenpath kept them, or no journey ran)."
+	}
 	return []figure{
-		{"Latency percentiles per phase", phaseChart(a), "No phase was measured."},
-		{"Journey latency over time", tl.latencyChart(a.rules), "The results hold no per-second journey latencies."},
-		{"Throughput over time", tl.throughputChart(), "The results hold no per-second journey counts."},
-		{"Errors by kind", errorsChart(r), "No journey failed and the oracle found no violation."},
-		{"Users vs latency (capacity search)", capacityChart(r, a.rules), "The capacity search did not run (--max-users 0, or a segmented run)."},
-		{"Target memory over time", memoryChart(r), "The target's memory was not watched: it was neither goldenpath's child process nor served /metrics."},
-		{"Regression comparison", regressionChart(r), "These results carry no regression comparison: the regression suite did not run."},
+		{"Latency percentiles per phase", phaseChart(a), "No phase was measured.", ""},
+		{"Active users over time", tl.activeChart(), noSeries("count of users in a journey"), "over-time"},
+		{"Throughput over time", tl.throughputChart(), noSeries("journey counts"), "over-time"},
+		{"Journey latency over time", tl.latencyChart(a.rules, "journey", "chart-latency-time", "Journey latency over time"), noSeries("journey latencies"), "over-time"},
+		{"First event latency over time", tl.latencyChart(a.rules, "first_event", "chart-first-event-time", "First event latency over time (request to agent_started)"),
+			noSeries("first_event latencies"), "over-time"},
+		{"Login latency over time", tl.latencyChart(a.rules, "login", "chart-login-time", "Login latency over time"), noSeries("login latencies"), "over-time"},
+		{"Latency distribution", distributionChart(a), "No journey, first_event or login latency was measured.", "distribution"},
+		{"HTTP replies by status", httpChart(r), "The results count no HTTP reply (results written before goldenpath counted them, or no journey ran).", "traffic"},
+		{"WebSocket messages by type", wsChart(r), "The results count no WebSocket message (results written before goldenpath counted them, or no journey opened a socket).", "traffic"},
+		{"Errors by kind", errorsChart(r), "No journey failed and the oracle found no violation.", "traffic"},
+		{"Users vs latency (capacity search)", capacityChart(r, a.rules), "The capacity search did not run (--max-users 0, or a segmented run).", "capacity"},
+		{"Target memory over time", memoryChart(r, tl), "The target's memory was not watched: it was neither goldenpath's child process nor served /metrics.", "capacity"},
+		{"Regression comparison", regressionChart(r), regressionAbsent(r), "capacity"},
 	}
-}
-
-// journeyLimit is the limit of the SLA rule on the journey's latency, in
-// ms, and the rule; 0 and "" without one.
-func journeyLimit(rules map[string]Rule) (float64, string) {
-	if r, ok := rules["journey"]; ok && r.Unit == results.UnitMS {
-		return r.Limit, r.String()
-	}
-	return 0, ""
 }
 
 func phaseChart(a *analysis) *chart {
@@ -104,187 +116,6 @@ func phaseChart(a *analysis) *chart {
 	return c
 }
 
-// timeline places every scenario's per-second series on the run's clock.
-type timeline struct {
-	scs    []timedScenario
-	t0, t1 float64 // the span, in seconds from the origin
-	bucket int     // seconds per step
-}
-
-type timedScenario struct {
-	sc     *Scenario
-	offset float64 // of its series start from the origin, seconds
-}
-
-func newTimeline(r *Results) *timeline {
-	origin := r.StartedAt.Truncate(time.Second)
-	for _, sc := range r.Scenarios {
-		if len(sc.Metrics.Series) > 0 && (origin.IsZero() || sc.Metrics.SeriesStart.Before(origin)) {
-			origin = sc.Metrics.SeriesStart
-		}
-	}
-	tl := &timeline{t0: math.Inf(1), t1: math.Inf(-1), bucket: 1}
-	for i := range r.Scenarios {
-		sc := &r.Scenarios[i]
-		if len(sc.Metrics.Series) == 0 {
-			continue
-		}
-		off := sc.Metrics.SeriesStart.Sub(origin).Seconds()
-		tl.scs = append(tl.scs, timedScenario{sc, off})
-		tl.t0 = math.Min(tl.t0, off)
-		tl.t1 = math.Max(tl.t1, off+float64(len(sc.Metrics.Series)))
-	}
-	if span := tl.t1 - tl.t0; span > maxSteps {
-		tl.bucket = int(math.Ceil(span / maxSteps))
-	}
-	return tl
-}
-
-// frame lays out a time chart with the scenarios as shaded bands.
-func (tl *timeline) frame(id, title string, yMax float64, yFormat func(float64) string, yTitle string) (*chart, scale, scale) {
-	c := newChart(id, title, 240, 70)
-	xt, x0, x1 := niceTicks(tl.t0, tl.t1, 8)
-	sx := c.xScale(x0, x1, false)
-	yt, y0, y1 := niceTicks(0, yMax, 5)
-	sy := c.yScale(y0, y1)
-	c.xAxis(sx, xt, fmtSeconds, "time since the start of the run")
-	c.yAxis(sy, yt, yFormat, yTitle)
-	for i, ts := range tl.scs {
-		a, b := sx.at(ts.offset), sx.at(ts.offset+float64(len(ts.sc.Metrics.Series)))
-		c.Bands = append(c.Bands, box{X: a, Y: c.Plot.Y, W: math.Max(b-a, 1), H: c.Plot.H, Class: fmt.Sprintf("band%d", i%2),
-			Tip: fmt.Sprintf("scenario %s (%s): %d journeys, %d failed", ts.sc.Name, ts.sc.Suite, ts.sc.Journeys, ts.sc.Failed)})
-		if b-a >= 6.5*float64(len(ts.sc.Name)) {
-			c.Labels = append(c.Labels, label{X: (a + b) / 2, Y: c.Plot.Y + 12, Text: ts.sc.Name, Anchor: "middle", Class: "band-label"})
-		}
-	}
-	if tl.bucket > 1 {
-		c.Note = fmt.Sprintf("One step per %d seconds. ", tl.bucket)
-	}
-	return c, sx, sy
-}
-
-// steps calls fn for each step of a scenario: its start time and the
-// seconds it covers.
-func (tl *timeline) steps(ts timedScenario, fn func(t float64, pts []int)) {
-	n := len(ts.sc.Metrics.Series)
-	w := tl.bucket
-	for i := 0; i < n; {
-		// Align buckets on the run's clock, not the scenario's.
-		abs := int(ts.offset-tl.t0) + i
-		end := min(n, i+w-abs%w)
-		idx := make([]int, 0, end-i)
-		for k := i; k < end; k++ {
-			idx = append(idx, k)
-		}
-		fn(ts.offset+float64(i), idx)
-		i = end
-	}
-}
-
-func (tl *timeline) latencyChart(rules map[string]Rule) *chart {
-	yMax := 0.0
-	for _, ts := range tl.scs {
-		for _, p := range ts.sc.Metrics.Series {
-			if l, ok := p.Latency["journey"]; ok && l.Count > 0 {
-				yMax = math.Max(yMax, l.P99)
-			}
-		}
-	}
-	if yMax == 0 {
-		return nil
-	}
-	limit, rule := journeyLimit(rules)
-	showLimit := limit > 0 && limit <= 3*yMax
-	if showLimit {
-		yMax = math.Max(yMax, limit)
-	}
-	c, sx, sy := tl.frame("chart-latency-time", "Journey latency over time", yMax*1.05, fmtLatencyTick, "journey latency")
-	lines := []*stepPath{{}, {}, {}}
-	for _, ts := range tl.scs {
-		tl.steps(ts, func(t float64, idx []int) {
-			worst := []float64{math.NaN(), math.NaN(), math.NaN()}
-			for _, k := range idx {
-				if l, ok := ts.sc.Metrics.Series[k].Latency["journey"]; ok && l.Count > 0 {
-					for j, v := range []float64{l.P50, l.P95, l.P99} {
-						if math.IsNaN(worst[j]) || v > worst[j] {
-							worst[j] = v
-						}
-					}
-				}
-			}
-			for j, l := range lines {
-				y := math.NaN()
-				if !math.IsNaN(worst[j]) {
-					y = sy.at(worst[j])
-				}
-				l.add(sx.at(t), sx.at(t+float64(len(idx))), y)
-			}
-		})
-		for _, l := range lines {
-			l.brk()
-		}
-	}
-	for j, stat := range []string{"p50", "p95", "p99"} {
-		c.Paths = append(c.Paths, path{D: lines[j].b.String(), Class: fmt.Sprintf("line s%d", j+1), Tip: "journey " + stat + " per second"})
-	}
-	c.legend(legendEntry{Class: "s1", Text: "p50", Line: true}, legendEntry{Class: "s2", Text: "p95", Line: true},
-		legendEntry{Class: "s3", Text: "p99", Line: true}, legendEntry{Class: "sla", Text: "SLA limit", Line: true})
-	switch {
-	case showLimit:
-		y := sy.at(limit)
-		c.Refs = append(c.Refs, segment{X1: c.Plot.X, Y1: y, X2: c.Plot.X + c.Plot.W, Y2: y, Class: "sla", Tip: "SLA " + rule})
-	case limit > 0:
-		c.Note += fmt.Sprintf("The SLA (%s) is far above the chart. ", rule)
-	}
-	c.Desc = fmt.Sprintf("Journey latency p50, p95 and p99 per second over %d scenarios; the worst second's p99 is %s.", len(tl.scs), fmtLatency(yMax))
-	if tl.bucket > 1 {
-		c.Note += "Each step shows its worst second."
-	}
-	return c
-}
-
-func (tl *timeline) throughputChart() *chart {
-	type rate struct{ ok, failed float64 }
-	var steps [][]rate
-	yMax, seen := 0.0, false
-	for _, ts := range tl.scs {
-		var s []rate
-		tl.steps(ts, func(_ float64, idx []int) {
-			var v rate
-			for _, k := range idx {
-				pc := ts.sc.Metrics.Series[k].Counters
-				seen = seen || pc["journeys"] > 0 || pc["succeeded"] > 0 || pc["failed"] > 0
-				v.ok += float64(pc["succeeded"]) / float64(len(idx))
-				v.failed += float64(pc["failed"]) / float64(len(idx))
-			}
-			yMax = math.Max(yMax, math.Max(v.ok, v.failed))
-			s = append(s, v)
-		})
-		steps = append(steps, s)
-	}
-	if !seen {
-		return nil
-	}
-	c, sx, sy := tl.frame("chart-throughput-time", "Throughput over time", math.Max(yMax*1.05, 1), fmtCount, "journeys per second")
-	var ok, failed stepPath
-	for i, ts := range tl.scs {
-		k := 0
-		tl.steps(ts, func(t float64, idx []int) {
-			x0, x1 := sx.at(t), sx.at(t+float64(len(idx)))
-			ok.add(x0, x1, sy.at(steps[i][k].ok))
-			failed.add(x0, x1, sy.at(steps[i][k].failed))
-			k++
-		})
-		ok.brk()
-		failed.brk()
-	}
-	c.Paths = append(c.Paths, path{D: ok.b.String(), Class: "line ok", Tip: "journeys completed per second"},
-		path{D: failed.b.String(), Class: "line bad", Tip: "journeys failed per second"})
-	c.legend(legendEntry{Class: "ok", Text: "succeeded", Line: true}, legendEntry{Class: "bad", Text: "failed", Line: true})
-	c.Desc = fmt.Sprintf("Journeys that succeeded and failed per second over %d scenarios; the busiest second saw %s.", len(tl.scs), fmtCount(yMax))
-	return c
-}
-
 func errorsChart(r *Results) *chart {
 	totals := map[string]int64{}
 	for _, sc := range r.Scenarios {
@@ -327,18 +158,19 @@ func capacityChart(r *Results, rules map[string]Rule) *chart {
 	for _, s := range steps {
 		yMax, uMax = math.Max(yMax, s.JourneyP95), max(uMax, s.Users)
 	}
-	limit, rule := journeyLimit(rules)
+	limit, rule := phaseLimit(rules, "journey")
 	showLimit := limit > 0 && limit <= 3*yMax
 	if showLimit {
 		yMax = math.Max(yMax, limit)
 	}
 	c := newChart("chart-capacity", "Users vs journey latency (capacity search)", 240, 70)
-	xt, x0, x1 := niceTicks(0, float64(uMax), 8)
+	xt, x0, x1 := countUnit.ticks(0, float64(uMax), 8)
 	sx := c.xScale(x0, x1, false)
-	yt, y0, y1 := niceTicks(0, math.Max(yMax*1.05, 1), 5)
+	yu := latencyUnit(math.Max(yMax*1.05, 1))
+	yt, y0, y1 := yu.ticks(0, math.Max(yMax*1.05, 1), 5)
 	sy := c.yScale(y0, y1)
-	c.xAxis(sx, xt, fmtCount, "concurrent users")
-	c.yAxis(sy, yt, fmtLatencyTick, "journey p95")
+	c.xAxis(sx, xt, countUnit.format, "concurrent users")
+	c.yAxis(sy, yt, yu.format, yu.title("journey p95"))
 	var xs, ys []float64
 	for _, s := range steps {
 		xs, ys = append(xs, float64(s.Users)), append(ys, s.JourneyP95)
@@ -369,16 +201,19 @@ func capacityChart(r *Results, rules map[string]Rule) *chart {
 // trendPoints bounds the points given to Theil-Sen, which takes O(n²).
 const trendPoints = 300
 
-func memoryChart(r *Results) *chart {
+// memoryChart draws the target's memory on the run's clock, over the
+// timeline's suite bands.
+func memoryChart(r *Results, tl *timeline) *chart {
 	pts := r.TargetMemory
 	if len(pts) < 2 {
 		return nil
 	}
 	const mib = 1 << 20
-	var xs, ys []float64 // seconds, MiB
+	shift := r.StartedAt.Sub(tl.origin).Seconds() // the points count from the start
+	var xs, ys []float64                          // seconds on the timeline, MiB
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
-		xs, ys = append(xs, p.T), append(ys, p.RSS/mib)
+		xs, ys = append(xs, p.T+shift), append(ys, p.RSS/mib)
 		lo, hi = math.Min(lo, p.RSS/mib), math.Max(hi, p.RSS/mib)
 	}
 	var tx, ty []float64
@@ -393,13 +228,9 @@ func memoryChart(r *Results) *chart {
 		lo, hi = math.Min(lo, math.Min(ta, tb)), math.Max(hi, math.Max(ta, tb))
 	}
 	pad := math.Max((hi-lo)*0.1, 1)
-	c := newChart("chart-memory", "Target memory over time", 240, 70)
-	xt, x0, x1 := niceTicks(xs[0], xs[len(xs)-1], 8)
-	sx := c.xScale(x0, x1, false)
-	yt, y0, y1 := niceTicks(math.Max(lo-pad, 0), hi+pad, 5)
-	sy := c.yScale(y0, y1)
-	c.xAxis(sx, xt, fmtSeconds, "time since the start of the run")
-	c.yAxis(sy, yt, fmtCount, "resident memory (MiB)")
+	span := *tl
+	span.t0, span.t1 = math.Min(tl.t0, xs[0]), math.Max(tl.t1, xs[len(xs)-1])
+	c, sx, sy := span.frame("chart-memory", "Target memory over time", math.Max(lo-pad, 0), hi+pad, axisUnit{"MiB", 1, nil}, "resident memory")
 	// A long run is drawn as the peak of every few samples.
 	dx, dy := xs, ys
 	if k := (len(xs) + maxSteps - 1) / maxSteps; k > 1 {
@@ -412,7 +243,7 @@ func memoryChart(r *Results) *chart {
 	}
 	c.Paths = append(c.Paths, path{D: polyline(dx, dy, sx, sy), Class: "line s1", Tip: "the target's resident memory (RSS)"})
 	c.Desc = fmt.Sprintf("The target's resident memory over %s: from %s to %s, peak %s.",
-		fmtSeconds(xs[len(xs)-1]-xs[0]), fmtBytes(ys[0]*mib), fmtBytes(ys[len(ys)-1]*mib), fmtBytes(slices.Max(ys)*mib))
+		time.Duration((xs[len(xs)-1]-xs[0])*float64(time.Second)).Round(time.Second), fmtBytes(ys[0]*mib), fmtBytes(ys[len(ys)-1]*mib), fmtBytes(slices.Max(ys)*mib))
 	entries := []legendEntry{{Class: "s1", Text: "RSS", Line: true}}
 	if trend {
 		perMin := fmt.Sprintf("%+.2f MiB/min", slope*60)
@@ -449,4 +280,50 @@ func regressionChart(r *Results) *chart {
 	c.legend(legendEntry{Class: "ok", Text: "within"}, legendEntry{Class: "bad", Text: "regression"}, legendEntry{Class: "sla", Text: "threshold", Line: true})
 	c.Desc = fmt.Sprintf("%d metrics of the regression suite, each as a share of its threshold.", len(bars))
 	return c
+}
+
+// regressionAbsent says why there is no regression comparison: the suite
+// did not run, or it ran and compared nothing — the first run of a
+// baseline writes it, and says which.
+func regressionAbsent(r *Results) string {
+	var cmp *Scenario
+	for i := range r.Scenarios {
+		if sc := &r.Scenarios[i]; sc.Suite == "regression" && sc.Model == "comparison" {
+			cmp = sc
+		}
+	}
+	ran := cmp != nil
+	for _, c := range r.Checks {
+		ran = ran || c.Suite == "regression"
+	}
+	if !ran {
+		return "These results carry no regression comparison: the regression suite did not run (--suite regression)."
+	}
+	detail := ""
+	if cmp != nil {
+		for _, s := range cmp.Samples {
+			if s.Kind == "baseline" {
+				detail = s.Detail
+				break
+			}
+		}
+	}
+	switch {
+	case cmp != nil && cmp.Metrics.Counters["state_first"] > 0:
+		return "The regression suite ran and wrote its first baseline from this run's rounds, so there was nothing to compare them with yet: " + detail + "."
+	case cmp != nil && cmp.Metrics.Counters["state_compared"] > 0:
+		for _, c := range r.Checks {
+			if c.Suite == "regression" {
+				return "The regression suite ran and compared this run with its baseline, but judged no metric: " + c.Evidence + "."
+			}
+		}
+	case detail != "":
+		return "The regression suite ran but compared nothing: " + detail + "."
+	}
+	for _, c := range r.Checks {
+		if c.Suite == "regression" {
+			return "The regression suite ran but compared nothing: " + c.Evidence + "."
+		}
+	}
+	return "The regression suite ran but compared nothing."
 }

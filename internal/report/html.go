@@ -22,12 +22,16 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // WriteHTML writes the run's report as one self-contained HTML page that
 // opens offline: the sections of [WriteMarkdown], and charts drawn as
-// inline SVG — latency percentiles per phase against their SLA, journey
-// latency and throughput over time, errors by kind, users against latency
-// from the capacity search, the target's memory with a Theil-Sen trend,
-// and the regression comparison when the results carry one. It loads
-// nothing: no script, style sheet, font or image from elsewhere. Every
-// piece of text from the results is escaped by html/template.
+// inline SVG — latency percentiles per phase against their SLA; over the
+// run's time, with every suite's stretch shaded and named, the active
+// users, the throughput, and the p50, p95 and p99 of the journey, the
+// first event and the login; the latency distribution of those three
+// phases; the HTTP replies by status and the WebSocket messages by type;
+// errors by kind; users against latency from the capacity search; the
+// target's memory with a Theil-Sen trend; and the regression comparison
+// when the results carry one. It loads nothing: no script, style sheet,
+// font or image from elsewhere. Every piece of text from the results is
+// escaped by html/template.
 //
 // A small inline script records script errors on the body
 // (data-errors) and counts the charts that drew something
@@ -62,8 +66,16 @@ type htmlPage struct {
 	PhaseSource                 string
 	Notes                       []string
 	Checks                      []Check
-	Figures                     []figure
+	HasOperations               bool // a scenario drove operations that are not journeys
+	PhaseFigure                 figure
+	Groups                      []figureGroup
 	ChartCount                  int
+}
+
+// figureGroup is one section of charts.
+type figureGroup struct {
+	ID, Title string
+	Figures   []figure
 }
 
 type htmlRow struct {
@@ -145,10 +157,25 @@ func newHTMLPage(a *analysis) *htmlPage {
 		p.Phases = append(p.Phases, htmlPhase{Name: ph.name, Count: ph.sum.count, P50: fmtLatency(ph.sum.p50), P95: fmtLatency(ph.sum.p95),
 			P99: fmtLatency(ph.sum.p99), Max: fmtLatency(ph.sum.max), Rule: ph.rule})
 	}
-	p.Figures = figures(a)
-	for _, f := range p.Figures {
+	for _, sc := range r.Scenarios {
+		p.HasOperations = p.HasOperations || sc.Operations > 0
+	}
+	figs := figures(a)
+	for _, g := range figureGroups {
+		p.Groups = append(p.Groups, figureGroup{ID: g[0], Title: g[1]})
+	}
+	for _, f := range figs {
 		if f.Chart != nil {
 			p.ChartCount++
+		}
+		if f.Group == "" {
+			p.PhaseFigure = f
+			continue
+		}
+		for i := range p.Groups {
+			if p.Groups[i].ID == f.Group {
+				p.Groups[i].Figures = append(p.Groups[i].Figures, f)
+			}
 		}
 	}
 	return p

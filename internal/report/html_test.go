@@ -15,7 +15,8 @@ import (
 )
 
 // chartIDs are the charts of the HTML report, in page order.
-var chartIDs = []string{"chart-phases", "chart-latency-time", "chart-throughput-time", "chart-errors",
+var chartIDs = []string{"chart-phases", "chart-active-users", "chart-throughput-time", "chart-latency-time", "chart-first-event-time",
+	"chart-login-time", "chart-latency-distribution", "chart-http-status", "chart-ws-messages", "chart-errors",
 	"chart-capacity", "chart-memory", "chart-regression"}
 
 // element is a start tag of a parsed page, with its text content.
@@ -111,8 +112,8 @@ func TestWriteHTMLStructure(t *testing.T) {
 	if !slices.Equal(svgs, chartIDs) {
 		t.Errorf("the page has charts %q; want one <svg> per chart, %q", svgs, chartIDs)
 	}
-	if !bytes.Contains(page, []byte(`<body data-charts="7">`)) {
-		t.Errorf("the body does not announce its 7 charts (data-charts)")
+	if !bytes.Contains(page, []byte(`<body data-charts="13">`)) {
+		t.Errorf("the body does not announce its 13 charts (data-charts)")
 	}
 	for _, low := range []string{"http://", "https://"} {
 		for _, e := range els {
@@ -163,9 +164,13 @@ func TestWriteHTMLAbsentCharts(t *testing.T) {
 	for _, want := range []string{
 		"The capacity search did not run",
 		"The target&#39;s memory was not watched",
-		"These results carry no regression comparison",
+		"These results carry no regression comparison: the regression suite did not run",
 		"No journey failed and the oracle found no violation.",
-		`data-charts="3"`,
+		"The results hold no per-second count of users in a journey",
+		"The results hold no per-second first_event latencies",
+		"The results count no HTTP reply",
+		"The results count no WebSocket message",
+		`data-charts="4"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("WriteHTML(fixture without capacity, errors, memory or regression) lacks %q", want)
@@ -178,7 +183,7 @@ func TestWriteHTMLAbsentCharts(t *testing.T) {
 			svgs = append(svgs, e.attrs["id"])
 		}
 	}
-	if want := []string{"chart-phases", "chart-latency-time", "chart-throughput-time"}; !slices.Equal(svgs, want) {
+	if want := []string{"chart-phases", "chart-throughput-time", "chart-latency-time", "chart-latency-distribution"}; !slices.Equal(svgs, want) {
 		t.Errorf("charts %q; want %q", svgs, want)
 	}
 }

@@ -158,10 +158,28 @@ func (m *mdWriter) summarySection(a *analysis) {
 
 	if len(r.Scenarios) > 0 {
 		m.printf("\n### Scenarios\n\n")
-		m.header("scenario", "suite", "model", "users", "journeys", "succeeded", "failed", "journeys/s")
+		ops := false
 		for _, sc := range r.Scenarios {
-			m.row(mdCellCode(sc.Name), mdCell(sc.Suite), mdCell(sc.Model), fmt.Sprint(sc.Users), fmt.Sprint(sc.Journeys),
-				fmt.Sprint(sc.Succeeded), fmt.Sprint(sc.Failed), fmt.Sprintf("%.2f", sc.Throughput))
+			ops = ops || sc.Operations > 0
+		}
+		cols := []string{"scenario", "suite", "model", "users", "journeys", "succeeded", "failed", "journeys/s"}
+		if ops {
+			cols = append(cols, "operations")
+		}
+		m.header(cols...)
+		for _, sc := range r.Scenarios {
+			cells := []string{mdCellCode(sc.Name), mdCell(sc.Suite), mdCell(sc.Model), fmt.Sprint(sc.Users), fmt.Sprint(sc.Journeys),
+				fmt.Sprint(sc.Succeeded), fmt.Sprint(sc.Failed), fmt.Sprintf("%.2f", sc.Throughput)}
+			if ops {
+				cells = append(cells, "—")
+				if sc.Operations > 0 {
+					cells[len(cells)-1] = fmt.Sprint(sc.Operations)
+				}
+			}
+			m.row(cells...)
+		}
+		if ops {
+			m.printf("\nOperations: the requests of a race or memory workload that are not journeys (config reads and writes, connections opened, database calls).\n")
 		}
 	}
 	if len(a.phases) > 0 {

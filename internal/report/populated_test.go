@@ -10,23 +10,36 @@ import (
 
 // timedScenario is a scenario whose journeys spread over seconds seconds
 // from at: each second, 3 journeys of a latency that grows with the
-// second, and a failed journey (of class errClass) in every fifth second
-// when errClass is set.
+// second (each a login, 2 API calls, an upgrade, 5 frames received and
+// one sent), up to users of them at once, and a failed journey (of class
+// errClass, refused with HTTP 503) in every fifth second when errClass is
+// set.
 func timedScenario(name, suiteName string, users int, at time.Time, seconds int, base time.Duration, errClass string) report.Scenario {
 	now := at
-	set := metrics.NewSet(metrics.WithNow(func() time.Time { return now }), metrics.WithSeriesHistograms("journey"))
+	set := metrics.NewSet(metrics.WithNow(func() time.Time { return now }), metrics.WithSeriesHistograms("journey", "first_event", "login"))
 	for s := range seconds {
 		now = at.Add(time.Duration(s)*time.Second + 100*time.Millisecond)
+		set.Gauge("active_users", int64(max(1, users-s%3)))
 		for j := range 3 {
 			set.Record("journey", base+time.Duration(s*40+j*15)*time.Millisecond)
 			set.Record("login", time.Duration(20+s+j)*time.Millisecond)
+			set.Record("first_event", time.Duration(4+s%7+j)*time.Millisecond)
 			set.Add("journeys", 1)
 			set.Add("succeeded", 1)
+			set.Add("http:200", 3)
+			set.Add("http:101", 1)
+			set.Add("ws_received:connection_established", 1)
+			set.Add("ws_received:agent_started", 1)
+			set.Add("ws_received:agent_thinking", 2)
+			set.Add("ws_received:agent_completed", 1)
+			set.Add("ws_sent:user_message", 1)
 		}
 		if errClass != "" && s%5 == 4 {
 			set.Add("journeys", 1)
 			set.Add("failed", 1)
 			set.Add("error:"+errClass, 1)
+			set.Add("http:200", 1)
+			set.Add("http:503", 1)
 		}
 	}
 	snap := set.Snapshot()
@@ -63,8 +76,11 @@ func populated() *report.Results {
 			Users: []report.User{{VirtualUser: &three, Foreign: true}}},
 		{Kind: "http_status:503", Phase: "login", Detail: "unexpected status"},
 	}
-	mem := report.Scenario{Name: "memory_cycles_journeys", Suite: "memory", Model: "cycles", DurationS: 20, Metrics: metrics.Snapshot{}}
-	r.Scenarios = append(r.Scenarios, load, race, mem)
+	mem := timedScenario("memory_cycles_journeys", "memory", 20, start.Add(68*time.Second), 12, 700*time.Millisecond, "")
+	mem.Model = "cycles"
+	memConfig := report.Scenario{Name: "memory_cycles_config", Suite: "memory", Model: "cycles", Users: 1, Operations: 3200,
+		DurationS: 6, Metrics: metrics.Snapshot{}}
+	r.Scenarios = append(r.Scenarios, load, race, mem, memConfig)
 	r.Phases = report.MergePhases(r.Scenarios)
 
 	r.Checks = append(r.Checks,

@@ -168,7 +168,7 @@ func TestResultsSchemaDocumented(t *testing.T) {
 
 // byName are objects keyed by name (phases, error classes, histograms...)
 // rather than by field.
-var byName = []string{"phases", "errors", "violations", "histograms", "clamped", "counters", "latency"}
+var byName = []string{"phases", "errors", "violations", "histograms", "clamped", "counters", "latency", "gauges"}
 
 // walkKeys collects the field names of every object in v.
 func walkKeys(v any, parent string, keys *[]string) {
