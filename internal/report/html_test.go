@@ -225,3 +225,21 @@ func TestWriteHTMLLongRun(t *testing.T) {
 		t.Errorf("the time charts of a two-hour run do not say they are drawn in steps of 12 seconds")
 	}
 }
+
+// TestWriteHTMLRegressionWroteBaseline: a run whose regression suite
+// found no baseline wrote one; the report says it ran and which baseline
+// it wrote, never that it did not run.
+func TestWriteHTMLRegressionWroteBaseline(t *testing.T) {
+	r := fixture()
+	r.Options.Suites = append(r.Options.Suites, "regression")
+	const detail = `no baseline "nightly" existed: wrote the first one to goldenpath-baselines/nightly.json from these 6 rounds; later runs are compared with it`
+	r.Scenarios = append(r.Scenarios, report.Scenario{Name: "regression_comparison", Suite: "regression", Model: "comparison",
+		Metrics: metrics.Snapshot{Counters: map[string]int64{"state_first": 1, "copies": 1}}, Samples: []report.Sample{{Kind: "baseline", Detail: detail}}})
+	r.Checks = append(r.Checks, report.Check{Suite: "regression", Name: "golden_path_performance_baseline", Status: report.Skip,
+		Evidence: "baseline written, nothing compared: " + detail})
+	page := string(writeHTML(t, r))
+	want := "The regression suite ran and wrote its first baseline from this run&#39;s rounds, so there was nothing to compare them with yet: no baseline &#34;nightly&#34; existed: wrote the first one to goldenpath-baselines/nightly.json"
+	if !strings.Contains(page, want) || strings.Contains(page, "the regression suite did not run") {
+		t.Errorf("the report of a run that wrote baseline nightly lacks %q, or says the suite did not run", want)
+	}
+}
