@@ -34,15 +34,18 @@ func fullJourney() *journey.Result {
 // BenchmarkObserverJourney is the live telemetry's cost per journey: what
 // the recorder adds to each journey when --metrics-addr or
 // --otlp-endpoint is on (the outcome counter and 21 native-histogram
-// observations of a full journey).
+// observations of a full journey). cpu-ns/op is the process's CPU time per
+// journey (getrusage), the figure to compare with a journey's CPU.
 func BenchmarkObserverJourney(b *testing.B) {
 	so := NewMetrics(Info{}).Scenario("integrated", "integrated")
 	res := fullJourney()
 	it := load.Iteration{Intended: res.Start, Started: res.Start}
 	b.ReportAllocs()
+	cpu := cpuPerOp(b)
 	for b.Loop() {
 		suite.Observe(so, it, res)
 	}
+	cpu()
 }
 
 // BenchmarkObserverJourneyParallel is the same from every core at once, as
@@ -52,9 +55,23 @@ func BenchmarkObserverJourneyParallel(b *testing.B) {
 	res := fullJourney()
 	it := load.Iteration{Intended: res.Start, Started: res.Start}
 	b.ReportAllocs()
+	cpu := cpuPerOp(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			suite.Observe(so, it, res)
 		}
 	})
+	cpu()
+}
+
+// cpuPerOp starts measuring this process's CPU time; the function it
+// returns reports it per operation as cpu-ns/op, which other processes
+// on a shared machine do not inflate as they do ns/op (wall time).
+func cpuPerOp(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		if end, ok2 := processCPU(); ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
 }
