@@ -80,6 +80,10 @@ func TestMergeFromBadUsage(t *testing.T) {
 		{"parts missing at the timeout", []string{"--from", one, "--wait", "3", "--wait-timeout", "50ms"},
 			"--wait 3: only 1 parts arrived in " + one + " within 50ms (segment-0)"},
 		{"a part that is not results", []string{"--from", one}, `report: schema "something/else"`},
+		// Waited for, a folder not there yet is no part yet (the merge Job
+		// starts beside the segments, before any has made it).
+		{"a folder that never appears", []string{"--from", filepath.Join(empty, "later"), "--wait", "2", "--wait-timeout", "50ms"},
+			"--wait 2: only 0 parts arrived in " + filepath.Join(empty, "later") + " within 50ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

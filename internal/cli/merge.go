@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,15 +18,15 @@ import (
 const mergePoll = 2 * time.Second
 
 func mergeMain(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet("merge")
-	out := fs.String("out", "goldenpath-report", "`DIR` for the merged results.json, junit.xml, report.md and report.html")
-	from := fs.String("from", "", "merge every `DIR`/*/results.json (one folder a segment, as the Kubernetes Job writes them) instead of naming the files")
-	wait := fs.Int("wait", 0, "with --from: wait until `N` parts are there (the test's segment count), then merge")
-	waitTimeout := fs.Duration("wait-timeout", time.Hour, "with --wait: how long to wait for the parts before giving up (exit 2, naming the folders found; `duration`)")
-	if code, done := parseArgs(fs, e, args); done {
+	flags := newFlagSet("merge")
+	out := flags.String("out", "goldenpath-report", "`DIR` for the merged results.json, junit.xml, report.md and report.html")
+	from := flags.String("from", "", "merge every `DIR`/*/results.json (one folder a segment, as the Kubernetes Job writes them) instead of naming the files")
+	wait := flags.Int("wait", 0, "with --from: wait until `N` parts are there (the test's segment count), then merge")
+	waitTimeout := flags.Duration("wait-timeout", time.Hour, "with --wait: how long to wait for the parts before giving up (exit 2, naming the folders found; `duration`)")
+	if code, done := parseArgs(flags, e, args); done {
 		return code
 	}
-	files := fs.Args()
+	files := flags.Args()
 	switch {
 	case *from != "" && len(files) > 0:
 		return usageError(e, "merge", "give --from DIR or the results.json files, not both")
@@ -94,8 +96,8 @@ func awaitParts(ctx context.Context, e *env, dir, out string, want int, timeout 
 	said := -1
 	for {
 		found, err := partsIn(dir, out)
-		if err != nil {
-			return nil, err
+		if err != nil && !(want > 0 && errors.Is(err, fs.ErrNotExist)) {
+			return nil, err // a folder not there yet is none of the parts waited for
 		}
 		if want == 0 {
 			if len(found) == 0 {
