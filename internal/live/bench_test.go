@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,4 +75,27 @@ func cpuPerOp(b *testing.B) func() {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
+}
+
+// BenchmarkGatherFullRun is one scrape's (or OTLP export's) gathering of
+// the series a full run holds at its end: 40 scenarios, each with every
+// phase of a full journey observed 1,000 times.
+func BenchmarkGatherFullRun(b *testing.B) {
+	m := NewMetrics(Info{})
+	res := fullJourney()
+	it := load.Iteration{Intended: res.Start, Started: res.Start}
+	for i := range 40 {
+		so := m.Scenario(fmt.Sprintf("scenario_%d", i), "load")
+		for range 1000 {
+			suite.Observe(so, it, res)
+		}
+	}
+	b.ReportAllocs()
+	cpu := cpuPerOp(b)
+	for b.Loop() {
+		if _, err := m.Gatherer().Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu()
 }
