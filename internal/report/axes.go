@@ -79,11 +79,12 @@ func (u axisUnit) ticks(lo, hi float64, n int) (ticks []float64, d0, d1 float64)
 	return ticks, a * u.per, b * u.per
 }
 
-// format writes a domain value in the unit, as a plain number.
+// format writes a domain value in the unit, as a plain number (thousands
+// separated: 12,500).
 func (u axisUnit) format(v float64) string {
 	x := math.Round(v/u.per*1e6) / 1e6 // no 0.30000000000000004
-	if x == 0 {
-		return "0"
+	if x == math.Trunc(x) {
+		return fmtCount(x)
 	}
 	return strconv.FormatFloat(x, 'f', -1, 64)
 }

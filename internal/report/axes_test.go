@@ -65,3 +65,12 @@ func TestLatencyAxis(t *testing.T) {
 		t.Errorf("a count's title = %q; want no unit", got)
 	}
 }
+
+func TestFmtCount(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 17320: "17,320", 1234567: "1,234,567",
+		-2500: "-2,500", 2.5: "2.5", 43.6251: "43.63"} {
+		if got := fmtCount(v); got != want {
+			t.Errorf("fmtCount(%g) = %q; want %q", v, got, want)
+		}
+	}
+}

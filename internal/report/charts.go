@@ -117,12 +117,12 @@ func niceTicks(lo, hi float64, n int) (ticks []float64, d0, d1 float64) {
 }
 
 // logTicks returns the powers of ten in [lo, hi], with 2x and 5x between
-// them when there are few.
+// them when there are few (four decades or less).
 func logTicks(lo, hi float64) []float64 {
 	var out []float64
 	e0, e1 := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
 	mult := []float64{1}
-	if e1-e0 <= 3 {
+	if e1-e0 <= 4 {
 		mult = []float64{1, 2, 5}
 	}
 	for e := e0; e <= e1; e++ {
@@ -266,5 +266,18 @@ func fmtLatencyTick(v float64) string {
 	return strconv.FormatFloat(v*1000, 'g', 4, 64) + "µs"
 }
 
-// fmtCount formats an axis value that counts things.
-func fmtCount(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+// fmtCount formats a count: a whole number with its thousands separated
+// (17,320, never 1.732e+04), else with at most two decimals (2.5).
+func fmtCount(v float64) string {
+	if v != math.Trunc(v) || math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+	}
+	s := strconv.FormatInt(int64(math.Abs(v)), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if v < 0 {
+		s = "-" + s
+	}
+	return s
+}

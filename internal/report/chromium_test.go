@@ -164,7 +164,7 @@ var timeCharts = []string{"chart-active-users", "chart-throughput-time", "chart-
 
 var (
 	textRE   = regexp.MustCompile(`<text class="(tick|axis)"[^>]*text-anchor="(middle|end)"[^>]*>([^<]*)</text>`)
-	plainNum = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	plainNum = regexp.MustCompile(`^-?[0-9][0-9,]*(\.[0-9]+)?$`)
 	unitRE   = regexp.MustCompile(`\((s|min|h|ms|µs|MiB)\)$`)
 )
 
