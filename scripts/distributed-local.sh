@@ -91,9 +91,8 @@ for i in $(seq 0 $((n - 1))); do
   env -i PATH="$PATH" HOME="$HOME" "${env_i[@]}" timeout 120 "$bin" "${args[@]}" >"$out/segment-$i.txt" 2>&1 &
   seg_pids+=($!)
 done
-# The merge starts beside the segments, as its Job does, once a segment has made the run's folder:
-# merge --wait exits 2 on a --from that is not there yet (the Job then retries it, 10 s later).
-for _ in $(seq 100); do [ -d "$results/$run_id" ] && break; sleep 0.1; done
+# The merge starts beside the segments, as its Job does; merge --wait counts a --from folder not
+# made yet as no part yet.
 args=()
 for a in "${merge_args[@]}"; do
   a="$(expand "$a" "${config[@]}")"
