@@ -47,7 +47,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -86,6 +88,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if path == "" || path == ":memory:" {
 		return nil, backend.Errorf(backend.EINVALID, "sqlite: path %q is not a file", path)
+	}
+	// The database holds password hashes: create it readable by its owner
+	// only before SQLite opens it. SQLite gives the log (-wal) and its
+	// index (-shm) the database's mode; private checks them again below.
+	if err := private(path, true); err != nil {
+		return nil, internal("open "+path, err)
 	}
 
 	s := &Store{now: o.now}
@@ -148,7 +156,43 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, c := range conns {
 		c.Close() // back to the idle pool, which keeps them all
 	}
+	if err := private(path, false); err != nil {
+		return fail("open "+path, err)
+	}
 	return s, nil
+}
+
+// fileMode is the mode of the database and its -wal and -shm files,
+// whatever the umask: they hold password hashes.
+const fileMode = 0o600
+
+// private makes the database at path and its -wal and -shm files, where
+// they exist, readable and writable by their owner only; with create it
+// first creates the database, empty, if it does not exist.
+func private(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+		if err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != fileMode {
+			if err := os.Chmod(p, fileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dsn returns the modernc data source name for path. The pragmas travel in
