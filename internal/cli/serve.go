@@ -28,6 +28,8 @@ func serveFlags(o *serveOptions, e *env) *flag.FlagSet {
 	fs := newFlagSet("serve")
 	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "listen `HOST:PORT` (port 0 picks a free port; the URL is printed)")
 	fs.StringVar(&o.cfg.DataDir, "data", "goldenpath-data", "`DIR` for the SQLite database and the generated JWT secret")
+	fs.StringVar(&o.cfg.DB, "db", "", "PostgreSQL database `URL` for the store instead of SQLite: postgres://USER@HOST:PORT/DATABASE?sslmode=... (the password may come from PGPASSWORD or ~/.pgpass)")
+	fs.IntVar(&o.cfg.DBPool, "db-pool", server.DefaultDBPool, "`N` connections to --db's server, 2..1000: one writes, the others read")
 	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "`TOKEN` for PUT /api/v1/admin/config (env GOLDENPATH_ADMIN_TOKEN); empty disables admin calls")
 	fs.DurationVar(&o.think, "think", 0, "total simulated model `DURATION` per run (sets config think_ms; default from config, 200ms)")
 	fs.Var(&o.faults, "fault", "comma-separated `FAULTS` NAME[=VALUE] to switch on (see above and docs/faults.md)")

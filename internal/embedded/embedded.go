@@ -59,6 +59,9 @@ type Options struct {
 	// ([Backend].BypassKey), unless BypassKey gives one.
 	Protocol  string
 	BypassKey string
+	// Args are further serve flags, after the ones Start passes, e.g.
+	// --db postgres://... for a PostgreSQL store.
+	Args []string
 }
 
 // Start starts `goldenpath serve` on a free loopback port with a
@@ -109,6 +112,7 @@ func Start(ctx context.Context, o Options) (*Backend, error) {
 			env = append(env, "GOLDENPATH_BYPASS_KEY="+e.BypassKey)
 		}
 	}
+	args = append(args, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = env
 	cmd.Stderr = o.Stderr

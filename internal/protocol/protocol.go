@@ -75,12 +75,13 @@ const (
 
 // WebSocket close codes used by the protocol (RFC 6455 section 7.4).
 const (
-	CloseNormal       = 1000
-	CloseGoingAway    = 1001
-	ClosePolicy       = 1008
-	CloseTooBig       = 1009
-	CloseInternal     = 1011
-	CloseTryAgainLate = 1013
+	CloseNormal         = 1000
+	CloseGoingAway      = 1001
+	CloseInvalidPayload = 1007 // a text frame that is not UTF-8 (RFC 6455 section 8.1)
+	ClosePolicy         = 1008
+	CloseTooBig         = 1009
+	CloseInternal       = 1011
+	CloseTryAgainLate   = 1013
 )
 
 // MaxContentBytes is the largest user_message content the protocol allows;

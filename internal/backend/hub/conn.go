@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -93,7 +94,7 @@ func (c *conn) readLoop() {
 	_ = c.ws.SetReadDeadline(c.readDeadline())
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(c.readDeadline()) })
 	for {
-		_, b, err := c.ws.ReadMessage()
+		typ, b, err := c.ws.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				c.closeOnce.Do(func() { c.closed.Store(true) }) // gorilla has sent 1009
@@ -106,6 +107,11 @@ func (c *conn) readLoop() {
 			continue // fault handshake-race: not yet known to the router, the frame is lost
 		}
 		c.handle(b)
+		if typ == websocket.TextMessage && !utf8.Valid(b) {
+			// RFC 6455 section 8.1: fail the connection, read no further.
+			c.closeWith(protocol.CloseInvalidPayload, "text frame is not valid UTF-8")
+			return
+		}
 	}
 }
 

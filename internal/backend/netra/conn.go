@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -21,9 +22,10 @@ import (
 
 // Close codes of NETRA.md section 8.
 const (
-	closeUnsupported = 1003
-	closePolicy      = 1008
-	closeInternal    = 1011
+	closeUnsupported    = 1003
+	closeInvalidPayload = 1007 // RFC 6455: a text frame that is not UTF-8
+	closePolicy         = 1008
+	closeInternal       = 1011
 )
 
 // conn is one Netra main-mode socket.
@@ -247,6 +249,13 @@ func (c *conn) readLoop() {
 				c.ready = true
 				_ = c.ws.SetReadDeadline(time.Time{})
 				c.write(map[string]any{"type": "handshake_complete", "thread_id": c.thread, "timestamp": timestamp(time.Now()), "message": "Handshake complete"})
+		if typ == websocket.TextMessage && !utf8.Valid(b) {
+			// RFC 6455 section 8.1: fail the connection, read no further.
+			c.wmu.Lock()
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeInvalidPayload, "text frame is not valid UTF-8"), time.Now().Add(time.Second))
+			c.wmu.Unlock()
+			return
+		}
 			}
 			continue
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/httpapi"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/hub"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/netra"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/postgres"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/sqlite"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/telemetry"
 )
@@ -36,6 +37,7 @@ const (
 	DefaultAddr         = "127.0.0.1:8080"
 	DefaultDrainTimeout = 10 * time.Second
 	DBFile              = "goldenpath.db"
+	DefaultDBPool       = postgres.DefaultPoolSize
 )
 
 // Protocols the backend's /ws speaks ([Config].Protocol).
@@ -49,6 +51,8 @@ const (
 type Config struct {
 	Addr         string        // listen address; DefaultAddr when empty
 	DataDir      string        // database and JWT secret; required
+	DB           string        // a postgres:// URL: the store is that database; empty: SQLite in DataDir
+	DBPool       int           // connections to DB's server, 2..1000; 0: DefaultDBPool
 	AdminToken   string        // token for PUT /api/v1/admin/config; empty disables it
 	JWTSecret    []byte        // empty: read or create DataDir/jwt.secret
 	HashCost     int           // bcrypt cost; 0: auth.DefaultHashCost
@@ -80,6 +84,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.DataDir == "":
 		return errors.New("server: no data directory; pass --data DIR")
+	case c.DB != "" && !postgres.IsURL(c.DB):
+		return errors.New("server: --db takes a postgres://USER@HOST:PORT/DATABASE (or postgresql://) URL; omit it for SQLite in --data")
+	case c.DBPool != 0 && (c.DBPool < 2 || c.DBPool > 1000):
+		return fmt.Errorf("server: --db-pool %d is outside 2..1000 (one connection writes, the others read)", c.DBPool)
 	case len(c.JWTSecret) > 0 && len(c.JWTSecret) < 32:
 		return fmt.Errorf("server: --jwt-secret is %d bytes; use at least 32 (or omit it to have one generated)", len(c.JWTSecret))
 	case c.HashCost != 0 && (c.HashCost < 4 || c.HashCost > 31):
@@ -142,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +185,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	runFunc := func(ctx context.Context, req hub.RunRequest, emit hub.Emitter) error {
-		return runner.Run(ctx, agent.Request{UserID: req.UserID, MessageID: req.MessageID, Content: req.Content, ThreadID: req.ThreadID}, emit)
+		err := runner.Run(ctx, agent.Request{UserID: req.UserID, MessageID: req.MessageID, Content: req.Content, ThreadID: req.ThreadID}, emit)
+		if re := (*agent.RunError)(nil); errors.As(err, &re) && re.Code != agent.CodeCancelled {
+			cfg.Log.Warn("server: run failed", "code", re.Code, "err", re.Err) // its agent_error says less
+		}
+		return err
 	}
 	s.hub = hub.New(
 		func(r *http.Request) (string, error) {
@@ -224,6 +236,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: listen on %s: %w (is another server using it? pick another with --addr)", cfg.Addr, err)
 	}
 	return s, nil
+}
+
+// openStore opens the store cfg names: PostgreSQL's database at cfg.DB, or
+// SQLite's file in cfg.DataDir.
+func openStore(ctx context.Context, cfg Config) (backend.Store, error) {
+	if cfg.DB == "" {
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile))
+	}
+	pool := cfg.DBPool
+	if pool == 0 {
+		pool = DefaultDBPool
+	}
+	return postgres.Open(ctx, cfg.DB, postgres.WithPoolSize(pool))
 }
 
 func (s *Server) newRunner() (*agent.Runner, error) {
