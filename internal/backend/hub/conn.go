@@ -102,16 +102,16 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		_ = c.ws.SetReadDeadline(c.readDeadline())
-		if !c.routed.Load() {
-			continue // fault handshake-race: not yet known to the router, the frame is lost
-		}
-		c.handle(b)
 		if typ == websocket.TextMessage && !utf8.Valid(b) {
 			// RFC 6455 section 8.1: fail the connection, read no further.
 			c.closeWith(protocol.CloseInvalidPayload, "text frame is not valid UTF-8")
 			return
 		}
+		_ = c.ws.SetReadDeadline(c.readDeadline())
+		if !c.routed.Load() {
+			continue // fault handshake-race: not yet known to the router, the frame is lost
+		}
+		c.handle(b)
 	}
 }
 

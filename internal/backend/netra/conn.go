@@ -235,6 +235,13 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
+		if typ == websocket.TextMessage && !utf8.Valid(b) {
+			// RFC 6455 section 8.1: fail the connection, read no further.
+			c.wmu.Lock()
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeInvalidPayload, "text frame is not valid UTF-8"), time.Now().Add(time.Second))
+			c.wmu.Unlock()
+			return
+		}
 		if typ != websocket.TextMessage {
 			continue
 		}
@@ -249,13 +256,6 @@ func (c *conn) readLoop() {
 				c.ready = true
 				_ = c.ws.SetReadDeadline(time.Time{})
 				c.write(map[string]any{"type": "handshake_complete", "thread_id": c.thread, "timestamp": timestamp(time.Now()), "message": "Handshake complete"})
-		if typ == websocket.TextMessage && !utf8.Valid(b) {
-			// RFC 6455 section 8.1: fail the connection, read no further.
-			c.wmu.Lock()
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeInvalidPayload, "text frame is not valid UTF-8"), time.Now().Add(time.Second))
-			c.wmu.Unlock()
-			return
-		}
 			}
 			continue
 		}
