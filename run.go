@@ -145,6 +145,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			res.Scenarios = append(res.Scenarios, sc)
 			clearProgress()
 			line := fmt.Sprintf("  %-24s %6d journeys  %6.1f/s  %d failed", sc.Name, sc.Journeys, sc.Throughput, sc.Failed)
+			if sc.Journeys == 0 && sc.Operations > 0 { // a workload of the suite's own: config reads, sockets, writes
+				line = fmt.Sprintf("  %-24s %6d operations by %d users", sc.Name, sc.Operations, sc.Users)
+			}
 			if f := suite.Failing(&sc); f.Failed > 0 {
 				line += fmt.Sprintf(" (%.0f%% of the users' time failing, %s of it backing off)", 100*f.Share(), f.Backoff.Round(time.Millisecond))
 			}
