@@ -10,6 +10,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/backend"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/sqlite"
+	"github.com/goldenpath-dev/goldenpath/internal/backend/storetest"
 )
 
 // BenchmarkStartRunAppend measures agent runs as the backend stores them:
@@ -82,4 +83,29 @@ func benchRuns(b *testing.B, parallelism int, opts ...sqlite.Option) {
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N)/sec, "runs/s")
 	b.ReportMetric(2*float64(b.N)/sec, "writes/s")
+}
+
+// BenchmarkWriters runs the write benchmark every store runs
+// (storetest.RunBenchmark), group commit and one write per transaction,
+// so that its figures compare with the PostgreSQL store's.
+//
+//	go test -run '^$' -bench Writers -count 5 ./internal/backend/sqlite/
+func BenchmarkWriters(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		maxBatch int
+	}{
+		{"batched", sqlite.DefaultMaxBatch},
+		{"one-per-tx", 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			storetest.RunBenchmark(b, func(b *testing.B) backend.Store {
+				s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), sqlite.WithMaxBatch(bc.maxBatch))
+				if err != nil {
+					b.Fatal(err)
+				}
+				return s
+			})
+		})
+	}
 }
