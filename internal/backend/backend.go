@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,7 @@ const (
 	EFORBIDDEN    = "forbidden"      // authenticated but not allowed
 	ERATELIMITED  = "rate_limited"   // too many attempts
 	EUNAVAILABLE  = "not_ready"      // starting or draining
+	ETOOLARGE     = "too_large"      // a request body over its limit
 	EINTERNAL     = "internal_error" // a bug or a broken dependency
 )
 
@@ -70,6 +72,39 @@ func ErrorMessage(err error) string {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Message
+	}
+	return "internal error"
+}
+
+// PublicMessage returns the message of err that a client may be shown: the
+// [ErrorMessage], unless that names its origin the Go way ("sqlite: ...",
+// "store: ...", "postgres: ..."), which marks an internal detail such as a
+// store's; then a generic text for the error's code. The configuration's
+// messages ("config: ..."), written for the operator who sent the values,
+// are shown as they are.
+func PublicMessage(err error) string {
+	msg := ErrorMessage(err)
+	origin, _, found := strings.Cut(msg, ": ")
+	if !found || origin == "" || origin == "config" || strings.TrimLeft(origin, "abcdefghijklmnopqrstuvwxyz0123456789_.") != "" {
+		return msg
+	}
+	switch ErrorCode(err) {
+	case ECONFLICT:
+		return "already exists"
+	case EINVALID:
+		return "invalid input"
+	case ENOTFOUND:
+		return "not found"
+	case EUNAUTHORIZED:
+		return "not authenticated"
+	case EFORBIDDEN:
+		return "not allowed"
+	case ERATELIMITED:
+		return "too many requests; try again later"
+	case EUNAVAILABLE:
+		return "not ready; try again later"
+	case ETOOLARGE:
+		return "request too large"
 	}
 	return "internal error"
 }

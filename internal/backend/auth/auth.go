@@ -39,17 +39,22 @@ type Service struct {
 	store  backend.Store
 	secret []byte
 
-	ttl           time.Duration
-	cost          int
-	now           func() time.Time
-	newID         func() string
-	loginDelay    time.Duration
-	failureLimit  int
-	failureWindow time.Duration
+	ttl                time.Duration
+	refreshTTL         time.Duration
+	cost               int
+	now                func() time.Time
+	newID              func() string
+	loginDelay         time.Duration
+	failureLimit       int
+	clientFailureLimit int
+	failureWindow      time.Duration
 
 	parser    *jwt.Parser
-	failures  *limiter
-	dummyHash []byte // compared against when the email is unknown
+	pairs     *limiter // failed logins per client and email
+	clients   *limiter // failed logins per client, on emails it is not known for
+	known     *recent  // (client, email) pairs that registered or logged in
+	users     *recent  // user ids known to exist
+	dummyHash []byte   // compared against when the email is unknown
 }
 
 // New returns a Service that keeps users in store and signs tokens with
@@ -57,14 +62,16 @@ type Service struct {
 // over the defaults and the result is checked once, here.
 func New(store backend.Store, secret []byte, opts ...Option) (*Service, error) {
 	s := &Service{
-		store:         store,
-		secret:        append([]byte(nil), secret...),
-		ttl:           DefaultTTL,
-		cost:          DefaultHashCost,
-		now:           time.Now,
-		newID:         newUserID,
-		failureLimit:  DefaultFailureLimit,
-		failureWindow: DefaultFailureWindow,
+		store:              store,
+		secret:             append([]byte(nil), secret...),
+		ttl:                DefaultTTL,
+		refreshTTL:         DefaultRefreshTTL,
+		cost:               DefaultHashCost,
+		now:                time.Now,
+		newID:              newUserID,
+		failureLimit:       DefaultFailureLimit,
+		clientFailureLimit: DefaultClientFailureLimit,
+		failureWindow:      DefaultFailureWindow,
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -76,6 +83,8 @@ func New(store backend.Store, secret []byte, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("auth: signing secret is %d bytes; use at least %d (LoadOrCreateSecret makes one)", len(s.secret), MinSecretBytes)
 	case s.ttl <= 0:
 		return nil, fmt.Errorf("auth: token TTL %v is not positive", s.ttl)
+	case s.refreshTTL <= 0:
+		return nil, fmt.Errorf("auth: refresh token TTL %v is not positive", s.refreshTTL)
 	case s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost:
 		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", s.cost, bcrypt.MinCost, bcrypt.MaxCost)
 	case s.now == nil:
@@ -86,6 +95,8 @@ func New(store backend.Store, secret []byte, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("auth: login delay %v is negative", s.loginDelay)
 	case s.failureLimit < 1:
 		return nil, fmt.Errorf("auth: failure limit %d is below 1", s.failureLimit)
+	case s.clientFailureLimit < 1:
+		return nil, fmt.Errorf("auth: client failure limit %d is below 1", s.clientFailureLimit)
 	case s.failureWindow <= 0:
 		return nil, fmt.Errorf("auth: failure window %v is not positive", s.failureWindow)
 	}
@@ -94,23 +105,29 @@ func New(store backend.Store, secret []byte, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("auth: hashing the dummy password: %w", err)
 	}
 	s.dummyHash = dummy
-	s.failures = newLimiter(s.failureLimit, s.failureWindow, maxFailureEntries, s.now)
+	s.pairs = newLimiter(s.failureLimit, s.failureWindow, maxFailureEntries, s.now, "for this email from your address")
+	s.clients = newLimiter(s.clientFailureLimit, s.failureWindow, maxFailureEntries, s.now, "from your address")
+	s.known = newRecent(maxKnownEntries)
+	s.users = newRecent(maxKnownEntries)
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(Audience),
 		jwt.WithTimeFunc(s.now),
 		jwt.WithStrictDecoding(),
 	)
 	return s, nil
 }
 
-// Register creates a user. The email is trimmed and lower-cased and must
-// look like an address; the password must have at least [MinPasswordChars]
-// characters and at most [MaxPasswordBytes] bytes. Bad input is EINVALID; a
-// taken email is the store's ECONFLICT. The returned user has no
-// PasswordHash.
-func (s *Service) Register(ctx context.Context, email, password string) (backend.User, error) {
+// Register creates a user for client (see [ClientOf]; it may be ""). The
+// email is trimmed and lower-cased and must look like an address; the
+// password must have at least [MinPasswordChars] characters and at most
+// [MaxPasswordBytes] bytes. Bad input is EINVALID; a taken email is
+// ECONFLICT. The returned user has no PasswordHash. The client is known
+// for the email from then on (see [Service.Login]).
+func (s *Service) Register(ctx context.Context, client, email, password string) (backend.User, error) {
 	email = normalizeEmail(email)
 	if err := checkEmail(email); err != nil {
 		return backend.User{}, err
@@ -126,36 +143,46 @@ func (s *Service) Register(ctx context.Context, email, password string) (backend
 		return backend.User{}, &backend.Error{Code: backend.EINTERNAL, Message: "could not hash the password", Err: fmt.Errorf("auth: register: %w", err)}
 	}
 	u := backend.User{ID: s.newID(), Email: email, PasswordHash: hash, CreatedAt: s.now()}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	if err := s.store.CreateUser(ctx, u); backend.ErrorCode(err) == backend.ECONFLICT {
+		return backend.User{}, &backend.Error{Code: backend.ECONFLICT, Message: "email is already registered; log in, or register another address", Err: err}
+	} else if err != nil {
 		return backend.User{}, err
 	}
+	s.known.add(client, email)
+	s.users.add(u.ID)
 	u.PasswordHash = nil
 	return u, nil
 }
 
 // Session is the result of a successful login.
 type Session struct {
-	Token     string        // the signed JWT, for "Authorization: Bearer"
-	ExpiresIn time.Duration // until the token expires
-	User      backend.User  // without PasswordHash
+	Token        string        // the signed access JWT, for "Authorization: Bearer"
+	RefreshToken string        // a refresh JWT, for [Service.Refresh] only
+	ExpiresIn    time.Duration // until the access token expires
+	User         backend.User  // without PasswordHash
 }
 
 // LogValue implements [slog.LogValuer]: a Session logs its user id and
-// lifetime, never its token.
+// lifetime, never its tokens.
 func (s Session) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("user_id", s.User.ID),
 		slog.Duration("expires_in", s.ExpiresIn),
 		slog.Any("token", Secret(s.Token)),
+		slog.Any("refresh_token", Secret(s.RefreshToken)),
 	)
 }
 
-// Login checks an email and password and issues a token. Missing or
-// oversized fields are EINVALID; a wrong password and an unknown email are
-// the same EUNAUTHORIZED, and take the same time; an email with too many
-// recent failures is ERATELIMITED (see [WithFailureLimit]). When ctx ends
-// while Login waits, its error wraps ctx.Err().
-func (s *Service) Login(ctx context.Context, email, password string) (Session, error) {
+// Login checks an email and password sent by client (see [ClientOf]; it
+// may be "") and issues tokens. Missing or oversized fields are EINVALID; a
+// wrong password and an unknown email are the same EUNAUTHORIZED, and take
+// the same time. Failures are limited per client and email, and per client
+// on the emails it is not known for (it never registered or logged in to
+// them): beyond either limit a login is ERATELIMITED, caused by a
+// [*Throttled] saying when to try again (see [WithFailureLimit]). Another
+// client is never throttled by them. When ctx ends while Login waits, its
+// error wraps ctx.Err().
+func (s *Service) Login(ctx context.Context, client, email, password string) (Session, error) {
 	email = normalizeEmail(email)
 	switch {
 	case email == "" || password == "":
@@ -168,21 +195,27 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if err := s.delay(ctx); err != nil {
 		return Session{}, err
 	}
-	attempt, err := s.failures.begin(ctx, email)
+	pair, err := s.pairs.begin(ctx, client+"\x00"+email)
 	if err != nil {
 		return Session{}, err
+	}
+	var cl *attempts
+	if !s.known.has(client, email) {
+		if cl, err = s.clients.begin(ctx, client); err != nil {
+			s.pairs.end(pair, false)
+			return Session{}, err
+		}
 	}
 	u, failed, err := s.check(ctx, email, password)
-	s.failures.end(attempt, failed)
+	s.pairs.end(pair, failed)
+	if cl != nil {
+		s.clients.end(cl, failed)
+	}
 	if err != nil {
 		return Session{}, err
 	}
-	token, exp, err := s.issue(u.ID)
-	if err != nil {
-		return Session{}, err
-	}
-	u.PasswordHash = nil
-	return Session{Token: token, ExpiresIn: exp.Sub(s.now()), User: u}, nil
+	s.known.add(client, email)
+	return s.session(u)
 }
 
 // check compares the password with the user's hash, or with the dummy hash
@@ -292,24 +325,5 @@ func (s *Service) Bypass(ctx context.Context, email string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	token, exp, err := s.issue(u.ID)
-	if err != nil {
-		return Session{}, err
-	}
-	u.PasswordHash = nil
-	return Session{Token: token, ExpiresIn: exp.Sub(s.now()), User: u}, nil
-}
-
-// Reissue issues a fresh token for userID, whose current token the caller
-// has verified (Netra's POST /auth/refresh). The session's user has only
-// its id.
-func (s *Service) Reissue(ctx context.Context, userID string) (Session, error) {
-	if err := ctx.Err(); err != nil {
-		return Session{}, err
-	}
-	token, exp, err := s.issue(userID)
-	if err != nil {
-		return Session{}, err
-	}
-	return Session{Token: token, ExpiresIn: exp.Sub(s.now()), User: backend.User{ID: userID}}, nil
+	return s.session(u)
 }

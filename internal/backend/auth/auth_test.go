@@ -80,6 +80,8 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 const (
 	ada   = "ada@example.com"
 	adaPW = "correct horse battery"
+	// testClient is the client of every login and registration that names none.
+	testClient = "192.0.2.1"
 )
 
 // newTestService returns a Service on a memStore with a fake clock,
@@ -100,7 +102,7 @@ func newTestService(tb testing.TB, opts ...Option) (*Service, *fakeClock) {
 // mustRegister registers a user or fails the test.
 func mustRegister(tb testing.TB, svc *Service, email, password string) backend.User {
 	tb.Helper()
-	u, err := svc.Register(context.Background(), email, password)
+	u, err := svc.Register(context.Background(), testClient, email, password)
 	if err != nil {
 		tb.Fatalf("Register(%q) = %v; want a user", email, err)
 	}
@@ -125,6 +127,8 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		{"negative delay", newMemStore(), testSecret, []Option{WithLoginDelay(-time.Second)}, "delay -1s is negative"},
 		{"zero limit", newMemStore(), testSecret, []Option{WithFailureLimit(0, time.Minute)}, "limit 0 is below 1"},
 		{"zero window", newMemStore(), testSecret, []Option{WithFailureLimit(5, 0)}, "window 0s"},
+		{"zero refresh TTL", newMemStore(), testSecret, []Option{WithRefreshTTL(0)}, "refresh token TTL 0s"},
+		{"zero client limit", newMemStore(), testSecret, []Option{WithClientFailureLimit(0)}, "client failure limit 0 is below 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,7 +188,7 @@ func TestRegister(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.email, func(t *testing.T) {
 			svc, _ := newTestService(t)
-			u, err := svc.Register(context.Background(), tc.email, tc.password)
+			u, err := svc.Register(context.Background(), testClient, tc.email, tc.password)
 			if tc.wantCode == "" {
 				if err != nil || u.Email != tc.want || u.ID == "" || u.PasswordHash != nil {
 					t.Fatalf("Register(%q, %q) = (%+v, %v); want user %s with an id and no hash", tc.email, tc.password, u, err, tc.want)
@@ -201,7 +205,7 @@ func TestRegister(t *testing.T) {
 func TestRegisterDuplicateIsConflict(t *testing.T) {
 	svc, _ := newTestService(t)
 	mustRegister(t, svc, ada, adaPW)
-	_, err := svc.Register(context.Background(), "  ADA@example.com", "another password")
+	_, err := svc.Register(context.Background(), testClient, "  ADA@example.com", "another password")
 	if code := backend.ErrorCode(err); code != backend.ECONFLICT {
 		t.Fatalf("Register(taken email) = %v; want %s from the store", err, backend.ECONFLICT)
 	}
@@ -228,7 +232,7 @@ func TestLogin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, clock := newTestService(t)
 			user := mustRegister(t, svc, ada, adaPW)
-			sess, err := svc.Login(context.Background(), tc.email, tc.password)
+			sess, err := svc.Login(context.Background(), testClient, tc.email, tc.password)
 			if tc.wantCode != "" {
 				if backend.ErrorCode(err) != tc.wantCode || !strings.Contains(backend.ErrorMessage(err), tc.wantMsg) {
 					t.Fatalf("Login(%q, %q) = %v; want %s %q", tc.email, tc.password, err, tc.wantCode, tc.wantMsg)
@@ -253,7 +257,7 @@ func TestLogin(t *testing.T) {
 // loginCode logs in and returns the error code, "" on success.
 func loginCode(t *testing.T, svc *Service, email, password string) string {
 	t.Helper()
-	_, err := svc.Login(context.Background(), email, password)
+	_, err := svc.Login(context.Background(), testClient, email, password)
 	return backend.ErrorCode(err)
 }
 
@@ -270,7 +274,7 @@ func TestLoginRateLimit(t *testing.T) {
 				}
 				clock.Advance(time.Second)
 			}
-			_, err := svc.Login(context.Background(), email, "wrong password")
+			_, err := svc.Login(context.Background(), testClient, email, "wrong password")
 			if backend.ErrorCode(err) != backend.ERATELIMITED || !strings.Contains(backend.ErrorMessage(err), "try again in 57s") {
 				t.Fatalf("login after %d failures = %v; want %s, try again in 57s", limit, err, backend.ERATELIMITED)
 			}
@@ -310,7 +314,10 @@ func TestSuccessfulLoginsNeverCount(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make([]string, 4*limit)
 	for i := range codes {
-		wg.Go(func() { _, err := svc.Login(context.Background(), ada, adaPW); codes[i] = backend.ErrorCode(err) })
+		wg.Go(func() {
+			_, err := svc.Login(context.Background(), testClient, ada, adaPW)
+			codes[i] = backend.ErrorCode(err)
+		})
 	}
 	wg.Wait()
 	for i, code := range codes {
@@ -349,7 +356,7 @@ func TestConcurrentGuessesGetNoExtraTries(t *testing.T) {
 
 func TestLimiterMemoryIsBounded(t *testing.T) {
 	clock := newFakeClock()
-	l := newLimiter(2, time.Minute, 3, clock.Now)
+	l := newLimiter(2, time.Minute, 3, clock.Now, "for this email")
 	fail := func(email string) {
 		a, err := l.begin(context.Background(), email)
 		if err != nil {
@@ -364,7 +371,7 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	if emails, failing := l.size(); emails != 3 || failing != 3 {
 		t.Fatalf("after 5 emails failed with room for 3, limiter holds %d emails, %d failing; want 3, 3", emails, failing)
 	}
-	if _, ok := l.byEmail["user0@example.com"]; ok {
+	if _, ok := l.byKey["user0@example.com"]; ok {
 		t.Errorf("limiter still holds the oldest email at its bound; want it evicted")
 	}
 	a, _ := l.begin(context.Background(), "ok@example.com")
@@ -388,13 +395,13 @@ func TestLoginDelay(t *testing.T) {
 		}
 		mustRegister(t, svc, ada, adaPW)
 		start := time.Now()
-		if _, err := svc.Login(t.Context(), ada, adaPW); err != nil || time.Since(start) != 2*time.Second {
+		if _, err := svc.Login(t.Context(), testClient, ada, adaPW); err != nil || time.Since(start) != 2*time.Second {
 			t.Errorf("Login() with a 2s delay = %v after %v; want success after 2s", err, time.Since(start))
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		start = time.Now()
-		if _, err := svc.Login(ctx, ada, adaPW); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+		if _, err := svc.Login(ctx, testClient, ada, adaPW); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
 			t.Errorf("Login() with a 2s delay and a 1s deadline = %v after %v; want the deadline after 1s", err, time.Since(start))
 		}
 	})
@@ -403,7 +410,7 @@ func TestLoginDelay(t *testing.T) {
 func TestSecretsStayOutOfLogs(t *testing.T) {
 	svc, _ := newTestService(t)
 	mustRegister(t, svc, ada, adaPW)
-	sess, err := svc.Login(context.Background(), ada, adaPW)
+	sess, err := svc.Login(context.Background(), testClient, ada, adaPW)
 	if err != nil {
 		t.Fatalf("Login() = %v", err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkLogin(b *testing.B) {
 			ctx := context.Background()
 			n := 0
 			for b.Loop() {
-				if _, err := svc.Login(ctx, ada, adaPW); err != nil {
+				if _, err := svc.Login(ctx, testClient, ada, adaPW); err != nil {
 					b.Fatalf("Login() = %v", err)
 				}
 				n++
@@ -31,7 +31,7 @@ func BenchmarkLogin(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	svc, _ := newTestService(b)
 	mustRegister(b, svc, ada, adaPW)
-	sess, err := svc.Login(context.Background(), ada, adaPW)
+	sess, err := svc.Login(context.Background(), testClient, ada, adaPW)
 	if err != nil {
 		b.Fatalf("Login() = %v", err)
 	}

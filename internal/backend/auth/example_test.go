@@ -19,12 +19,12 @@ func ExampleService_Login() {
 		fmt.Println(err)
 		return
 	}
-	if _, err := svc.Register(ctx, "Ada@Example.com", "correct horse battery"); err != nil {
+	if _, err := svc.Register(ctx, "203.0.113.7", "Ada@Example.com", "correct horse battery"); err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	sess, err := svc.Login(ctx, "ada@example.com", "correct horse battery")
+	sess, err := svc.Login(ctx, "203.0.113.7", "ada@example.com", "correct horse battery")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -38,7 +38,7 @@ func ExampleService_Login() {
 	}
 	fmt.Println("verified:", claims.UserID, "until", claims.ExpiresAt.Format(time.RFC3339))
 
-	_, err = svc.Login(ctx, "ada@example.com", "wrong password")
+	_, err = svc.Login(ctx, "203.0.113.7", "ada@example.com", "wrong password")
 	fmt.Println("wrong password:", backend.ErrorCode(err), "-", backend.ErrorMessage(err))
 	// Output:
 	// logged in: u_ada ada@example.com for 1h0m0s

@@ -26,7 +26,7 @@ func TestWithSQLiteStore(t *testing.T) {
 		t.Fatalf("New(sqlite store) = %v", err)
 	}
 	user := mustRegister(t, svc, " Ada@Example.com", adaPW)
-	if _, err := svc.Register(ctx, "ADA@example.com", "another password"); backend.ErrorCode(err) != backend.ECONFLICT {
+	if _, err := svc.Register(ctx, testClient, "ADA@example.com", "another password"); backend.ErrorCode(err) != backend.ECONFLICT {
 		t.Errorf("Register(taken email) = %v; want %s", err, backend.ECONFLICT)
 	}
 	cases := []struct{ email, password, wantCode string }{
@@ -35,7 +35,7 @@ func TestWithSQLiteStore(t *testing.T) {
 		{"nobody@example.com", adaPW, backend.EUNAUTHORIZED},
 	}
 	for _, tc := range cases {
-		sess, err := svc.Login(ctx, tc.email, tc.password)
+		sess, err := svc.Login(ctx, testClient, tc.email, tc.password)
 		if code := backend.ErrorCode(err); code != tc.wantCode {
 			t.Errorf("Login(%q, %q) = %v; want code %q", tc.email, tc.password, err, tc.wantCode)
 		} else if code == "" && sess.User.ID != user.ID {

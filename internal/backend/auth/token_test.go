@@ -51,22 +51,33 @@ func flipSignatureByte(t *testing.T, token string) string {
 func TestVerify(t *testing.T) {
 	svc, clock := newTestService(t)
 	user := mustRegister(t, svc, ada, adaPW)
-	sess, err := svc.Login(context.Background(), ada, adaPW)
+	sess, err := svc.Login(context.Background(), testClient, ada, adaPW)
 	if err != nil {
 		t.Fatalf("Login() = %v", err)
 	}
 	now := clock.Now()
-	claims := func(mutate func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
-		c := jwt.RegisteredClaims{
+	claims := func(mutate func(*tokenClaims)) *tokenClaims {
+		c := &tokenClaims{RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Audience:  jwt.ClaimStrings{Audience},
 			Subject:   user.ID,
 			ID:        "jti-1",
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
-		}
+		}, TokenType: "access", Email: user.Email}
 		if mutate != nil {
-			mutate(&c)
+			mutate(c)
 		}
 		return c
+	}
+	typed := func(typ string, c *tokenClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		tok.Header["typ"] = typ
+		s, err := tok.SignedString(testSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -84,7 +95,18 @@ func TestVerify(t *testing.T) {
 		want    string        // "" for valid, else part of the message
 	}{
 		{"issued by Login", sess.Token, 0, ""},
-		{"hand-signed HS256", sign(t, jwt.SigningMethodHS256, testSecret, claims(nil)), 0, ""},
+		{"hand-signed HS256", typed(TypeAccess, claims(nil)), 0, ""},
+		{"typ application/at+jwt", typed("application/AT+JWT", claims(nil)), 0, ""},
+		{"typ JWT", typed("JWT", claims(nil)), 0, `token type not accepted (typ "JWT", token_type "access")`},
+		{"refresh token", sess.RefreshToken, 0, "token is a refresh token; this call takes an access token"},
+		{"refresh typ, access claim", typed(TypeRefresh, claims(nil)), 0, "token is a refresh token"},
+		{"access typ, refresh claim", typed(TypeAccess, claims(func(c *tokenClaims) { c.TokenType = "refresh" })), 0, "token is a refresh token"},
+		{"no token_type", typed(TypeAccess, claims(func(c *tokenClaims) { c.TokenType = "" })), 0, "token type not accepted"},
+		{"no iss", typed(TypeAccess, claims(func(c *tokenClaims) { c.Issuer = "" })), 0, "token missing exp, iss or aud"},
+		{"another iss", typed(TypeAccess, claims(func(c *tokenClaims) { c.Issuer = "netra-auth-service" })), 0, "issuer not accepted"},
+		{"no aud", typed(TypeAccess, claims(func(c *tokenClaims) { c.Audience = nil })), 0, "token missing exp, iss or aud"},
+		{"another aud", typed(TypeAccess, claims(func(c *tokenClaims) { c.Audience = jwt.ClaimStrings{"other-api"} })), 0, "audience not accepted"},
+		{"no email", typed(TypeAccess, claims(func(c *tokenClaims) { c.Email = "" })), 0, "missing sub, jti or email"},
 		{"a second before expiry", sess.Token, DefaultTTL - time.Second, ""},
 		{"at expiry", sess.Token, DefaultTTL, "token expired"},
 		{"long expired", sess.Token, 24 * time.Hour, "token expired"},
@@ -94,10 +116,10 @@ func TestVerify(t *testing.T) {
 		{"HS512 with the right secret", sign(t, jwt.SigningMethodHS512, testSecret, claims(nil)), 0, "algorithm HS512 not accepted"},
 		{"RS256", sign(t, jwt.SigningMethodRS256, rsaKey, claims(nil)), 0, "algorithm RS256 not accepted"},
 		{"ES256", sign(t, jwt.SigningMethodES256, ecKey, claims(nil)), 0, "algorithm ES256 not accepted"},
-		{"no exp", sign(t, jwt.SigningMethodHS256, testSecret, claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil })), 0, "token missing exp"},
-		{"iat in the future", sign(t, jwt.SigningMethodHS256, testSecret, claims(func(c *jwt.RegisteredClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) })), 0, "issued in the future"},
-		{"no sub", sign(t, jwt.SigningMethodHS256, testSecret, claims(func(c *jwt.RegisteredClaims) { c.Subject = "" })), 0, "missing sub or jti"},
-		{"no jti", sign(t, jwt.SigningMethodHS256, testSecret, claims(func(c *jwt.RegisteredClaims) { c.ID = "" })), 0, "missing sub or jti"},
+		{"no exp", typed(TypeAccess, claims(func(c *tokenClaims) { c.ExpiresAt = nil })), 0, "token missing exp"},
+		{"iat in the future", typed(TypeAccess, claims(func(c *tokenClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) })), 0, "issued in the future"},
+		{"no sub", typed(TypeAccess, claims(func(c *tokenClaims) { c.Subject = "" })), 0, "missing sub, jti or email"},
+		{"no jti", typed(TypeAccess, claims(func(c *tokenClaims) { c.ID = "" })), 0, "missing sub, jti or email"},
 		{"empty", "", 0, "token missing"},
 		{"garbage", "not a token", 0, "token malformed"},
 		{"four segments", sess.Token + ".x", 0, "token malformed"},
@@ -127,7 +149,7 @@ func TestTokensAreUnique(t *testing.T) {
 	mustRegister(t, svc, ada, adaPW)
 	seen := map[string]bool{}
 	for range 3 {
-		sess, err := svc.Login(context.Background(), ada, adaPW)
+		sess, err := svc.Login(context.Background(), testClient, ada, adaPW)
 		if err != nil {
 			t.Fatalf("Login() = %v", err)
 		}

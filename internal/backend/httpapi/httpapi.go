@@ -10,8 +10,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -27,9 +25,6 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/config"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
-
-// maxBody bounds every request body.
-const maxBody = 1 << 20
 
 // Deps are what the API serves from.
 type Deps struct {
@@ -85,7 +80,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, backend.Errorf(backend.ENOTFOUND, "no route %s %s; see docs/protocol.md", r.Method, r.URL.Path))
 	})
-	return withTiming(mux)
+	return withTiming(a.limitBodies(mux))
 }
 
 // ---- Server-Timing ----
@@ -143,66 +138,17 @@ func (a *api) reply(w http.ResponseWriter, r *http.Request, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// statusOf maps a backend error code to its HTTP status: the one place
-// where that mapping lives.
-func statusOf(code string) int {
-	switch code {
-	case backend.EINVALID:
-		return http.StatusBadRequest
-	case backend.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case backend.EFORBIDDEN:
-		return http.StatusForbidden
-	case backend.ENOTFOUND:
-		return http.StatusNotFound
-	case backend.ECONFLICT:
-		return http.StatusConflict
-	case backend.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case backend.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := backend.ErrorCode(err)
-	status := statusOf(code)
-	if status == http.StatusInternalServerError {
-		a.Log.Error("httpapi: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="goldenpath"`)
-	}
-	a.reply(w, r, status, protocol.HTTPError{Error: protocol.ErrorBody{Code: code, Message: backend.ErrorMessage(err)}})
-}
-
-// decode reads a JSON body into v, refusing unknown fields and trailing data.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return backend.Errorf(backend.EINVALID, "request body over %d bytes", maxBody)
-		}
-		return backend.Errorf(backend.EINVALID, "request body is not the expected JSON: %v", err)
-	}
-	if dec.More() {
-		return backend.Errorf(backend.EINVALID, "request body has data after the JSON object")
-	}
-	return nil
-}
-
 // ---- auth ----
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) {
 	var c protocol.Credentials
-	if err := decode(w, r, &c); err != nil {
+	if err := decode(w, r, &c, maxSmallBody); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	u, err := measure(r, "auth", func() (backend.User, error) { return a.Auth.Register(r.Context(), c.Email, c.Password) })
+	u, err := measure(r, "auth", func() (backend.User, error) {
+		return a.Auth.Register(r.Context(), auth.ClientOf(r), c.Email, c.Password)
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -212,11 +158,13 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	var c protocol.Credentials
-	if err := decode(w, r, &c); err != nil {
+	if err := decode(w, r, &c, maxSmallBody); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := measure(r, "auth", func() (auth.Session, error) { return a.Auth.Login(r.Context(), c.Email, c.Password) })
+	s, err := measure(r, "auth", func() (auth.Session, error) {
+		return a.Auth.Login(r.Context(), auth.ClientOf(r), c.Email, c.Password)
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -229,7 +177,8 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 
 type userKey struct{}
 
-// authed wraps a handler that needs a user token.
+// authed wraps a handler that needs a user's access token: verified, and
+// its user existing (auth.Service.Authenticate).
 func (a *api) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := auth.TokenFromRequest(r)
@@ -237,8 +186,11 @@ func (a *api) authed(next http.HandlerFunc) http.HandlerFunc {
 			a.fail(w, r, backend.Errorf(backend.EUNAUTHORIZED, "missing token: send Authorization: Bearer <access_token> from /api/v1/auth/login"))
 			return
 		}
-		claims, err := measure(r, "auth", func() (auth.Claims, error) { return a.Auth.Verify(tok) })
+		claims, err := measure(r, "auth", func() (auth.Claims, error) { return a.Auth.Authenticate(r.Context(), tok) })
 		if err != nil {
+			if backend.ErrorCode(err) == backend.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="goldenpath", error="invalid_token"`) // RFC 6750 section 3.1
+			}
 			a.fail(w, r, err)
 			return
 		}
@@ -269,7 +221,7 @@ func (a *api) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u protocol.ConfigUpdate
-	if err := decode(w, r, &u); err != nil {
+	if err := decode(w, r, &u, maxBody); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -291,7 +243,7 @@ func (a *api) putConfig(w http.ResponseWriter, r *http.Request) {
 func (a *api) createThread(w http.ResponseWriter, r *http.Request) {
 	var nt protocol.NewThread
 	if r.ContentLength != 0 {
-		if err := decode(w, r, &nt); err != nil {
+		if err := decode(w, r, &nt, maxSmallBody); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -328,6 +280,10 @@ func (a *api) listThreads(w http.ResponseWriter, r *http.Request) {
 func (a *api) threadMessages(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ms, err := measure(r, "db", func() ([]backend.Message, error) { return a.Store.Messages(r.Context(), userID(r), id) })
+	if backend.ErrorCode(err) == backend.ENOTFOUND {
+		// Another user's thread is no thread at all (OWASP API1): 404 either way.
+		err = &backend.Error{Code: backend.ENOTFOUND, Message: "no thread with that id among yours", Err: err}
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -356,7 +312,8 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := measure(r, "db", func() (struct{}, error) { return struct{}{}, a.Store.Ping(r.Context()) }); err != nil {
-		a.reply(w, r, http.StatusServiceUnavailable, map[string]string{"phase": phase, "error": fmt.Sprintf("database: %s", backend.ErrorMessage(err))})
+		a.Log.Warn("httpapi: readiness: the database does not answer", "err", err)
+		a.reply(w, r, http.StatusServiceUnavailable, map[string]string{"phase": phase, "error": "database: " + backend.PublicMessage(err)})
 		return
 	}
 	a.reply(w, r, http.StatusOK, protocol.Ready{Phase: phase})

@@ -175,11 +175,15 @@ func (c *conn) startRun(req RunRequest) {
 		defer c.runs.Add(-1)
 		err := c.h.run(ctx, req, em)
 		if err != nil && !em.emitted.Load() {
-			code := protocol.ErrBadRequest
-			if backend.ErrorCode(err) == backend.EINTERNAL {
+			code, msg := protocol.ErrBadRequest, backend.PublicMessage(err)
+			switch backend.ErrorCode(err) {
+			case backend.ENOTFOUND:
+				msg = "thread_id is not one of your threads"
+			case backend.EINTERNAL:
 				code = backend.EINTERNAL // not the client's fault: say so
+				c.h.log.Error("hub: run refused", "err", err)
 			}
-			c.errorMessage(code, backend.ErrorMessage(err))
+			c.errorMessage(code, msg)
 		}
 	}()
 }

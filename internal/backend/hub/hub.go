@@ -170,8 +170,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID, err := h.auth(r)
-	if err != nil {
-		writeHTTPError(w, http.StatusUnauthorized, backend.EUNAUTHORIZED, backend.ErrorMessage(err))
+	if code := backend.ErrorCode(err); code == backend.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="goldenpath"`)
+		writeHTTPError(w, http.StatusUnauthorized, code, backend.PublicMessage(err))
+		return
+	} else if err != nil {
+		h.log.Error("hub: authenticating an upgrade", "err", err)
+		writeHTTPError(w, http.StatusServiceUnavailable, backend.EUNAVAILABLE, "could not authenticate now; retry later")
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)

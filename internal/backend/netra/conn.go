@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend"
 	"github.com/goldenpath-dev/goldenpath/internal/backend/hub"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
@@ -136,11 +137,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		closeWith(closeUnsupported, "No supported subprotocols")
 		return
 	}
-	claims, err := s.o.Auth.Verify(token)
-	if err != nil {
+	claims, err := s.o.Auth.Authenticate(r.Context(), token)
+	if backend.ErrorCode(err) == backend.EUNAUTHORIZED {
 		b, _ := json.Marshal(map[string]any{"type": "error_message", "error_code": "AUTH_FAILED", "error_message": "Authentication failed", "timestamp": unixNow()})
 		_ = ws.WriteMessage(websocket.TextMessage, b)
 		closeWith(closePolicy, "Authentication failed")
+		return
+	} else if err != nil {
+		s.o.Log.Error("netra: authenticating a socket", "err", err)
+		closeWith(closeInternal, "Service not ready: authentication unavailable")
 		return
 	}
 	n := s.conns.Add(1)
@@ -330,7 +335,7 @@ func (c *conn) handle(b []byte, f clientFrame, jerr error) {
 		defer c.runs.Done()
 		err := c.s.o.Run(c.ctx, hub.RunRequest{UserID: c.user, MessageID: runID, Content: content, ThreadID: stored}, em)
 		if err != nil && !em.emitted {
-			c.errorMessage("AGENT_ERROR", err.Error())
+			c.errorMessage("AGENT_ERROR", backend.PublicMessage(err))
 		}
 	}()
 }

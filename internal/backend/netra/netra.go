@@ -15,9 +15,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,7 +115,7 @@ type replyUser struct {
 
 func reply(sess auth.Session) tokenReply {
 	name, _, _ := strings.Cut(sess.User.Email, "@")
-	return tokenReply{AccessToken: sess.Token, RefreshToken: sess.Token, TokenType: "Bearer", ExpiresIn: int(sess.ExpiresIn.Seconds()),
+	return tokenReply{AccessToken: sess.Token, RefreshToken: sess.RefreshToken, TokenType: "Bearer", ExpiresIn: int(sess.ExpiresIn.Seconds()),
 		User: replyUser{ID: sess.User.ID, Email: sess.User.Email, Name: name}}
 }
 
@@ -124,9 +126,22 @@ type credentials struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// decode reads a JSON body, answering 422 as FastAPI does when it is not.
+// decode reads a JSON body, answering 422 as FastAPI does when it is not,
+// and 413 when it is over maxBody: unread when its Content-Length says so.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(v); err != nil {
+	tooLarge := func() bool {
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"detail": "Request body too large"})
+		return false
+	}
+	if r.ContentLength > maxBody {
+		return tooLarge()
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{"type": "json_invalid", "loc": []string{"body"}, "msg": "JSON decode error"}}})
 		return false
 	}
@@ -138,7 +153,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &c) {
 		return
 	}
-	if _, err := s.o.Auth.Register(r.Context(), c.Email, c.Password); err != nil {
+	if _, err := s.o.Auth.Register(r.Context(), auth.ClientOf(r), c.Email, c.Password); err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -153,7 +168,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginWith(w http.ResponseWriter, r *http.Request, c credentials) {
-	sess, err := s.o.Auth.Login(r.Context(), c.Email, c.Password)
+	sess, err := s.o.Auth.Login(r.Context(), auth.ClientOf(r), c.Email, c.Password)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -182,20 +197,18 @@ func (s *Server) bypass(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reply(sess))
 }
 
-// refresh exchanges a valid token for a new one (the reference backend's
-// refresh token is its access token).
+// refresh exchanges a refresh token (never an access token) for a new
+// pair.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	var c credentials
 	if !decode(w, r, &c) {
 		return
 	}
-	claims, err := s.o.Auth.Verify(c.RefreshToken)
-	if err != nil {
+	sess, err := s.o.Auth.Refresh(r.Context(), c.RefreshToken)
+	if backend.ErrorCode(err) == backend.EUNAUTHORIZED {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Invalid refresh token"})
 		return
-	}
-	sess, err := s.o.Auth.Reissue(r.Context(), claims.UserID)
-	if err != nil {
+	} else if err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -215,9 +228,16 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	case backend.ERATELIMITED:
 		status = http.StatusTooManyRequests
 	}
-	msg := backend.ErrorMessage(err)
-	if status == http.StatusUnauthorized {
+	msg := backend.PublicMessage(err)
+	switch {
+	case status == http.StatusUnauthorized:
 		msg = "Invalid credentials"
+	case status == http.StatusInternalServerError || msg != backend.ErrorMessage(err):
+		s.o.Log.Warn("netra: error answered without its details", "status", status, "err", err)
+	}
+	var th *auth.Throttled
+	if errors.As(err, &th) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(th.RetryAfter.Seconds())))
 	}
 	writeJSON(w, status, map[string]any{"detail": msg})
 }

@@ -197,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			if tok == "" {
 				return "", backend.Errorf(backend.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token> or subprotocols jwt-auth, jwt.<token>")
 			}
-			c, err := authn.Verify(tok)
+			c, err := authn.Authenticate(r.Context(), tok)
 			return c.UserID, err
 		},
 		runFunc,
