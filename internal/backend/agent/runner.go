@@ -56,6 +56,15 @@ const (
 	CodeTimeout    = "timeout"     // the run's deadline passed
 )
 
+// FailurePrefix begins the content of the message that records a failed
+// run in the store: "agent_error <code>: <message>", under the run's
+// message_id and the assistant's role, in place of the answer.
+const FailurePrefix = "agent_error "
+
+// recordTimeout bounds the store write that records a failed run; it
+// outlives the run's context, whose end is often the failure.
+const recordTimeout = 5 * time.Second
+
 // Outcomes a [RunObserver] is told about.
 const (
 	OutcomeCompleted = "completed" // ended with agent_completed
@@ -219,12 +228,15 @@ func (r *Runner) Run(ctx context.Context, req Request, emit Emitter) error {
 	agent, err := r.factory.New(ctx, UserContext{UserID: ref.UserID, ThreadID: ref.ThreadID, RunID: ref.RunID, MessageID: ref.MessageID})
 	started := r.now()
 	if err != nil {
+		code, msg := failure(ctx, CodeModelError, err)
+		r.record(ctx, ref, code, msg)
 		return err
 	}
 	r.obs.RunStarted()
 	err = emit.Emit(protocol.EventAgentStarted, protocol.AgentStarted{RunRef: ref, AgentName: params.AgentName,
 		AgentInstanceID: agent.ID(), Timings: protocol.StartTimings{FactoryMS: ms(started.Sub(t)), ConfigMS: ms(config)}})
 	if err != nil {
+		r.record(ctx, ref, CodeCancelled, "the connection closed before the run started")
 		r.obs.RunEnded(OutcomeError)
 		return &RunError{Code: CodeCancelled, Err: goneError{err}}
 	}
@@ -251,22 +263,48 @@ func (r *Runner) Run(ctx context.Context, req Request, emit Emitter) error {
 	return nil
 }
 
-// fail ends a started run with agent_error. The code is stage's unless the
-// run was cancelled or timed out, or its connection is gone.
+// fail ends a started run with agent_error, after recording the failure in
+// the store. The code is stage's unless the run was cancelled or timed
+// out, or its connection is gone.
 func (r *Runner) fail(ctx context.Context, emit Emitter, ref protocol.RunRef, stage string, err error) error {
-	code, msg := stage, backend.ErrorMessage(err)
-	var gone goneError
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		code, msg = CodeTimeout, "run timed out"
-	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.As(err, &gone):
-		code, msg = CodeCancelled, "run cancelled"
-	case stage == CodeStoreError:
-		msg = "the answer could not be stored"
-	}
+	code, msg := failure(ctx, stage, err)
+	r.record(ctx, ref, code, msg)
 	_ = emit.Emit(protocol.EventAgentError, protocol.AgentError{RunRef: ref, Code: code, Message: msg}) // fails only if the connection is gone
 	r.obs.RunEnded(OutcomeError)
 	return &RunError{Code: code, Err: err}
+}
+
+// failure names the agent_error of a run that failed at stage with err. A
+// run cancelled with a [*backend.Error] cause (a server shutting down)
+// says that cause's message.
+func failure(ctx context.Context, stage string, err error) (code, msg string) {
+	var gone goneError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return CodeTimeout, "run timed out"
+	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.As(err, &gone):
+		var cause *backend.Error
+		if errors.As(context.Cause(ctx), &cause) {
+			return CodeCancelled, backend.PublicMessage(cause)
+		}
+		return CodeCancelled, "run cancelled"
+	case stage == CodeStoreError:
+		return stage, "the answer could not be stored"
+	}
+	if msg := backend.PublicMessage(err); msg == backend.ErrorMessage(err) {
+		return stage, msg
+	}
+	return stage, "the model failed" // its own words name internals (a host, a package): the server logs them
+}
+
+// record stores the failure of a run whose question is stored, in place of
+// its answer (see [FailurePrefix]), so that no question is left without an
+// outcome. It is best effort: a store that fails here has failed already.
+func (r *Runner) record(ctx context.Context, ref protocol.RunRef, code, msg string) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	_ = r.store.AppendMessage(wctx, backend.Message{ID: r.ids("m_"), ThreadID: ref.ThreadID, UserID: ref.UserID,
+		Role: backend.RoleAssistant, Content: FailurePrefix + code + ": " + msg, MessageID: ref.MessageID, CreatedAt: r.now().UTC()})
 }
 
 // ms is d in milliseconds, with sub-millisecond precision.

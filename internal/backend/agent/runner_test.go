@@ -225,8 +225,8 @@ func TestRunEndsAFailedRunWithAgentError(t *testing.T) {
 		wantMsg   string
 		wantTypes string
 	}{
-		{"model fails", boom, nil, agent.CodeModelError, "model: out of tokens", "agent_started agent_thinking agent_error"},
-		{"model leaves a tool call open", leaveOpen, nil, agent.CodeModelError, `agent: model left tool call "c1" open`, "agent_started agent_thinking tool_executing agent_error"},
+		{"model fails", boom, nil, agent.CodeModelError, "the model failed", "agent_started agent_thinking agent_error"},
+		{"model leaves a tool call open", leaveOpen, nil, agent.CodeModelError, "the model failed", "agent_started agent_thinking tool_executing agent_error"},
 		{"answer cannot be stored", agent.Simulated{}, backend.Errorf(backend.EINTERNAL, "disk full"), agent.CodeStoreError, "the answer could not be stored", "agent_started agent_thinking agent_error"},
 	}
 	for _, tt := range tests {
@@ -249,6 +249,9 @@ func TestRunEndsAFailedRunWithAgentError(t *testing.T) {
 			if obs.started != 1 || obs.outcomes[agent.OutcomeError] != 1 {
 				t.Errorf("observer saw %d started, outcomes %v; want 1 started, 1 error", obs.started, obs.outcomes)
 			}
+			if tt.appendErr == nil {
+				checkRecordedFailure(t, store, tt.wantCode)
+			}
 		})
 	}
 }
@@ -263,9 +266,23 @@ func TestRunStopsWhenTheEmitterFails(t *testing.T) {
 	if rec.calls > 4 {
 		t.Errorf("runner called Emit %d times; want it to stop after the failure (at most one agent_error attempt)", rec.calls)
 	}
-	if n := store.messageCount(); n != 1 {
-		t.Errorf("store holds %d messages; want only the question", n)
+	checkRecordedFailure(t, store, agent.CodeCancelled)
+}
+
+// checkRecordedFailure checks that the store holds the run's question and,
+// in place of its answer, its failure with code.
+func checkRecordedFailure(t *testing.T, store *fakeStore, code string) {
+	t.Helper()
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for _, ms := range store.messages {
+		if len(ms) != 2 || ms[0].Role != backend.RoleUser || ms[1].Role != backend.RoleAssistant || ms[1].MessageID != ms[0].MessageID ||
+			!strings.HasPrefix(ms[1].Content, agent.FailurePrefix+code+": ") {
+			t.Errorf("store holds %+v; want the question, then its failure %q...", ms, agent.FailurePrefix+code+": ")
+		}
+		return
 	}
+	t.Errorf("store holds no thread; want the question and its failure")
 }
 
 func TestRunGivesEveryRunItsOwnAgent(t *testing.T) {

@@ -36,11 +36,15 @@ type conn struct {
 	ws     *websocket.Conn
 	id     string
 	userID string
-	ctx    context.Context // ends when the connection ends; runs derive from it
+	ctx    context.Context // ends when the connection ends
 	cancel context.CancelFunc
+	// runs is the context of the connection's runs: it ends with the
+	// connection, or earlier, with a cause, when a drain runs out of time.
+	runs       context.Context
+	cancelRuns context.CancelCauseFunc
 
 	routed    atomic.Bool // the router knows this connection (false briefly under handshake-race)
-	runs      atomic.Int64
+	running   atomic.Int64 // runs in flight
 	closeOnce sync.Once
 	closed    atomic.Bool
 	doomed    bool // fault close-1011: this connection is closed with 1011 mid-run
@@ -62,9 +66,10 @@ type conn struct {
 func (h *Hub) newConn(ws *websocket.Conn, userID string) *conn {
 	s := h.live()
 	ctx, cancel := context.WithCancel(context.Background())
+	runs, cancelRuns := context.WithCancelCause(ctx)
 	c := &conn{
 		h: h, ws: ws, id: newID("c_"), userID: userID,
-		ctx: ctx, cancel: cancel, limit: s.SendQueue,
+		ctx: ctx, cancel: cancel, runs: runs, cancelRuns: cancelRuns, limit: s.SendQueue,
 	}
 	c.fw.c = c
 	if h.faults.Close1011 > 0 {
@@ -148,7 +153,7 @@ func (c *conn) handle(b []byte) {
 			c.errorMessage(protocol.ErrRateLimited, "server is draining; retry on another instance or after restart")
 			return
 		}
-		if int(c.runs.Load()) >= c.h.live().MaxRuns {
+		if int(c.running.Load()) >= c.h.live().MaxRuns {
 			c.h.metrics.RunsTotal.WithLabelValues("rejected").Inc()
 			c.errorMessage(protocol.ErrRateLimited, "too many concurrent runs on this connection; wait for one to finish")
 			return
@@ -160,9 +165,9 @@ func (c *conn) handle(b []byte) {
 }
 
 func (c *conn) startRun(req RunRequest) {
-	c.runs.Add(1)
+	c.running.Add(1)
 	c.h.inflight.Add(1)
-	ctx := c.ctx
+	ctx := c.runs
 	if c.h.faults.CleanupLeak {
 		ctx = context.WithoutCancel(ctx) // fault cleanup-leak: runs outlive their connection
 	}
@@ -172,7 +177,7 @@ func (c *conn) startRun(req RunRequest) {
 		if c.h.faults.DataRace {
 			c.h.racyRuns++ // fault data-race: a real data race, on purpose
 		}
-		defer c.runs.Add(-1)
+		defer c.running.Add(-1)
 		err := c.h.run(ctx, req, em)
 		if err != nil && !em.emitted.Load() {
 			code, msg := protocol.ErrBadRequest, backend.PublicMessage(err)
@@ -233,7 +238,7 @@ func (c *conn) drain() {
 	defer c.drained.Done()
 	var batch []frame
 	for {
-		if c.h.faults.QueueReorder && c.runs.Load() > 1 {
+		if c.h.faults.QueueReorder && c.running.Load() > 1 {
 			// fault queue-reorder: with several runs in flight, the
 			// writer lets frames gather for a moment, to write them grouped.
 			time.Sleep(queueReorderWait)

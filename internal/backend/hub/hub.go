@@ -17,8 +17,11 @@
 // Every close goes through one path: a close frame with the code, then the
 // socket is half-closed and drained briefly so the peer reads the close
 // frame rather than a reset. Shutdown ([Hub.Drain]) refuses new upgrades,
-// lets running runs finish within the drain timeout, then closes every
-// socket with 1001.
+// lets running runs finish within the drain timeout, stops those still
+// going so that each sends its agent_error, then closes every socket with
+// 1001. A text frame that is not UTF-8 fails its connection with 1007
+// (RFC 6455 section 8.1), a frame over the read limit with 1009, both
+// before anything of it is handled.
 package hub
 
 import (
@@ -189,28 +192,30 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 }
 
+// ErrShutdown is the cause with which a drain that ran out of time stops
+// the runs still going: each ends with agent_error (code cancelled, this
+// message) and its failure stored, before its socket closes with 1001.
+var ErrShutdown = backend.Errorf(backend.EUNAVAILABLE, "the server shut down before the run finished; ask again")
+
 // Drain refuses new connections, waits until running runs finish or ctx
-// ends, then closes every connection with 1001 and waits (bounded by
-// lingerTimeout) for their handlers to exit.
+// ends, then stops the runs still going with [ErrShutdown] and lets them
+// send their agent_error (bounded by flushTimeout), closes every
+// connection with 1001 and waits (bounded by lingerTimeout) for their
+// handlers to exit.
 func (h *Hub) Drain(ctx context.Context) {
 	h.draining.Store(true)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for h.inflight.Load() > 0 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			h.log.Warn("hub: drain timeout; closing connections with runs still going", "runs", h.inflight.Load())
-			goto closeAll
+	if !h.waitRuns(ctx.Done()) {
+		h.log.Warn("hub: drain timeout; stopping the runs still going", "runs", h.inflight.Load())
+		for _, c := range h.all() {
+			c.cancelRuns(ErrShutdown)
+		}
+		fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		if !h.waitRuns(fctx.Done()) {
+			h.log.Warn("hub: runs still going after they were stopped", "runs", h.inflight.Load())
 		}
 	}
-closeAll:
-	h.mu.Lock()
-	all := make([]*conn, 0, len(h.conns))
-	for _, c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.Unlock()
+	all := h.all()
 	// A run that has ended may still have its last frames (agent_completed)
 	// in its connection's queue: the close frame must not overtake them.
 	flushBy := time.Now().Add(flushTimeout)
@@ -225,6 +230,32 @@ closeAll:
 	case <-time.After(2*lingerTimeout + time.Second):
 		h.log.Warn("hub: connection handlers still running after shutdown")
 	}
+}
+
+// waitRuns waits until no run is in flight, or until stop delivers; it
+// reports whether the runs ended.
+func (h *Hub) waitRuns(stop <-chan struct{}) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for h.inflight.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-stop:
+			return h.inflight.Load() == 0
+		}
+	}
+	return true
+}
+
+// all returns every open connection.
+func (h *Hub) all() []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := make([]*conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		all = append(all, c)
+	}
+	return all
 }
 
 // Connections returns the number of connections the hub holds.

@@ -37,7 +37,11 @@ type conn struct {
 	thread string // the connection's thread, as the handshake named it
 	ctx    context.Context
 	cancel context.CancelFunc
-	doomed bool // fault close-1011
+	// runCtx is the context of the socket's runs: it ends with the socket,
+	// or earlier, with a cause, when a drain runs out of time.
+	runCtx     context.Context
+	cancelRuns context.CancelCauseFunc
+	doomed     bool // fault close-1011
 
 	wmu    sync.Mutex // one writer at a time
 	ready  bool       // handshake_complete sent; read-loop only
@@ -117,6 +121,10 @@ func decodeToken(t string) string {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"detail": "Service is shutting down"})
+		return
+	}
 	token, selected, usable := offeredToken(r)
 	var hdr http.Header
 	if selected != "" {
@@ -150,7 +158,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.conns.Add(1)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	c := &conn{s: s, ws: ws, user: claims.UserID, ctx: ctx, cancel: cancel,
+	runCtx, cancelRuns := context.WithCancelCause(ctx)
+	c := &conn{s: s, ws: ws, user: claims.UserID, ctx: ctx, cancel: cancel, runCtx: runCtx, cancelRuns: cancelRuns,
 		thread: "thread_ws_" + strconv.FormatInt(n, 10) + "_" + newHex(4)}
 	if p := s.o.Faults.Close1011; p > 0 {
 		c.doomed = float64(n%1000) < p*1000
@@ -331,9 +340,11 @@ func (c *conn) handle(b []byte, f clientFrame, jerr error) {
 	c.wmu.Unlock()
 	em := &emitter{c: c, runID: runID, requestID: "req_" + newHex(8)}
 	c.runs.Add(1)
+	c.s.inflight.Add(1)
 	go func() {
+		defer c.s.inflight.Add(-1)
 		defer c.runs.Done()
-		err := c.s.o.Run(c.ctx, hub.RunRequest{UserID: c.user, MessageID: runID, Content: content, ThreadID: stored}, em)
+		err := c.s.o.Run(c.runCtx, hub.RunRequest{UserID: c.user, MessageID: runID, Content: content, ThreadID: stored}, em)
 		if err != nil && !em.emitted {
 			c.errorMessage("AGENT_ERROR", backend.PublicMessage(err))
 		}

@@ -66,9 +66,11 @@ type Server struct {
 	users  map[string]map[*conn]bool // the open sockets of each user: events fan out to all
 	latest *conn                     // fault cross-user: the socket opened last, of anyone
 
-	conns   atomic.Int64 // connections ever, for ids
-	frames  atomic.Int64 // run frames sent, for drop-events
-	handled sync.WaitGroup
+	conns    atomic.Int64 // connections ever, for ids
+	frames   atomic.Int64 // run frames sent, for drop-events
+	inflight atomic.Int64 // runs going
+	draining atomic.Bool  // new sockets are refused
+	handled  sync.WaitGroup
 }
 
 // New returns a Netra face over o.
@@ -291,6 +293,40 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 // ctxDone reports whether ctx has ended.
 func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
+
+// Drain refuses new sockets, waits until the runs going finish or ctx ends,
+// then stops those still going with [hub.ErrShutdown], lets them send their
+// agent_error (for at most two seconds), and closes every socket with 1001
+// ([Server.Close]).
+func (s *Server) Drain(ctx context.Context) {
+	s.draining.Store(true)
+	wait := func(stop <-chan struct{}) bool {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for s.inflight.Load() > 0 {
+			select {
+			case <-tick.C:
+			case <-stop:
+				return s.inflight.Load() == 0
+			}
+		}
+		return true
+	}
+	if !wait(ctx.Done()) {
+		s.o.Log.Warn("netra: drain timeout; stopping the runs still going", "runs", s.inflight.Load())
+		s.mu.Lock()
+		for _, cs := range s.users {
+			for c := range cs {
+				c.cancelRuns(hub.ErrShutdown)
+			}
+		}
+		s.mu.Unlock()
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		wait(fctx.Done())
+	}
+	s.Close()
+}
 
 // Close ends every socket with 1001 (going away) and cancels its runs,
 // then waits for the handlers.

@@ -335,7 +335,7 @@ wait:
 	defer cancel()
 	s.hub.Drain(dctx)
 	if s.netra != nil {
-		s.netra.Close()
+		s.netra.Drain(dctx)
 	}
 	// Runs are drained and sockets closed; what is left are idle HTTP
 	// connections, which Shutdown closes, and connections dialled but never
