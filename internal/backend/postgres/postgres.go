@@ -135,6 +135,10 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 		return nil, &backend.Error{Code: backend.EUNAVAILABLE, Message: "store: cannot reach " + where, Err: err}
 	}
 	s := &Store{now: o.now, pool: pool}
+	if err := fill(ctx, pool, o.poolSize); err != nil {
+		pool.Close()
+		return nil, internal("connect to "+where, err)
+	}
 	if _, err := migrate(ctx, pool, o.now().UnixNano()); err != nil {
 		pool.Close()
 		return nil, internal("migrate "+where, err)
@@ -144,6 +148,25 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 		return nil, internal("start writer", err)
 	}
 	return s, nil
+}
+
+// fill opens the pool's n connections now rather than in the background,
+// so that the process holds as many sockets from its first request on.
+func fill(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	conns := make([]*pgxpool.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range n {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	return nil
 }
 
 // describe names the database of cfg for messages: user, host, port and
