@@ -2,8 +2,8 @@ package report_test
 
 import (
 	"bytes"
-	"errors"
 	"encoding/xml"
+	"errors"
 	"io"
 	"os"
 	"testing"
