@@ -151,6 +151,12 @@ type Config struct {
 	// collector over OTLP/HTTP every 10 s and once at the end, e.g.
 	// http://127.0.0.1:4318 (a URL without a path gets /v1/metrics).
 	OTLPEndpoint string
+	// DashboardAddr, when set, serves a live page of the run on
+	// http://DashboardAddr/ while it lasts, as k6's web dashboard does
+	// (HOST:PORT; port 0 picks a free one, which Log names); the live
+	// metrics are on its /metrics too. The end-of-run report.html stays
+	// the record.
+	DashboardAddr string
 }
 
 // Regression configures the regression suite: how many rounds it

@@ -11,9 +11,10 @@ import (
 // telemetry is a run's live telemetry (Config.MetricsAddr,
 // Config.OTLPEndpoint); nil when the run has none.
 type telemetry struct {
-	metrics *live.Metrics
-	server  *live.Server
-	pusher  *live.Pusher
+	metrics   *live.Metrics
+	server    *live.Server
+	dashboard *live.Server
+	pusher    *live.Pusher
 	say     func(format string, a ...any)
 }
 
@@ -23,6 +24,11 @@ func (c Config) validateTelemetry() error {
 	if c.MetricsAddr != "" {
 		if err := live.ValidateAddr(c.MetricsAddr); err != nil {
 			return &ConfigError{Field: "MetricsAddr", Err: err}
+		}
+	}
+	if c.DashboardAddr != "" {
+		if err := live.ValidateAddr(c.DashboardAddr); err != nil {
+			return &ConfigError{Field: "DashboardAddr", Err: err}
 		}
 	}
 	if c.OTLPEndpoint != "" {
@@ -37,7 +43,7 @@ func (c Config) validateTelemetry() error {
 // cfg asks, before anything else of the run starts: an address it cannot
 // listen on is a [*ConfigError] naming MetricsAddr.
 func startTelemetry(ctx context.Context, cfg Config, segment string, say func(format string, a ...any)) (*telemetry, error) {
-	if cfg.MetricsAddr == "" && cfg.OTLPEndpoint == "" {
+	if cfg.MetricsAddr == "" && cfg.OTLPEndpoint == "" && cfg.DashboardAddr == "" {
 		return nil, nil
 	}
 	info := live.Info{Version: Version(), Segment: segment, RunID: cfg.RunID}
@@ -49,6 +55,15 @@ func startTelemetry(ctx context.Context, cfg Config, segment string, say func(fo
 		}
 		t.server = srv
 		say("metrics on %s", srv.URL())
+	}
+	if cfg.DashboardAddr != "" {
+		srv, err := live.Listen(cfg.DashboardAddr, t.metrics.Gatherer())
+		if err != nil {
+			t.close()
+			return nil, &ConfigError{Field: "DashboardAddr", Err: err}
+		}
+		t.dashboard = srv
+		say("live dashboard on %s", srv.DashboardURL())
 	}
 	if cfg.OTLPEndpoint != "" {
 		failing := false
@@ -92,8 +107,11 @@ func (t *telemetry) close() {
 			t.say("OTLP: %d of %d exports failed; the final one went through", failed, made)
 		}
 	}
-	if t.server != nil {
-		if err := t.server.Close(); err != nil {
+	for _, s := range []*live.Server{t.server, t.dashboard} {
+		if s == nil {
+			continue
+		}
+		if err := s.Close(); err != nil {
 			t.say("closing the metrics server: %v", err)
 		}
 	}

@@ -62,6 +62,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&c.Journey, "journey", d.Journey, "the main journey: `KIND` full (login, config read, socket, one run, the store checks) or minimal (login, socket, one run, close)")
 	fs.BoolVar(&c.RaceDetector, "race-detector", false, "embedded backend: build it from source with Go's race detector and report every data race it finds (needs the Go toolchain and the repository; memory checks are skipped)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve the run's live metrics on http://`HOST:PORT`/metrics while it runs (Prometheus; port 0 picks a free one, named in the log)")
+	fs.StringVar(&c.DashboardAddr, "dashboard-addr", "", "serve a live page of the run on http://`HOST:PORT`/ while it runs (users, journeys per second, p95 so far, findings; port 0 picks a free one, named in the log)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", "", "push the same metrics to an OpenTelemetry collector at `URL` over OTLP/HTTP every 10s and at the end (e.g. http://127.0.0.1:4318)")
 	return fs
 }
@@ -74,7 +75,7 @@ var runFlagOf = map[string]string{
 	"WaitReady": "--wait-ready", "TargetThink": "--target-think", "Faults": "--fault", "RaceDetector": "--race-detector",
 	"Out": "--out", "Regression.Rounds": "--rounds", "Regression.Dir": "--baseline-dir",
 	"Regression.Baseline": "--baseline", "Regression.Save": "--save-baseline", "Regression.Thresholds": "--thresholds",
-	"Profile": "--profile", "Journey": "--journey", "MetricsAddr": "--metrics-addr", "OTLPEndpoint": "--otlp-endpoint",
+	"Profile": "--profile", "Journey": "--journey", "MetricsAddr": "--metrics-addr", "OTLPEndpoint": "--otlp-endpoint", "DashboardAddr": "--dashboard-addr",
 }
 
 func runMain(ctx context.Context, e *env, args []string) int {

@@ -346,6 +346,8 @@ func TestRunTelemetryBadUsage(t *testing.T) {
 		{"address in use", []string{"--metrics-addr", busy.Addr().String()}, fmt.Sprintf("goldenpath run: --metrics-addr: cannot listen on %q: ", busy.Addr())},
 		{"endpoint without a scheme", []string{"--otlp-endpoint", "127.0.0.1:4318"}, `goldenpath run: --otlp-endpoint "127.0.0.1:4318" is not an OTLP/HTTP endpoint URL such as http://127.0.0.1:4318`},
 		{"gRPC endpoint", []string{"--otlp-endpoint", "grpc://127.0.0.1:4317"}, `goldenpath run: --otlp-endpoint "grpc://127.0.0.1:4317" is not an OTLP/HTTP endpoint URL`},
+		{"dashboard address without a port", []string{"--dashboard-addr", "localhost"}, `goldenpath run: --dashboard-addr "localhost" is not HOST:PORT`},
+		{"dashboard address in use", []string{"--dashboard-addr", busy.Addr().String()}, fmt.Sprintf("goldenpath run: --dashboard-addr: cannot listen on %q: ", busy.Addr())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

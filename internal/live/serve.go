@@ -40,7 +40,9 @@ func unwrapAddrError(err error) error {
 // A Server serves metrics over HTTP on [MetricsPath], in every exposition
 // format client_golang offers: Prometheus protobuf (the only one that
 // carries native histograms), OpenMetrics and Prometheus text, as the
-// scraper's Accept header asks.
+// scraper's Accept header asks; and a live page of the run on
+// [DashboardPath], which polls a [Snapshot] on [SnapshotPath] once a
+// second, as k6's web dashboard does.
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
@@ -64,9 +66,7 @@ func Listen(addr string, g prometheus.Gatherer) (*Server, error) {
 		MaxRequestsInFlight: 4,
 		Timeout:             10 * time.Second,
 	}))
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "goldenpath run: live metrics on %s\n", MetricsPath)
-	})
+	dashboardHandlers(mux, g) // the live page on /, its data on /live.json
 	s := &Server{
 		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute},
 		ln:   ln,
@@ -85,6 +85,9 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // URL is the metrics' URL, http://ADDR/metrics.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + MetricsPath }
+
+// DashboardURL is the live page's URL, http://ADDR/.
+func (s *Server) DashboardURL() string { return "http://" + s.ln.Addr().String() + DashboardPath }
 
 // Close stops the server: scrapes in flight get a second to finish. It
 // returns once the serving goroutine has ended.
