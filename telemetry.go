@@ -15,7 +15,7 @@ type telemetry struct {
 	server    *live.Server
 	dashboard *live.Server
 	pusher    *live.Pusher
-	say     func(format string, a ...any)
+	say       func(format string, a ...any)
 }
 
 // validateTelemetry reports a MetricsAddr or OTLPEndpoint of c that is
