@@ -294,7 +294,11 @@ func Read(rd io.Reader) (*Baseline, error) {
 		if err != nil {
 			return nil, err
 		}
-		return FromResults(r)
+		b, err := FromResults(r)
+		if err == nil && len(b.Metrics) == 0 { // as for a baseline file: it could not be read back
+			return nil, errors.New("baseline: the results' rounds hold no metrics")
+		}
+		return b, err
 	default:
 		return nil, fmt.Errorf("baseline: schema %q, want %q (a baseline) or %q (results with rounds)", head.Schema, Schema, results.Schema)
 	}

@@ -82,11 +82,20 @@ func (t Thresholds) String() string {
 		pct(t.Latency), pct(t.Response), pct(t.Memory), strconv.FormatFloat(t.ErrorPoints, 'g', -1, 64), floorString(t.FloorMS))
 }
 
+// floorString writes a floor in ms as a duration; one beyond a Duration
+// is written as the longest, which reads back as the same float (the
+// conversion would overflow to a negative floor).
 func floorString(ms float64) string {
-	return time.Duration(math.Round(ms * float64(time.Millisecond))).String()
+	ns := math.Round(ms * float64(time.Millisecond))
+	if ns >= 1<<63 {
+		return time.Duration(math.MaxInt64).String()
+	}
+	return time.Duration(ns).String()
 }
 
-func pct(f float64) string { return strconv.FormatFloat(f*100, 'g', -1, 64) + "%" }
+// pct writes a fraction as a percentage to 12 significant digits, so
+// that 0.07 is "7%", not "7.000000000000001%".
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'g', 12, 64) + "%" }
 
 // ParseThresholds reads comma-separated NAME=VALUE pairs over
 // [DefaultThresholds]: latency, response and memory as percentages ("20%"),
