@@ -64,8 +64,9 @@ func DefaultMetrics() []string {
 // name{label="value",...} with the labels sorted by name and values escaped
 // as in the text format, for example
 // goldenpath_runs_total{outcome="completed"} (at most 32 label sets per
-// metric). Names the target does not expose, histograms, summaries and
-// values that are NaN or infinite are left out.
+// metric). Names the target does not expose, histograms, summaries,
+// values that are NaN or infinite, and sums that overflow to an infinity
+// are left out.
 //
 // A nil client means one with a timeout of [DefaultScrapeTimeout]. Errors
 // name the url; a body over [MaxScrapeBytes] is one.
@@ -146,7 +147,7 @@ func (sc *scraper) add(m map[string]float64, name string, fam *dto.MetricFamily)
 			labelled++
 		}
 	}
-	if n > 0 {
+	if n > 0 && !math.IsInf(sum, 0) { // finite values can add up to an infinity
 		m[name] = sum
 	}
 }
