@@ -11,9 +11,16 @@ cd "$(dirname "$0")/.."
 count="${1:-5}"
 out=bench-out
 mkdir -p "$out"
-echo "== store writes, commit $(git rev-parse --short HEAD), count $count"
-go test -run '^$' -bench Writers -benchtime 2s -count "$count" \
-  ./internal/backend/sqlite/ ./internal/backend/postgres/ | tee "$out/stores.txt"
+echo "== store writes, commit $(git rev-parse --short HEAD), $count rounds"
+# Rounds rather than -count: each round runs every benchmark once, so that a
+# slow spell of the machine (shared, two cores, one disk) falls on all of
+# them alike rather than on the few that -count would run back to back.
+: > "$out/stores.txt"
+for round in $(seq "$count"); do
+  echo "-- round $round of $count"
+  go test -run '^$' -bench Writers -benchtime 2s -count 1 \
+    ./internal/backend/sqlite/ ./internal/backend/postgres/ | tee -a "$out/stores.txt"
+done
 echo "== medians (runs/s; one run is a StartRun and an AppendMessage)"
 awk '
   /^pkg:/ { store = ($2 ~ /postgres/) ? "postgres" : "sqlite" }
