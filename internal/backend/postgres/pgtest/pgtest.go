@@ -235,11 +235,8 @@ func startServer(tb testing.TB, bin, dir, data string, cred *syscall.Credential,
 		Path: "/postgres", RawQuery: "sslmode=disable"}, proc: cmd}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := pgx.Connect(ctx, s.URL())
-		cancel()
+		err := isOurs(s.URL(), data)
 		if err == nil {
-			conn.Close(context.Background())
 			break
 		}
 		select {
@@ -258,6 +255,28 @@ func startServer(tb testing.TB, bin, dir, data string, cred *syscall.Credential,
 	}
 	tb.Cleanup(stop)
 	return s, nil
+}
+
+// isOurs returns nil when the server at dbURL accepts a connection and
+// serves the cluster in data: a port picked free may have been taken by
+// another test process's cluster meanwhile, which must not be mistaken
+// for this one (which then fails to bind it and exits).
+func isOurs(dbURL, data string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var dir string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dir); err != nil {
+		return err
+	}
+	if dir != data {
+		return fmt.Errorf("the server on that port serves %s, not %s", dir, data)
+	}
+	return nil
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
