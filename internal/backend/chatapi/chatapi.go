@@ -10,8 +10,10 @@ package chatapi
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -78,7 +80,7 @@ func New(o Options) http.Handler {
 
 func (h *handler) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if h.o.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+h.o.APIKey {
+		if h.o.APIKey != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.o.APIKey)) != 1 {
 			code := "invalid_api_key"
 			if r.Header.Get("Authorization") == "" {
 				fail(w, http.StatusUnauthorized, "invalid_request_error", nil, "You didn't provide an API key.")
@@ -114,7 +116,17 @@ type chatRequest struct {
 
 func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	var req chatRequest
+	if r.ContentLength > maxBody {
+		w.Header().Set("Connection", "close") // the body is not read
+		fail(w, http.StatusRequestEntityTooLarge, "invalid_request_error", nil, fmt.Sprintf("The request body is over %d bytes.", maxBody))
+		return
+	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(w, http.StatusRequestEntityTooLarge, "invalid_request_error", nil, fmt.Sprintf("The request body is over %d bytes.", maxBody))
+			return
+		}
 		fail(w, http.StatusBadRequest, "invalid_request_error", nil, "We could not parse the JSON body of your request.")
 		return
 	}

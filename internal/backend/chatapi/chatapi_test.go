@@ -60,6 +60,8 @@ func TestErrors(t *testing.T) {
 		{"stream_options without stream", "sk-test", `{"model":"goldenpath-sim","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`, 400, ""},
 		{"max_tokens out of range", "sk-test", `{"model":"goldenpath-sim","messages":[{"role":"user","content":"hi"}],"max_tokens":0}`, 400, ""},
 		{"not JSON", "sk-test", `{oops`, 400, ""},
+		{"body over 1 MiB", "sk-test", `{"model":"goldenpath-sim","messages":[{"role":"user","content":"` + strings.Repeat("x", 1<<20) + `"}]}`, 413, ""},
+		{"key as a prefix of the right one", "sk-tes", `{"model":"goldenpath-sim","messages":[{"role":"user","content":"hi"}]}`, 401, "invalid_api_key"},
 	} {
 		resp := post(t, srv.URL, tc.key, tc.body)
 		if resp.StatusCode != tc.status {
