@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -143,8 +144,12 @@ func (dc *decoder) unmarshal(b []byte) error {
 	if _, typeErr := err.(*json.UnmarshalTypeError); err != nil && !typeErr {
 		return err // p is dropped
 	}
-	if p.dec.More() {
-		return errors.New("trailing data after the JSON object")
+	// Only whitespace may follow the object: the next token is the end.
+	// (Decoder.More is not the test: it reports false before a ']' or
+	// '}', which would stay in the pooled decoder's buffer and break the
+	// next frame it decodes.)
+	if _, end := p.dec.Token(); end != io.EOF {
+		return errors.New("trailing data after the JSON object") // p, holding it, is dropped
 	}
 	p.r.Reset(nil)
 	jsonPool.Put(p)
@@ -164,15 +169,15 @@ func (dc *decoder) decode(b []byte) (f Frame, problem string, ok bool) {
 		problem = "a field has the wrong JSON type: " + err.Error()
 	}
 	w, d := &dc.w, &dc.d
-	f.Type, f.Seq = w.Type, w.Seq
-	switch {
+	switch { // not an envelope: the zero Frame, as Oracle.Observe promises
 	case w.Type == "":
-		return f, "frame has no type", false
+		return Frame{}, "frame has no type", false
 	case w.Seq <= 0:
-		return f, "frame has no positive integer seq", false
+		return Frame{}, "frame has no positive integer seq", false
 	case w.Data == nil:
-		return f, "frame has no data object", false
+		return Frame{}, "frame has no data object", false
 	}
+	f.Type, f.Seq = w.Type, w.Seq
 	f.Timestamp = w.Timestamp.t
 	if !w.Timestamp.present || w.Timestamp.bad {
 		f.Timestamp = time.Time{}

@@ -156,13 +156,18 @@ func (u *chatUser) judge(p *profile.Profile, s ChatStream, nonce string, sent ti
 }
 
 // retryAfter reads a Retry-After header in seconds (an HTTP date is not
-// worth the parse here): default 1 s, at most maxRetryAfter.
+// worth the parse here): default 1 s, at most maxRetryAfter. NaN, Inf and
+// numbers too large for a Duration (whose conversion would overflow to a
+// negative wait) are bounded before the conversion.
 func retryAfter(h string) time.Duration {
 	n, err := strconv.ParseFloat(strings.TrimSpace(h), 64)
-	if err != nil || n <= 0 {
+	switch {
+	case err != nil || !(n > 0):
 		return time.Second
+	case n >= maxRetryAfter.Seconds():
+		return maxRetryAfter
 	}
-	return min(time.Duration(n*float64(time.Second)), maxRetryAfter)
+	return max(time.Duration(n*float64(time.Second)), time.Nanosecond)
 }
 
 // openAIError is the message of an OpenAI-shaped error body, redacted.
