@@ -37,6 +37,7 @@ func childServe() int {
 		JWTSecret: []byte(testSecret), HashCost: cost, AdminToken: "admin-secret",
 		Overrides: map[string]string{"think_ms": os.Getenv("GOLDENPATH_CHILD_THINK_MS"), "send_queue": "1024"},
 	}
+	cfg.DB = os.Getenv("GOLDENPATH_CHILD_DB") // a postgres:// URL, or SQLite in the data folder
 	if list := os.Getenv("GOLDENPATH_CHILD_FAULTS"); list != "" {
 		f, err := fault.Parse(list)
 		if err != nil {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/goldenpath-dev/goldenpath/internal/backend/postgres/pgtest"
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
@@ -49,7 +51,7 @@ func TestCrashLosesNoAcknowledgedAnswer(t *testing.T) {
 			name = "clean"
 		}
 		t.Run(name, func(t *testing.T) {
-			acks, lost, twice := crashAndReadBack(t, tc.faults)
+			acks, lost, twice := crashAndReadBack(t, tc.faults, "")
 			t.Logf("%d answers acknowledged before kill -9; after the restart %d lost, %d duplicated", acks, lost, twice)
 			if (lost > 0) != tc.lost || (twice > 0) != tc.twice {
 				t.Errorf("after kill -9 and a restart on the same data: %d of %d acknowledged answers lost, %d stored twice; want lost: %t, duplicated: %t",
@@ -59,13 +61,37 @@ func TestCrashLosesNoAcknowledgedAnswer(t *testing.T) {
 	}
 }
 
+// TestCrashLosesNoAcknowledgedAnswerOnPostgres is
+// TestCrashLosesNoAcknowledgedAnswer with the store in PostgreSQL (serve
+// --db): the backend's process is killed, the database server is not.
+func TestCrashLosesNoAcknowledgedAnswerOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills backend processes")
+	}
+	pg := pgtest.Start(t)
+	for _, tc := range []struct {
+		faults string
+		lost   bool
+	}{{"", false}, {"lose-writes=20", true}} {
+		t.Run(cmp.Or(tc.faults, "clean"), func(t *testing.T) {
+			acks, lost, twice := crashAndReadBack(t, tc.faults, pg.NewDatabase(t))
+			t.Logf("PostgreSQL: %d answers acknowledged before kill -9; after the restart %d lost, %d duplicated", acks, lost, twice)
+			if (lost > 0) != tc.lost || twice > 0 {
+				t.Errorf("after kill -9 and a restart on the same database: %d of %d acknowledged answers lost, %d stored twice; want lost: %t, none twice",
+					lost, acks, twice, tc.lost)
+			}
+		})
+	}
+}
+
 // crashAndReadBack loads a backend with faults until kill -9, starts
-// another on its data, and reads every acknowledged answer back: how many
-// were acknowledged, lost (the question or the answer missing) and stored
-// twice.
-func crashAndReadBack(t *testing.T, faults string) (acks, lost, twice int) {
+// another on its data (the SQLite database in a folder, or the PostgreSQL
+// database at db when it is not ""), and reads every acknowledged answer
+// back: how many were acknowledged, lost (the question or the answer
+// missing) and stored twice.
+func crashAndReadBack(t *testing.T, faults, db string) (acks, lost, twice int) {
 	dir := t.TempDir()
-	first := startChildOn(t, dir, 4, 2, "GOLDENPATH_CHILD_FAULTS="+faults)
+	first := startChildOn(t, dir, 4, 2, "GOLDENPATH_CHILD_FAULTS="+faults, "GOLDENPATH_CHILD_DB="+db)
 	const users = 16
 	us := make([]*user, users)
 	for i := range us {
@@ -99,7 +125,7 @@ func crashAndReadBack(t *testing.T, faults string) (acks, lost, twice int) {
 		t.Fatalf("only %d answers acknowledged before the kill; want at least one a user, or the test proves nothing", len(seen))
 	}
 
-	second := startChildOn(t, dir, 4, 2)
+	second := startChildOn(t, dir, 4, 2, "GOLDENPATH_CHILD_DB="+db)
 	byThread := map[string][]protocol.Message{}
 	for _, a := range seen {
 		msgs, ok := byThread[a.threadID]
