@@ -43,7 +43,7 @@ type conn struct {
 	runs       context.Context
 	cancelRuns context.CancelCauseFunc
 
-	routed    atomic.Bool // the router knows this connection (false briefly under handshake-race)
+	routed    atomic.Bool  // the router knows this connection (false briefly under handshake-race)
 	running   atomic.Int64 // runs in flight
 	closeOnce sync.Once
 	closed    atomic.Bool
