@@ -276,7 +276,7 @@ func parseRule(metric, text string) (Rule, error) {
 		switch {
 		case !validOp(op) || !strings.HasSuffix(pct, "%") || strings.Contains(pct, " ") || (err == nil && t.Stat != results.StatRate):
 			return r, fmt.Errorf("%s: %q is not a rate rule; write e.g. \">= 98%%\" or \"< 5%%\"", metric, text)
-		case err != nil || t.Limit < 0 || t.Limit > 1:
+		case err != nil || !(t.Limit >= 0 && t.Limit <= 1): // NaN% too
 			return r, fmt.Errorf("%s: %q is not a percentage from 0%% to 100%%", metric, pct)
 		}
 		r.Stat, r.Op, r.Rate = results.StatRate, t.Op, t.Limit
@@ -291,8 +291,16 @@ func parseRule(metric, text string) (Rule, error) {
 	if !t.UpperBound() {
 		return r, fmt.Errorf("%s: a latency rule bounds from above; use < or <=", metric)
 	}
-	r.Stat, r.Op, r.Limit = t.Stat, t.Op, time.Duration(math.Round(t.Limit*float64(time.Millisecond)))
+	ns := math.Round(t.Limit * float64(time.Millisecond))
+	if ns > maxLimit { // near the largest Duration, the conversion could overflow to a negative limit
+		return r, fmt.Errorf("%s: %q is longer than the longest limit, %s", metric, f[2], time.Duration(maxLimit))
+	}
+	r.Stat, r.Op, r.Limit = t.Stat, t.Op, time.Duration(ns)
 	return r, nil
 }
 
 func validOp(op string) bool { return op == "<" || op == "<=" || op == ">" || op == ">=" }
+
+// maxLimit is the longest latency limit, in ns (about 146 years): half the
+// largest Duration, so that a limit converted to ms and back always fits.
+const maxLimit = 1 << 62
