@@ -302,7 +302,8 @@ func randomHex(n int) string {
 
 // Bypass logs the user of email in without a password, creating it on
 // first use with the id "e2e-" + the email's local part, as Netra's
-// test-only login (POST /auth/e2e/test-auth) does. Only a caller that
+// test-only login (POST /auth/e2e/test-auth) does (with a random suffix
+// when another email of the same local part has that id). Only a caller that
 // checked a bypass key may call it. A user created so has a random
 // password nobody knows.
 func (s *Service) Bypass(ctx context.Context, email string) (Session, error) {
@@ -319,7 +320,16 @@ func (s *Service) Bypass(ctx context.Context, email string) (Session, error) {
 		local, _, _ := strings.Cut(email, "@")
 		u = backend.User{ID: "e2e-" + local, Email: email, PasswordHash: hash, CreatedAt: s.now()}
 		if err = s.store.CreateUser(ctx, u); backend.ErrorCode(err) == backend.ECONFLICT {
-			u, err = s.store.UserByEmail(ctx, email) // created meanwhile, or the id is another email's
+			var found backend.User
+			found, err = s.store.UserByEmail(ctx, email) // created meanwhile?
+			if backend.ErrorCode(err) == backend.ENOTFOUND {
+				// No: the id is another email's with the same local part
+				// (a@x and a@y); this one gets a suffix.
+				u.ID += "-" + randomHex(4)
+				err = s.store.CreateUser(ctx, u)
+			} else {
+				u = found
+			}
 		}
 	}
 	if err != nil {
