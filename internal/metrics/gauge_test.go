@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -76,13 +77,14 @@ func TestGaugeMergeAdds(t *testing.T) {
 
 func TestPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewSet() // on the bubble's clock, which starts on a whole second
-		var users int64 = 4
-		stop := s.Poll("active_users", 250*time.Millisecond, func() int64 { return users })
+		s := NewSet()          // on the bubble's clock, which starts on a whole second
+		var users atomic.Int64 // read by the polling goroutine
+		users.Store(4)
+		stop := s.Poll("active_users", 250*time.Millisecond, users.Load)
 		time.Sleep(1100 * time.Millisecond) // second 0: 4; second 1 from 1.000
-		users = 9
+		users.Store(9)
 		time.Sleep(1000 * time.Millisecond) // to 2.100
-		users = 1
+		users.Store(1)
 		stop()
 		stop() // a second stop is harmless
 		snap := s.Snapshot()
