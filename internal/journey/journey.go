@@ -206,7 +206,19 @@ func (r *Result) OK() bool {
 // on the target (see [Register]). Run never panics and never returns nil;
 // when ctx ends it aborts at once with an [Error] of kind [FailCancelled].
 // It returns only after everything it started has ended.
-func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Result) {
+func Run(ctx context.Context, t *Target, acct Account, opts Options) *Result {
+	if t != nil && t.spec == nil {
+		ch := make(chan *Result, 1)
+		u := newAUser(ctx, t, func(r *Result) { ch <- r })
+		u.begin(acct, opts) // on this goroutine; the socket's frames on the reader's
+		return <-ch
+	}
+	return runProfile(ctx, t, acct, opts)
+}
+
+// runProfile is Run for a journey of a profile (or a nil target): one
+// goroutine walks it all.
+func runProfile(ctx context.Context, t *Target, acct Account, opts Options) (res *Result) {
 	res = &Result{Start: time.Now()}
 	u := &user{ctx: countingReplies(ctx, res), t: t, res: res}
 	defer func() {
@@ -220,13 +232,7 @@ func Run(ctx context.Context, t *Target, acct Account, opts Options) (res *Resul
 		res.Err = err
 		return res
 	}
-	var err *Error
-	if t.spec == nil {
-		err = u.walk(acct)
-	} else {
-		err = u.walkProfile(acct)
-	}
-	if err != nil {
+	if err := u.walkProfile(acct); err != nil {
 		res.Err = err
 	}
 	return res

@@ -15,7 +15,7 @@ import (
 )
 
 // BenchmarkStreamingUserMemory measures what one connected user costs the
-// client while its run streams: N users' journeys are held mid-run (the
+// client while its run streams: N users' journeys, begun with Start, are held mid-run (the
 // backend at GOLDENPATH_BENCH_URL must take seconds per run, e.g. serve
 // --think 5s), and the heap and stacks in use are read then, over N. It
 // reports heap-B/user and stack-B/user; GOLDENPATH_BENCH_HEAPPROFILE=FILE
@@ -47,10 +47,7 @@ func BenchmarkStreamingUserMemory(b *testing.B) {
 		var wg sync.WaitGroup
 		for _, a := range accts {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				journey.Run(context.Background(), tgt, a, journey.Options{RunTimeout: 30 * time.Second})
-			}()
+			journey.Start(context.Background(), tgt, a, journey.Options{RunTimeout: 30 * time.Second}, func(*journey.Result) { wg.Done() })
 		}
 		time.Sleep(2 * time.Second) // all logged in and streaming
 		// The login pool's idle connections (at most

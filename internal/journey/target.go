@@ -39,6 +39,7 @@ type Target struct {
 	HTTP    *http.Client      // for the JSON API
 	Dialer  *websocket.Dialer // for the WebSocket; its Subprotocols must stay empty
 	wsURL   string
+	wsu     *url.URL     // wsURL parsed
 	spec    *ProfileSpec // nil: PROTOCOL v1, built in
 }
 
@@ -146,6 +147,7 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 		t.spec = &spec
 		t.wsURL = "ws" + strings.TrimPrefix(base, "http") + spec.Profile.Stream.Path
 	}
+	t.wsu, _ = url.Parse(t.wsURL)
 	netDialer := &net.Dialer{Timeout: cfg.timeout, KeepAlive: 30 * time.Second}
 	if t.HTTP == nil {
 		t.HTTP = &http.Client{Timeout: cfg.timeout, Transport: &http.Transport{

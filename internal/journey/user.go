@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,58 +45,6 @@ func (u *user) violate(vs ...Violation) {
 	}
 }
 
-// walk is the journey: login, [config], socket and runs, [store checks].
-func (u *user) walk(acct Account) *Error {
-	sess, hdr, err := login(u.ctx, u.t, acct)
-	u.res.Server = appendServerTiming(u.res.Server, hdr)
-	if err != nil {
-		return err
-	}
-	u.sample(PhaseLogin, time.Since(u.res.Start))
-	u.sess, u.res.UserID = sess, sess.UserID
-	if u.opts.ConfigAccess {
-		if err := u.config(); err != nil {
-			return err
-		}
-	}
-	err = u.converse()
-	if u.oracle != nil {
-		for _, v := range u.oracle.Done() {
-			if err == nil || v.Kind != ViolationMissingTerm { // a failed run is the Error already
-				u.violate(v)
-			}
-		}
-	}
-	if err != nil || !u.opts.DBOps {
-		return err
-	}
-	return u.dbOps()
-}
-
-// converse opens the socket, runs every request and closes the socket.
-func (u *user) converse() *Error {
-	if err := u.connect(); err != nil {
-		return err
-	}
-	if err := u.settle(); err != nil {
-		return err
-	}
-	if err := u.converseRuns(); err != nil {
-		return err
-	}
-	u.sample(PhaseJourney, u.answer.Sub(u.res.Start))
-	if u.oracle.HasGap() { // a reordered frame may still come
-		_ = u.sock.ws.SetReadDeadline(time.Now().Add(gapGrace))
-		for u.oracle.HasGap() {
-			if _, err := u.next(); err != nil {
-				break
-			}
-		}
-	}
-	u.close()
-	return nil
-}
-
 // settle waits the SettleDelay and the Ready hook between the end of the
 // handshake and the first request.
 func (u *user) settle() *Error {
@@ -130,66 +76,6 @@ func (u *user) trace(step string, frame []byte) {
 	default:
 		u.opts.Trace(step, []byte(Redact(string(frame))))
 	}
-}
-
-// connect dials, checks the upgrade and waits for connection_established.
-func (u *user) connect() *Error {
-	var oo []OracleOption
-	if u.opts.Foreign != nil {
-		oo = append(oo, WithForeign(u.opts.Foreign))
-	}
-	sock, resp, err := dialSocket(u.ctx, u.t, u.sess, u.opts.Subprotocol, oo)
-	if sock == nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-			return statusError(PhaseWSConnect, "GET "+protocol.PathWS, resp.StatusCode, body)
-		}
-		return classify(u.ctx, PhaseWSConnect, err)
-	}
-	dialed, upgraded := sock.dialed, sock.upgraded
-	u.sample(PhaseWSConnect, upgraded.Sub(dialed))
-	u.sock = sock
-	if err != nil {
-		return err.(*Error) // the upgrade chose the wrong subprotocol
-	}
-	u.oracle = sock.oracle
-	_ = sock.ws.SetReadDeadline(upgraded.Add(u.opts.RunTimeout))
-	f, err := u.next()
-	if err != nil {
-		e := classify(u.ctx, PhaseWSReady, err)
-		if e.Kind == FailTimeout {
-			e.Message = "no connection_established within " + u.opts.RunTimeout.String() + " (RunTimeout)"
-		}
-		return e
-	}
-	received := u.sock.at // its arrival, not the oracle's verdict
-	if f.Type != protocol.EventConnectionEstablished {
-		return &Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(u.sock.buf.Bytes())}
-	}
-	u.sample(PhaseWSReady, received.Sub(upgraded))
-	if u.clk = newClockSync(dialed, received, f.ServerTime); u.clk.ok {
-		u.res.ClockOffset = ClockOffset(dialed, received, f.ServerTime)
-	}
-	return nil
-}
-
-// next reads and observes one frame. The frame, and its bytes in
-// u.sock.buf, stay until the next read.
-func (u *user) next() (*Frame, error) {
-	f, vs, err := u.sock.next()
-	if err != nil {
-		return nil, err
-	}
-	u.res.Frames++
-	u.res.Received.add(f.Type)
-	u.violate(vs...)
-	return f, nil
-}
-
-// close sends close 1000 and reads (and judges) what still arrives until
-// the server's close frame, for at most closeWait.
-func (u *user) close() {
-	u.closeReading(func() error { _, err := u.next(); return err })
 }
 
 // closeReading sends close 1000, reads with next (which judges each

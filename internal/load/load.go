@@ -51,6 +51,18 @@ type Executor interface {
 	Execute(ctx context.Context, it Iteration) (ok bool)
 }
 
+// Starter is an [Executor] that begins an iteration without holding the
+// caller's goroutine: Start returns at once and calls done, once and on
+// any goroutine, with what Execute would have returned. The engine holds
+// no goroutine for a user whose iteration is a Starter's (a closed-model
+// user between iterations holds none either), so a process holds as many
+// users as its file limit allows (docs/benchmarks.md, issue 11). An
+// Executor that is not a Starter runs each iteration on a goroutine.
+type Starter interface {
+	Executor
+	Start(ctx context.Context, it Iteration, done func(ok bool))
+}
+
 // ExecutorFunc adapts a function to [Executor].
 type ExecutorFunc func(ctx context.Context, it Iteration) bool
 

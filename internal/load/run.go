@@ -99,22 +99,26 @@ func Run(ctx context.Context, p Plan, exec Executor, opts ...Option) (Stats, err
 	}, nil
 }
 
-// launch runs one iteration and reports whether it succeeded.
-func (r *runner) launch(it Iteration, after func()) bool {
+// begin starts one iteration; after is called with its outcome when it
+// ends, on any goroutine.
+func (r *runner) begin(it Iteration, after func(ok bool)) {
 	r.live.Started.Add(1)
 	if a := r.live.Active.Add(1); a > r.maxActive.Load() {
 		r.maxActive.Store(a) // a high-water mark; a lost race only under-reports by one
 	}
-	ok := r.exec.Execute(r.iterCtx, it)
-	if !ok {
-		r.live.Failed.Add(1)
+	finish := func(ok bool) {
+		if !ok {
+			r.live.Failed.Add(1)
+		}
+		r.live.Active.Add(-1)
+		r.live.Completed.Add(1)
+		after(ok)
 	}
-	r.live.Active.Add(-1)
-	r.live.Completed.Add(1)
-	if after != nil {
-		after()
+	if s, ok := r.exec.(Starter); ok {
+		s.Start(r.iterCtx, it, finish)
+		return
 	}
-	return ok
+	go func() { finish(r.exec.Execute(r.iterCtx, it)) }()
 }
 
 // backoff is the pause after the fails-th failed iteration in a row: a
@@ -131,21 +135,35 @@ func (p *Plan) backoff(fails int, rng *rand.Rand) time.Duration {
 	return d/2 + time.Duration(rng.Int64N(int64(d/2)+1))
 }
 
-// pause waits d, or until ctx ends or stop closes; it reports whether the
-// virtual user goes on.
-func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+// pauseThen calls then after d, or leave if ctx ends first; spent, when
+// set, gets the time waited either way. It holds no goroutine while it
+// waits.
+func pauseThen(ctx context.Context, d time.Duration, then, leave func(), spent func(time.Duration)) {
 	if d <= 0 {
-		return true
+		then()
+		return
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-	case <-stop:
+	began := time.Now()
+	var once atomic.Bool
+	var t *time.Timer
+	var unwatch func() bool
+	end := func(next func()) {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		if spent != nil {
+			spent(time.Since(began))
+		}
+		next()
 	}
-	return false
+	unwatch = context.AfterFunc(ctx, func() {
+		t.Stop()
+		end(leave)
+	})
+	t = time.AfterFunc(d, func() {
+		unwatch()
+		end(then)
+	})
 }
 
 // ---- closed model ----
@@ -172,52 +190,60 @@ func (r *runner) closed(ctx context.Context) {
 			}
 		}
 	}
-	type vu struct{ stop chan struct{} }
+	// A VU is a chain of callbacks, not a goroutine: each iteration's end
+	// pauses (think time, back-off) on timers and begins the next.
+	type vu struct {
+		k     int
+		ctx   context.Context // ends when the VU must leave
+		stop  context.CancelFunc
+		rng   *rand.Rand
+		fails int // failed iterations in a row
+		seq   int64
+	}
 	running := map[int]*vu{}
 	var vwg sync.WaitGroup
 	exhausted := make(chan struct{})
 	var exhaustOnce sync.Once
+	var next func(v *vu)
+	leave := func(v *vu) func() { return func() { v.stop(); vwg.Done() } }
+	backedOff := func(d time.Duration) { r.live.BackoffNanos.Add(int64(d)) }
+	next = func(v *vu) {
+		if v.ctx.Err() != nil {
+			leave(v)()
+			return
+		}
+		if !claim() {
+			exhaustOnce.Do(func() { close(exhausted) })
+			leave(v)()
+			return
+		}
+		now := r.now()
+		r.wg.Add(1)
+		r.begin(Iteration{VU: v.k, Seq: v.seq, Intended: now, Started: now}, func(ok bool) {
+			r.wg.Done()
+			v.seq++
+			if ok {
+				v.fails = 0
+			} else {
+				v.fails++
+			}
+			pauseThen(v.ctx, r.p.Think, func() {
+				d := r.p.backoff(v.fails, v.rng)
+				if d <= 0 {
+					next(v)
+					return
+				}
+				r.live.Backoffs.Add(1)
+				pauseThen(v.ctx, d, func() { next(v) }, leave(v), backedOff)
+			}, leave(v), nil)
+		})
+	}
 	startVU := func(k int) {
-		v := &vu{stop: make(chan struct{})}
+		v := &vu{k: k, rng: rand.New(rand.NewPCG(r.p.Seed, uint64(k)))}
+		v.ctx, v.stop = context.WithCancel(ctx)
 		running[k] = v
 		vwg.Add(1)
-		go func() {
-			defer vwg.Done()
-			rng := rand.New(rand.NewPCG(r.p.Seed, uint64(k)))
-			fails := 0 // failed iterations in a row
-			for seq := int64(0); ; seq++ {
-				select {
-				case <-ctx.Done():
-					return
-				case <-v.stop:
-					return
-				default:
-				}
-				if !claim() {
-					exhaustOnce.Do(func() { close(exhausted) })
-					return
-				}
-				now := r.now()
-				r.wg.Add(1)
-				if r.launch(Iteration{VU: k, Seq: seq, Intended: now, Started: now}, r.wg.Done) {
-					fails = 0
-				} else {
-					fails++
-				}
-				if !pause(ctx, v.stop, r.p.Think) {
-					return
-				}
-				if d := r.p.backoff(fails, rng); d > 0 {
-					r.live.Backoffs.Add(1)
-					began := time.Now()
-					goOn := pause(ctx, v.stop, d)
-					r.live.BackoffNanos.Add(int64(time.Since(began)))
-					if !goOn {
-						return
-					}
-				}
-			}
-		}()
+		go next(v)
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -231,7 +257,7 @@ func (r *runner) closed(ctx context.Context) {
 		}
 		for k, v := range running {
 			if k >= want {
-				close(v.stop) // finishes its journey, then leaves
+				v.stop() // finishes its journey, then leaves
 				delete(running, k)
 			}
 		}
@@ -289,7 +315,7 @@ func (r *runner) open(ctx context.Context) {
 		select {
 		case slot := <-slots:
 			r.wg.Add(1)
-			go r.launch(Iteration{VU: slot, Seq: k, Intended: intended, Started: r.now()}, func() {
+			r.begin(Iteration{VU: slot, Seq: k, Intended: intended, Started: r.now()}, func(bool) {
 				slots <- slot
 				r.wg.Done()
 			}) // the open model does not back off: its schedule is the load

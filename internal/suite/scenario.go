@@ -281,15 +281,32 @@ func keepSample(kept []results.Sample, s results.Sample) []results.Sample {
 // Execute runs one journey and reports whether it succeeded (a cancelled
 // one is not a failure: the engine must not back off for it).
 func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
+	ch := make(chan bool, 1)
+	r.Start(ctx, it, func(ok bool) { ch <- ok })
+	return <-ch
+}
+
+// Start begins one journey and calls done with what Execute returns: the
+// engine holds no goroutine for the user while the journey waits
+// ([load.Starter]).
+func (r *recorder) Start(ctx context.Context, it load.Iteration, done func(bool)) {
 	r.set.Gauge(results.GaugeActiveUsers, r.active.Add(1))
-	defer r.active.Add(-1)
 	jo := r.optsFor(it)
 	if jo.RunTimeout == 0 {
 		jo.RunTimeout = r.env.RunTimeout
 	}
-	var foreign foreignOwners
+	foreign := new(foreignOwners)
 	jo.Foreign = foreign.watch(jo.Foreign)
-	res := journey.Run(ctx, r.env.Target, r.env.Account(it.VU), jo)
+	journey.Start(ctx, r.env.Target, r.env.Account(it.VU), jo, func(res *journey.Result) {
+		ok := r.record(ctx, it, res, foreign)
+		r.active.Add(-1)
+		done(ok)
+	})
+}
+
+// record takes one journey's result into the scenario's metrics and
+// reports whether it succeeded.
+func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.Result, foreign *foreignOwners) bool {
 	Observe(r.obs, it, res)
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
@@ -388,24 +405,45 @@ func Find(scs []results.Scenario, name string) *results.Scenario {
 // with it.
 func (e *Env) Quiet(ctx context.Context, plan load.Plan, jo journey.Options, count func(error)) error {
 	plan.Segment = e.Segment
-	_, err := load.Run(ctx, plan, load.ExecutorFunc(func(ctx context.Context, it load.Iteration) bool {
-		res := journey.Run(ctx, e.Target, e.Account(it.VU), jo)
-		if count == nil || ctx.Err() != nil { // interrupted: neither done nor failed
-			return res.OK() || ctx.Err() != nil
-		}
-		switch {
-		case res.Err != nil:
-			count(res.Err)
-		case len(res.Violations) > 0:
-			count(fmt.Errorf("protocol violation: %s", res.Violations[0].Detail))
-		case !res.OK():
-			count(fmt.Errorf("journey not completed"))
-		default:
-			count(nil)
-		}
-		return res.OK()
-	}))
+	_, err := load.Run(ctx, plan, quietExec{e: e, jo: jo, count: count})
 	return err
+}
+
+// quietExec is Quiet's executor: journeys counted, nothing recorded.
+type quietExec struct {
+	e     *Env
+	jo    journey.Options
+	count func(error)
+}
+
+func (q quietExec) Execute(ctx context.Context, it load.Iteration) bool {
+	ch := make(chan bool, 1)
+	q.Start(ctx, it, func(ok bool) { ch <- ok })
+	return <-ch
+}
+
+func (q quietExec) Start(ctx context.Context, it load.Iteration, done func(bool)) {
+	journey.Start(ctx, q.e.Target, q.e.Account(it.VU), q.jo, func(res *journey.Result) {
+		done(q.outcome(ctx, res))
+	})
+}
+
+// outcome counts res and reports whether it succeeded.
+func (q quietExec) outcome(ctx context.Context, res *journey.Result) bool {
+	if q.count == nil || ctx.Err() != nil { // interrupted: neither done nor failed
+		return res.OK() || ctx.Err() != nil
+	}
+	switch {
+	case res.Err != nil:
+		q.count(res.Err)
+	case len(res.Violations) > 0:
+		q.count(fmt.Errorf("protocol violation: %s", res.Violations[0].Detail))
+	case !res.OK():
+		q.count(fmt.Errorf("journey not completed"))
+	default:
+		q.count(nil)
+	}
+	return res.OK()
 }
 
 // RSS is a sample's resident memory of the target: from /proc when the

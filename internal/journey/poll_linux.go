@@ -1,0 +1,177 @@
+//go:build linux
+
+package journey
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"net"
+)
+
+// poller is one epoll loop: a goroutine blocked in epoll_wait on the
+// sockets of many users, reading each one that is ready, level-triggered,
+// up to 64 KiB at a time into one buffer of its own. A connected user so
+// holds no goroutine, no stack and no read buffer while it waits
+// (docs/benchmarks.md, issue 11).
+type poller struct {
+	epfd  int
+	mu    sync.Mutex
+	conns map[int32]*wsconn
+}
+
+var pollers struct {
+	once sync.Once
+	ps   []*poller
+	next atomic.Uint32
+	err  error
+}
+
+// pollable reports whether the epoll loops run (they start on first use).
+func pollable() bool {
+	pollers.once.Do(startPollers)
+	return pollers.err == nil
+}
+
+// pollerFor picks a loop for a new connection, round robin.
+func pollerFor() *poller {
+	return pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
+}
+
+// startPollers starts one loop per P, at most 8.
+func startPollers() {
+	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	for range n {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			pollers.err = err
+			return
+		}
+		p := &poller{epfd: fd, conns: map[int32]*wsconn{}}
+		pollers.ps = append(pollers.ps, p)
+		go p.loop()
+	}
+}
+
+// add watches fd for c.
+func (p *poller) add(fd int, c *wsconn) error {
+	p.mu.Lock()
+	p.conns[int32(fd)] = c
+	p.mu.Unlock()
+	c.p = p
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.remove(fd)
+		c.p = nil
+		return err
+	}
+	return nil
+}
+
+// remove stops watching fd; the caller closes it after.
+func (p *poller) remove(fd int) {
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	p.mu.Lock()
+	delete(p.conns, int32(fd))
+	p.mu.Unlock()
+}
+
+// loop waits for ready sockets and reads each one once per wake-up.
+func (p *poller) loop() {
+	events := make([]unix.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			panic("journey: epoll_wait: " + err.Error()) // the loop cannot go on; nothing sane remains
+		}
+		for i := range n {
+			fd := events[i].Fd
+			p.mu.Lock()
+			c := p.conns[fd]
+			p.mu.Unlock()
+			if c != nil {
+				c.readReady(int(fd), buf)
+			}
+		}
+	}
+}
+
+// readReady reads what fd has, under c.mu; a stale event (c moved on, or
+// fd now another connection's) reads nothing it should not.
+func (c *wsconn) readReady(fd int, buf []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fd != fd || c.ended {
+		return
+	}
+	n, err := unix.Read(fd, buf)
+	at := time.Now()
+	switch {
+	case n > 0:
+		c.consume(buf[:n], at)
+	case err == unix.EAGAIN || err == unix.EINTR:
+	case err != nil:
+		c.readFailed(err)
+	default: // 0: the peer shut its side
+		c.readFailed(nil)
+	}
+}
+
+// detach takes the socket out of Go's poller: a duplicate of its
+// descriptor (close-on-exec, non-blocking as Go left it) outlives tc,
+// which is closed.
+func detach(tc *net.TCPConn) (int, error) {
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	cerr := raw.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, err
+	}
+	_ = tc.Close()
+	return fd, nil
+}
+
+func closeFD(fd int) { _ = unix.Close(fd) }
+
+// writeFD writes all of b to the non-blocking socket fd, waiting for room
+// at most timeout in all.
+func writeFD(fd int, b []byte, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if n > 0 {
+			b = b[n:]
+		}
+		switch {
+		case err == nil || err == unix.EINTR:
+		case err == unix.EAGAIN:
+			left := time.Until(deadline)
+			if left <= 0 {
+				return errWriteTimeout
+			}
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return nil
+}
