@@ -143,9 +143,11 @@ func (u *auser) open() *Error {
 	u.oracle = NewOracle(u.sess.UserID, oo...)
 	u.st, u.deadline = stHello, u.upgraded.Add(u.opts.RunTimeout)
 	u.c = &wsconn{h: u, fd: -1}
+	u.c.mu.Lock() // the callbacks wait until both are set, whenever they fire
 	u.timer = time.AfterFunc(u.opts.RunTimeout, u.timedOut)
 	u.unwatch = context.AfterFunc(u.ctx, u.cancelled)
-	u.c.attach(up.conn, up.rest, u.upgraded)
+	u.c.mu.Unlock()
+	u.c.attach(up.conn, up.rest, u.upgraded) // shut meanwhile: it closes the connection
 	return nil
 }
 
@@ -416,10 +418,10 @@ func (u *auser) over(err *Error) {
 		return
 	}
 	u.st = stOver
+	defer func() { go u.complete(err) }() // whatever happens below, the journey completes
 	u.timer.Stop()
 	u.unwatch()
 	u.c.shut()
-	go u.complete(err)
 }
 
 // recoverPanic turns a panic in a frame's handling into the journey's
