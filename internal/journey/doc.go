@@ -10,6 +10,18 @@
 // timings, the protocol [Violation]s found, and the first fatal [Error].
 // Run never panics and never returns a nil Result.
 //
+// [Start] is Run without a goroutine held while the user waits: it
+// returns at once and calls back with the Result. The built-in journey
+// is then a state machine: its active steps (login, the WebSocket upgrade,
+// the store checks) run on a bounded pool of workers, and its socket moves
+// into an epoll loop (one goroutine per core, Linux) that reads every
+// ready socket into one buffer, reassembles RFC 6455 messages and hands
+// each, with the time its read returned, to the oracle and the journey. A
+// connected user so costs a few KiB of heap and no stack, and one process
+// holds tens of thousands (docs/benchmarks.md). TLS sockets, and every
+// socket on other platforms, keep a reader goroutine each; journeys of a
+// profile run on a goroutine of their own.
+//
 // # Phases
 //
 // Every duration is measured on the monotonic clock and named by a Phase

@@ -144,26 +144,31 @@ func pauseThen(ctx context.Context, d time.Duration, then, leave func(), spent f
 		return
 	}
 	began := time.Now()
-	var once atomic.Bool
-	var t *time.Timer
-	var unwatch func() bool
+	var (
+		mu      sync.Mutex // held until t and unwatch are set: either may fire at once
+		ended   bool
+		t       *time.Timer
+		unwatch func() bool
+	)
 	end := func(next func()) {
-		if !once.CompareAndSwap(false, true) {
+		mu.Lock()
+		first := !ended
+		ended = true
+		mu.Unlock()
+		if !first {
 			return
 		}
+		t.Stop()
+		unwatch()
 		if spent != nil {
 			spent(time.Since(began))
 		}
 		next()
 	}
-	unwatch = context.AfterFunc(ctx, func() {
-		t.Stop()
-		end(leave)
-	})
-	t = time.AfterFunc(d, func() {
-		unwatch()
-		end(then)
-	})
+	mu.Lock()
+	t = time.AfterFunc(d, func() { end(then) })
+	unwatch = context.AfterFunc(ctx, func() { end(leave) })
+	mu.Unlock()
 }
 
 // ---- closed model ----
