@@ -5,16 +5,46 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/goldenpath-dev/goldenpath/internal/cli"
 )
 
+// cpuProfileEnv names a file that receives a CPU profile of the whole
+// command (`go tool pprof`), for measuring the load generator's own cost
+// (docs/benchmarks.md).
+const cpuProfileEnv = "GOLDENPATH_CPUPROFILE"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile()
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startCPUProfile starts the profile cpuProfileEnv asks for, if any, and
+// returns what stops it.
+func startCPUProfile() func() {
+	path := os.Getenv(cpuProfileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "goldenpath: %s=%s: %v; running without a CPU profile\n", cpuProfileEnv, path, err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
