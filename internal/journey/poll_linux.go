@@ -4,22 +4,26 @@ package journey
 
 import (
 	"errors"
+	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-	"net"
 )
 
-// poller is one epoll loop: a goroutine blocked in epoll_wait on the
+// poller is one epoll loop: a goroutine parked until epoll_wait has, on the
 // sockets of many users, reading each one that is ready, level-triggered,
 // up to 64 KiB at a time into one buffer of its own. A connected user so
 // holds no goroutine, no stack and no read buffer while it waits
 // (docs/benchmarks.md, issue 11).
 type poller struct {
 	epfd  int
+	f     *os.File        // epfd as a pollable file: keeps it open and in Go's netpoller
+	rc    syscall.RawConn // f's, whose Read parks until epfd is readable
 	mu    sync.Mutex
 	conns map[int32]*wsconn
 }
@@ -42,16 +46,29 @@ func pollerFor() *poller {
 	return pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
 }
 
-// startPollers starts one loop per P, at most 8.
+// startPollers starts one loop per P, at most 8. Each epoll descriptor
+// is itself watched by Go's netpoller (an epoll set is readable while it
+// has ready sockets): a loop parks as any goroutine waiting for a socket
+// does, instead of holding a thread blocked in epoll_wait that the
+// runtime must hand its P away from and back to at every wake-up.
 func startPollers() {
 	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
 	for range n {
 		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err == nil {
+			err = unix.SetNonblock(fd, true)
+		}
 		if err != nil {
 			pollers.err = err
 			return
 		}
-		p := &poller{epfd: fd, conns: map[int32]*wsconn{}}
+		f := os.NewFile(uintptr(fd), "goldenpath-epoll")
+		rc, err := f.SyscallConn()
+		if err != nil {
+			pollers.err = err
+			return
+		}
+		p := &poller{epfd: fd, conns: map[int32]*wsconn{}, f: f, rc: rc}
 		pollers.ps = append(pollers.ps, p)
 		go p.loop()
 	}
@@ -80,17 +97,18 @@ func (p *poller) remove(fd int) {
 	p.mu.Unlock()
 }
 
-// loop waits for ready sockets and reads each one once per wake-up.
+// loop waits, parked in Go's netpoller, until the epoll set has ready
+// sockets, then reads each one once, as long as epoll_wait finds some.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
-	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
+	harvest := func(uintptr) bool {
+		n, err := unix.EpollWait(p.epfd, events, 0)
+		if n <= 0 {
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				panic("journey: epoll_wait: " + err.Error()) // the loop cannot go on; nothing sane remains
 			}
-			panic("journey: epoll_wait: " + err.Error()) // the loop cannot go on; nothing sane remains
+			return false // nothing ready: wait until the set is readable
 		}
 		for i := range n {
 			fd := events[i].Fd
@@ -100,6 +118,12 @@ func (p *poller) loop() {
 			if c != nil {
 				c.readReady(int(fd), buf)
 			}
+		}
+		return true
+	}
+	for {
+		if err := p.rc.Read(harvest); err != nil {
+			panic("journey: the epoll set's descriptor: " + err.Error())
 		}
 	}
 }
