@@ -45,14 +45,20 @@ for kind in minimal full; do
     dir="$out/$kind-$i"
     mkdir -p "$dir"
     serve "$dir" --think 0
-    plain="$("$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey "$kind")"
-    "$out/goldenpath" run --target "$url" --journey "$kind" --suite integrated --users "$users" --duration "$dur" \
-      --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
+    plain="$(/usr/bin/time -f '%U %S' -o "$dir/plain-time.txt" "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey "$kind")"
+    /usr/bin/time -f '%U %S' -o "$dir/gp-time.txt" "$out/goldenpath" run --target "$url" --journey "$kind" --suite integrated \
+      --users "$users" --duration "$dur" --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
     gp="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10) median_ms" +
       ([ "login", "ws_connect", "ws_ready", "first_event", "answer", "journey" ] as $ps | . as $sc | $ps | map(" \(.) \($sc.phases[.].p50_ms)") | join(""))' "$dir/report/results.json")"
-    echo "$kind $i plain:      $plain"
-    echo "$kind $i goldenpath: $gp"
+    # The kernel's share: system time over the process's life (for goldenpath that includes
+    # registering the users and writing the report) per journey.
+    pj="$(echo "$plain" | grep -o 'journeys [0-9]*' | awk '{print $2}')"
+    gj="$(echo "$gp" | grep -o 'journeys [0-9]*' | awk '{print $2}')"
+    psys="$(tail -1 "$dir/plain-time.txt" | awk -v n="$pj" '{printf "%.1f", $2 * 1e6 / n}')"
+    gsys="$(tail -1 "$dir/gp-time.txt" | awk -v n="$gj" '{printf "%.1f", $2 * 1e6 / n}')"
+    echo "$kind $i plain:      $plain sys_us_per_journey $psys"
+    echo "$kind $i goldenpath: $gp sys_us_per_journey $gsys"
   done
 done | tee "$out/runs.txt"
 
@@ -61,7 +67,9 @@ for kind in minimal full; do
   for side in plain goldenpath; do
     vals="$(grep "^$kind [0-9]* $side:" "$out/runs.txt" | grep -o 'cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -n | tr '\n' ' ')"
     med="$(echo "$vals" | awk '{n=NF; if (n%2) print $((n+1)/2); else print ($(n/2)+$(n/2+1))/2}')"
-    printf '%-8s %-11s %8s us  [%s]\n' "$kind" "$side" "$med" "$(echo $vals)"
+    svals="$(grep "^$kind [0-9]* $side:" "$out/runs.txt" | grep -o 'sys_us_per_journey [0-9.]*' | awk '{print $2}' | sort -n | tr '\n' ' ')"
+    printf '%-8s %-11s %8s us  [%s]  of it in the kernel %s us [%s]\n' "$kind" "$side" "$med" "$(echo $vals)" \
+      "$(echo "$svals" | median)" "$(echo $svals)"
     eval "med_${kind}_${side}=$med"
   done
   awk -v g="$(eval echo \$med_${kind}_goldenpath)" -v p="$(eval echo \$med_${kind}_plain)" -v k="$kind" \
