@@ -15,11 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// poller is one epoll loop: a goroutine parked until epoll_wait has, on the
-// sockets of many users, reading each one that is ready, level-triggered,
-// up to 64 KiB at a time into one buffer of its own. A connected user so
-// holds no goroutine, no stack and no read buffer while it waits
-// (docs/benchmarks.md, issue 11).
+// poller is one epoll loop: a goroutine that waits, parked in Go's
+// netpoller, until some of the sockets in its epoll set are ready, then
+// reads each ready one (level-triggered, up to 64 KiB at a time into one
+// buffer of its own). A connected user so holds no goroutine, no stack and
+// no read buffer while it waits (docs/benchmarks.md, issue 11).
 type poller struct {
 	epfd  int
 	f     *os.File        // epfd as a pollable file: keeps it open and in Go's netpoller

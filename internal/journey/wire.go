@@ -35,7 +35,6 @@ type wsconn struct {
 	fd    int       // the socket, dup'd out of Go's poller (epoll mode); -1 when closed or unused
 	p     *poller   // the epoll loop watching fd; nil in reader-goroutine mode
 	nc    net.Conn  // the connection in reader-goroutine mode; nil in epoll mode
-	wb    []byte    // a frame being written, reused
 	pend  []byte    // bytes of a frame not yet whole
 	msg   []byte    // fragments of a message not yet whole
 	msgOp ws.OpCode // the opcode of msg; 0 when none is open
@@ -234,7 +233,7 @@ func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 	if c.fd < 0 && c.nc == nil {
 		return net.ErrClosed
 	}
-	b := c.wb[:0]
+	b := make([]byte, 0, 14+len(payload)) // a journey writes two or three frames: none is kept
 	b = append(b, 0x80|byte(op))
 	switch n := len(payload); {
 	case n < 126:
@@ -258,11 +257,6 @@ func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 	} else {
 		err = writeFD(c.fd, b, writeTimeout)
 	}
-	if cap(b) <= 512 {
-		c.wb = b[:0] // a journey's frames are small: keep the buffer for the next
-	} else {
-		c.wb = nil
-	}
 	return err
 }
 
@@ -270,7 +264,7 @@ func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 // telling the handler: whoever shuts knows why.
 func (c *wsconn) shut() {
 	c.ended = true
-	c.pend, c.msg, c.wb = nil, nil, nil
+	c.pend, c.msg = nil, nil
 	switch {
 	case c.p != nil && c.fd >= 0:
 		c.p.remove(c.fd)
