@@ -2,17 +2,22 @@ package journey
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/gorilla/websocket"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
@@ -169,5 +174,42 @@ func TestStartCompletesEveryJourney(t *testing.T) {
 	case r := <-done:
 		t.Fatalf("a journey completed twice: %v", r.Err)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestRunOverTLS drives the state machine over wss://, where the socket
+// keeps a reader goroutine: connection_established is taken, then the
+// server's close 1011 ends the run.
+func TestRunOverTLS(t *testing.T) {
+	up := websocket.Upgrader{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == protocol.PathLogin {
+			_, _ = w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":60,"user":{"id":"u_1","email":"a@b"}}`))
+			return
+		}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		f, _ := ws.ReadFrame(bytes.NewReader(established()))
+		_ = c.WriteMessage(websocket.TextMessage, f.Payload)
+		_, _, _ = c.ReadMessage() // the request
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1011, "boom"), time.Now().Add(time.Second))
+		_, _, _ = c.ReadMessage()
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	tgt, err := NewTarget(srv.URL, WithTLSConfig(&tls.Config{RootCAs: pool}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), tgt, Account{Email: "a@b", Password: "pw"}, Options{RunTimeout: 5 * time.Second})
+	if res.Err == nil || res.Err.Kind != FailClose || res.Err.CloseCode != 1011 || res.Err.Phase != PhaseFirstEvent {
+		t.Fatalf("Err = %v; want close 1011 in first_event", res.Err)
+	}
+	if res.Frames != 1 || res.Sent[frameIndex(protocol.MessageUser)] != 1 {
+		t.Fatalf("frames %d, sent %v; want connection_established read and the request sent", res.Frames, res.Sent)
 	}
 }
