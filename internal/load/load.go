@@ -63,6 +63,14 @@ type Starter interface {
 	Start(ctx context.Context, it Iteration, done func(ok bool))
 }
 
+// Await begins one iteration with start (a Starter's Start) and waits for
+// its outcome: the Execute of a Starter.
+func Await(ctx context.Context, it Iteration, start func(context.Context, Iteration, func(bool))) bool {
+	ch := make(chan bool, 1)
+	start(ctx, it, func(ok bool) { ch <- ok })
+	return <-ch
+}
+
 // ExecutorFunc adapts a function to [Executor].
 type ExecutorFunc func(ctx context.Context, it Iteration) bool
 

@@ -281,9 +281,7 @@ func keepSample(kept []results.Sample, s results.Sample) []results.Sample {
 // Execute runs one journey and reports whether it succeeded (a cancelled
 // one is not a failure: the engine must not back off for it).
 func (r *recorder) Execute(ctx context.Context, it load.Iteration) bool {
-	ch := make(chan bool, 1)
-	r.Start(ctx, it, func(ok bool) { ch <- ok })
-	return <-ch
+	return load.Await(ctx, it, r.Start)
 }
 
 // Start begins one journey and calls done with what Execute returns: the
@@ -417,9 +415,7 @@ type quietExec struct {
 }
 
 func (q quietExec) Execute(ctx context.Context, it load.Iteration) bool {
-	ch := make(chan bool, 1)
-	q.Start(ctx, it, func(ok bool) { ch <- ok })
-	return <-ch
+	return load.Await(ctx, it, q.Start)
 }
 
 func (q quietExec) Start(ctx context.Context, it load.Iteration, done func(bool)) {
