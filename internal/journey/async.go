@@ -86,6 +86,10 @@ func (u *auser) begin(acct Account, opts Options) {
 		u.complete(classify(u.ctx, PhaseLogin, err))
 		return
 	}
+	if rt := rawFor(u.t); rt != nil {
+		u.loginRaw(rt, acct)
+		return
+	}
 	sess, hdr, err := login(u.ctx, u.t, acct)
 	u.res.Server = appendServerTiming(u.res.Server, hdr)
 	if err != nil {
@@ -108,13 +112,7 @@ func (u *auser) begin(acct Account, opts Options) {
 // open dials and upgrades the WebSocket and hands it to a wsconn, which
 // reads it from then on; the journey waits for connection_established.
 func (u *auser) open() *Error {
-	hdr := make(http.Header, 1)
-	var protos []string
-	if u.opts.Subprotocol {
-		protos = []string{protocol.SubprotocolAuth, protocol.SubprotocolTokenPrefix + u.sess.Token}
-	} else {
-		hdr.Set("Authorization", "Bearer "+u.sess.Token)
-	}
+	hdr, protos := u.wsAuth()
 	u.dialed = time.Now()
 	up, err := upgrade(u.ctx, u.t, hdr, protos)
 	u.upgraded = time.Now()
@@ -131,11 +129,38 @@ func (u *auser) open() *Error {
 		return classify(u.ctx, PhaseWSConnect, err)
 	}
 	u.sample(PhaseWSConnect, u.upgraded.Sub(u.dialed))
-	if u.opts.Subprotocol && up.protocol != protocol.SubprotocolAuth {
+	if e := u.checkProtocol(up.protocol); e != nil {
 		_ = up.conn.Close()
-		return &Error{Kind: FailProtocol, Phase: PhaseWSConnect,
-			Message: fmt.Sprintf("server selected subprotocol %q, want %q", up.protocol, protocol.SubprotocolAuth)}
+		return e
 	}
+	u.listen(func(c *wsconn) { c.attach(up.conn, up.rest, u.upgraded) })
+	return nil
+}
+
+// wsAuth is how the journey's token goes with its upgrade: a header, or
+// subprotocols.
+func (u *auser) wsAuth() (http.Header, []string) {
+	hdr := make(http.Header, 1)
+	if u.opts.Subprotocol {
+		return hdr, []string{protocol.SubprotocolAuth, protocol.SubprotocolTokenPrefix + u.sess.Token}
+	}
+	hdr.Set("Authorization", "Bearer "+u.sess.Token)
+	return hdr, nil
+}
+
+// checkProtocol judges the subprotocol the server selected.
+func (u *auser) checkProtocol(selected string) *Error {
+	if u.opts.Subprotocol && selected != protocol.SubprotocolAuth {
+		return &Error{Kind: FailProtocol, Phase: PhaseWSConnect,
+			Message: fmt.Sprintf("server selected subprotocol %q, want %q", selected, protocol.SubprotocolAuth)}
+	}
+	return nil
+}
+
+// listen starts the journey's reading of its upgraded socket, which
+// attach hands to the new wsconn; the journey waits for
+// connection_established.
+func (u *auser) listen(attach func(*wsconn)) {
 	var oo []OracleOption
 	if u.opts.Foreign != nil {
 		oo = append(oo, WithForeign(u.opts.Foreign))
@@ -147,8 +172,7 @@ func (u *auser) open() *Error {
 	u.timer = time.AfterFunc(u.opts.RunTimeout, u.timedOut)
 	u.unwatch = context.AfterFunc(u.ctx, u.cancelled)
 	u.c.mu.Unlock()
-	u.c.attach(up.conn, up.rest, u.upgraded) // shut meanwhile: it closes the connection
-	return nil
+	attach(u.c) // shut meanwhile: it closes the connection
 }
 
 // message judges one frame and moves the journey on (wsconn.mu held).

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,7 +26,15 @@ type poller struct {
 	f     *os.File        // epfd as a pollable file: keeps it open and in Go's netpoller
 	rc    syscall.RawConn // f's, whose Read parks until epfd is readable
 	mu    sync.Mutex
-	conns map[int32]*wsconn
+	conns map[int32]pollee
+}
+
+// pollee is what a socket in an epoll set belongs to: a WebSocket
+// (wsconn) or an HTTP/1.1 connection of the raw client (hconn). ready is
+// called on the loop's goroutine for each event of fd; buf is the loop's
+// read buffer, valid only during the call.
+type pollee interface {
+	ready(fd int, events uint32, buf []byte)
 }
 
 var pollers struct {
@@ -68,7 +77,7 @@ func startPollers() {
 			pollers.err = err
 			return
 		}
-		p := &poller{epfd: fd, conns: map[int32]*wsconn{}, f: f, rc: rc}
+		p := &poller{epfd: fd, conns: map[int32]pollee{}, f: f, rc: rc}
 		pollers.ps = append(pollers.ps, p)
 		go p.loop()
 	}
@@ -76,22 +85,51 @@ func startPollers() {
 
 // add watches fd for c.
 func (p *poller) add(fd int, c *wsconn) error {
-	p.mu.Lock()
-	p.conns[int32(fd)] = c
-	p.mu.Unlock()
 	c.p = p
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		p.remove(fd)
+	if err := p.watch(fd, c, false); err != nil {
 		c.p = nil
 		return err
 	}
 	return nil
 }
 
+// watch adds fd to the set for pe: readable, and writable too when out.
+func (p *poller) watch(fd int, pe pollee, out bool) error {
+	p.mu.Lock()
+	p.conns[int32(fd)] = pe
+	p.mu.Unlock()
+	ev := unix.EpollEvent{Events: watchEvents(out), Fd: int32(fd)}
+	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.remove(fd)
+		return err
+	}
+	return nil
+}
+
+// rewatch asks for fd's writability too (out) or no longer.
+func (p *poller) rewatch(fd int, out bool) error {
+	ev := unix.EpollEvent{Events: watchEvents(out), Fd: int32(fd)}
+	return rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+}
+
+// handOver gives fd's events to pe from now on; the loop calling it
+// (from an event of fd) reads no more of fd for the old owner.
+func (p *poller) handOver(fd int, pe pollee) {
+	p.mu.Lock()
+	p.conns[int32(fd)] = pe
+	p.mu.Unlock()
+}
+
+func watchEvents(out bool) uint32 {
+	if out {
+		return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLOUT
+	}
+	return unix.EPOLLIN | unix.EPOLLRDHUP
+}
+
 // remove stops watching fd; the caller closes it after.
 func (p *poller) remove(fd int) {
-	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	_ = rawEpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	p.mu.Lock()
 	delete(p.conns, int32(fd))
 	p.mu.Unlock()
@@ -103,7 +141,7 @@ func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
 	harvest := func(uintptr) bool {
-		n, err := unix.EpollWait(p.epfd, events, 0)
+		n, err := epollWaitNow(p.epfd, events)
 		if n <= 0 {
 			if err != nil && !errors.Is(err, unix.EINTR) {
 				panic("journey: epoll_wait: " + err.Error()) // the loop cannot go on; nothing sane remains
@@ -113,10 +151,10 @@ func (p *poller) loop() {
 		for i := range n {
 			fd := events[i].Fd
 			p.mu.Lock()
-			c := p.conns[fd]
+			pe := p.conns[fd]
 			p.mu.Unlock()
-			if c != nil {
-				c.readReady(int(fd), buf)
+			if pe != nil {
+				pe.ready(int(fd), events[i].Events, buf)
 			}
 		}
 		return true
@@ -128,15 +166,15 @@ func (p *poller) loop() {
 	}
 }
 
-// readReady reads what fd has, under c.mu; a stale event (c moved on, or
+// ready reads what fd has, under c.mu; a stale event (c moved on, or
 // fd now another connection's) reads nothing it should not.
-func (c *wsconn) readReady(fd int, buf []byte) {
+func (c *wsconn) ready(fd int, _ uint32, buf []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fd != fd || c.ended {
 		return
 	}
-	n, err := unix.Read(fd, buf)
+	n, err := rawRead(fd, buf)
 	at := time.Now()
 	switch {
 	case n > 0:
@@ -171,14 +209,58 @@ func detach(tc *net.TCPConn) (int, error) {
 	return fd, nil
 }
 
-func closeFD(fd int) { _ = unix.Close(fd) }
+func closeFD(fd int) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
+
+// The calls on the loop's sockets never block (every descriptor is
+// non-blocking, and epoll_wait is asked not to wait), so they are made
+// as raw system calls: the runtime is not told a goroutine entered the
+// kernel, and sysmon never hands its P to another thread for the few
+// microseconds one lasts. Go's own I/O calls enter and leave the
+// scheduler around each; at tens of thousands of calls a second, the
+// hand-offs and the wake-ups they cause cost more than the calls.
+
+func rawRead(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return rawResult(n, e)
+}
+
+func rawWrite(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return rawResult(n, e)
+}
+
+func epollWaitNow(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	return rawResult(n, e)
+}
+
+func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawResult(n uintptr, e unix.Errno) (int, error) {
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
 
 // writeFD writes all of b to the non-blocking socket fd, waiting for room
 // at most timeout in all.
 func writeFD(fd int, b []byte, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+		n, err := rawWrite(fd, b)
 		if n > 0 {
 			b = b[n:]
 		}

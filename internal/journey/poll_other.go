@@ -19,3 +19,4 @@ func (p *poller) remove(int)                   {}
 func detach(*net.TCPConn) (int, error)         { return -1, errors.ErrUnsupported }
 func closeFD(int)                              {}
 func writeFD(int, []byte, time.Duration) error { return errors.ErrUnsupported }
+func (p *poller) handOver(int, *wsconn)        {}

@@ -41,6 +41,7 @@ type Target struct {
 	wsURL   string
 	wsu     *url.URL     // wsURL parsed
 	spec    *ProfileSpec // nil: PROTOCOL v1, built in
+	raw     *rawTarget   // the built-in journey's raw path (rawnet_linux.go); nil: none
 }
 
 // ProfileSpec makes a [Target] speak a target profile instead of the
@@ -149,6 +150,7 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 	}
 	t.wsu, _ = url.Parse(t.wsURL)
 	netDialer := &net.Dialer{Timeout: cfg.timeout, KeepAlive: 30 * time.Second}
+	built := t.HTTP == nil && t.Dialer == nil
 	if t.HTTP == nil {
 		t.HTTP = &http.Client{Timeout: cfg.timeout, Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -176,6 +178,7 @@ func NewTarget(baseURL string, opts ...TargetOption) (*Target, error) {
 			WriteBufferPool:  &sync.Pool{}, // thousands of mostly idle sockets hold no write buffer
 		}
 	}
+	t.raw = newRawTarget(t, u, built && cfg.tls == nil, cfg.timeout)
 	return t, nil
 }
 

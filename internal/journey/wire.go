@@ -333,3 +333,20 @@ func (c *wsconn) readLoop(nc net.Conn) {
 		}
 	}
 }
+
+// adopt starts reading fd, a socket of the raw path whose upgrade p's loop
+// just read (with rest, the bytes past the 101, read at at), from the
+// event that read it: fd's events are c's from now on.
+func (c *wsconn) adopt(fd int, p *poller, rest []byte, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended { // shut before it was adopted (cancelled, timed out)
+		closeRaw(p, fd)
+		return
+	}
+	c.fd, c.p = fd, p
+	p.handOver(fd, c)
+	if len(rest) > 0 {
+		c.consume(rest, at)
+	}
+}

@@ -1,0 +1,227 @@
+package journey
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// The built-in journey's HTTP/1.1 exchanges on the raw path (rawnet_linux.go)
+// are written here and read back with net/http's own reply parser: only
+// the transport is the package's.
+
+// errShort is what replyReader returns when the reply read so far is not
+// whole: parsing starts again when more arrives.
+var errShort = errors.New("journey: reply not whole yet")
+
+// shortReader hands out b, then errShort (or io.EOF once the peer shut
+// its side: eof).
+type shortReader struct {
+	b   []byte
+	eof bool
+}
+
+func (r *shortReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		if r.eof {
+			return 0, io.EOF
+		}
+		return 0, errShort
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// parsedReply is one whole HTTP reply: its head, its body (at most
+// bodyMax bytes kept), and how many bytes of the input it took.
+type parsedReply struct {
+	resp *http.Response
+	body []byte
+	used int
+}
+
+// parseReply parses one HTTP/1.1 reply from in, read so far; eof is the
+// peer having shut its side. It returns ok false while the reply is not
+// whole (read more, call again), and an error when it can never be. A
+// reply to an upgrade (101) has no body: the bytes after its head are the
+// WebSocket's. A body longer than bodyMax ends the parse at bodyMax (its
+// connection is not reused).
+func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err error) {
+	end := bytes.Index(in, []byte("\r\n\r\n"))
+	if end < 0 {
+		if eof {
+			return r, false, io.ErrUnexpectedEOF
+		}
+		if len(in) > maxHead {
+			return r, false, errors.New("journey: reply head over " + strconv.Itoa(maxHead) + " bytes")
+		}
+		return r, false, nil
+	}
+	sr := &shortReader{b: in, eof: eof}
+	br := bufio.NewReaderSize(sr, max(end+4, 16))
+	resp, err := http.ReadResponse(br, nil)
+	switch {
+	case errors.Is(err, errShort):
+		return r, false, nil
+	case err != nil:
+		return r, false, err
+	}
+	r.resp = resp
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		r.used = len(in) - len(sr.b) - br.Buffered()
+		return r, true, nil
+	}
+	var body bytes.Buffer
+	_, err = io.Copy(&body, io.LimitReader(resp.Body, int64(bodyMax)))
+	switch {
+	case errors.Is(err, errShort) && body.Len() < bodyMax:
+		return r, false, nil
+	case errors.Is(err, errShort):
+		resp.Close = true // a body over bodyMax: the rest is not read
+	case err != nil:
+		return r, false, err
+	}
+	if body.Len() >= bodyMax {
+		resp.Close = true
+	}
+	r.body = body.Bytes()
+	r.used = len(in) - len(sr.b) - br.Buffered()
+	return r, true, nil
+}
+
+// reply is the outcome of an exchange of the raw path: the reply, or the
+// error that ended it. An upgrade's 101 hands its socket over: fd and p,
+// and the bytes read past the reply (rest); the receiver owns them.
+type reply struct {
+	parsedReply
+	at   time.Time // when the read that completed the reply returned
+	err  error
+	fd   int
+	p    *poller
+	rest []byte
+}
+
+// maxHead bounds a reply's head.
+const maxHead = 64 << 10
+
+// validHeaderValue reports whether v can go in a header: no control bytes
+// but tab (a token with a line break would forge headers).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// errBadHeaderValue is a value, from the target's own replies, that
+// cannot be sent back in a header.
+var errBadHeaderValue = errors.New("journey: a header value holds control bytes (e.g. a token with a line break); not sent")
+
+// postJSON is the bytes of a POST of body to path with host.
+func postJSON(host, path string, body []byte) []byte {
+	b := make([]byte, 0, 128+len(host)+len(path)+len(body))
+	b = append(b, "POST "...)
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\nUser-Agent: Go-http-client/1.1\r\nContent-Type: application/json\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}
+
+// upgradeRequest is the bytes of a WebSocket upgrade of path on host
+// (RFC 6455 section 4.1) and the key whose accept the reply must carry;
+// hdr and protos go into it.
+func upgradeRequest(host, path string, hdr http.Header, protos []string) ([]byte, string, error) {
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	key := base64.StdEncoding.EncodeToString(k[:])
+	b := make([]byte, 0, 256)
+	b = append(b, "GET "...)
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
+	b = append(b, key...)
+	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
+	if len(protos) > 0 {
+		p := strings.Join(protos, ", ")
+		if !validHeaderValue(p) {
+			return nil, "", errBadHeaderValue
+		}
+		b = append(b, "Sec-WebSocket-Protocol: "...)
+		b = append(b, p...)
+		b = append(b, "\r\n"...)
+	}
+	for name, vs := range hdr {
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return nil, "", errBadHeaderValue
+			}
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, "\r\n"...), key, nil
+}
+
+// checkUpgrade judges a 101 reply as RFC 6455 section 4.1 says a client
+// must: Upgrade websocket, Connection upgrade, the key's accept, no
+// extension and a subprotocol only among those offered. The errors are
+// gobwas/ws's, as the dialer's own handshake returns them.
+func checkUpgrade(resp *http.Response, key string, protos []string) error {
+	h := resp.Header
+	switch {
+	case !strings.EqualFold(strings.TrimSpace(h.Get("Upgrade")), "websocket"):
+		return ws.ErrHandshakeBadUpgrade
+	case !headerHasToken(h, "Connection", "upgrade"):
+		return ws.ErrHandshakeBadConnection
+	case h.Get("Sec-WebSocket-Accept") != acceptOf(key):
+		return ws.ErrHandshakeBadSecAccept
+	case h.Get("Sec-WebSocket-Extensions") != "":
+		return ws.ErrHandshakeBadExtensions
+	}
+	if p := h.Get("Sec-WebSocket-Protocol"); p != "" {
+		for _, o := range protos {
+			if o == p {
+				return nil
+			}
+		}
+		return ws.ErrHandshakeBadSubProtocol
+	}
+	return nil
+}
+
+// headerHasToken reports whether a comma-separated header has token.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// acceptOf is the Sec-WebSocket-Accept of key.
+func acceptOf(key string) string {
+	s := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(s[:])
+}
