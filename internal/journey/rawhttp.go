@@ -25,10 +25,13 @@ import (
 var errShort = errors.New("journey: reply not whole yet")
 
 // shortReader hands out b, then errShort (or io.EOF once the peer shut
-// its side: eof).
+// its side: eof). starved records that it ran out before the peer shut:
+// whatever error the parser then made of it (net/http turns some into
+// its own "unexpected EOF"), the reply is only not whole yet.
 type shortReader struct {
-	b   []byte
-	eof bool
+	b       []byte
+	eof     bool
+	starved bool
 }
 
 func (r *shortReader) Read(p []byte) (int, error) {
@@ -36,6 +39,7 @@ func (r *shortReader) Read(p []byte) (int, error) {
 		if r.eof {
 			return 0, io.EOF
 		}
+		r.starved = true
 		return 0, errShort
 	}
 	n := copy(p, r.b)
@@ -72,7 +76,7 @@ func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err e
 	br := bufio.NewReaderSize(sr, max(end+4, 16))
 	resp, err := http.ReadResponse(br, nil)
 	switch {
-	case errors.Is(err, errShort):
+	case err != nil && sr.starved:
 		return r, false, nil
 	case err != nil:
 		return r, false, err
@@ -85,9 +89,9 @@ func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err e
 	var body bytes.Buffer
 	_, err = io.Copy(&body, io.LimitReader(resp.Body, int64(bodyMax)))
 	switch {
-	case errors.Is(err, errShort) && body.Len() < bodyMax:
+	case err != nil && sr.starved && body.Len() < bodyMax:
 		return r, false, nil
-	case errors.Is(err, errShort):
+	case err != nil && sr.starved:
 		resp.Close = true // a body over bodyMax: the rest is not read
 	case err != nil:
 		return r, false, err

@@ -132,15 +132,16 @@ type exchange struct {
 // hconn is one HTTP/1.1 connection of the raw path. Its events come from
 // an epoll loop; its exchange ends there, or by its timer or its context.
 type hconn struct {
-	mu     sync.Mutex
-	rt     *rawTarget
-	fd     int // -1 once closed
-	p      *poller
-	in     []byte // the reply read so far
-	out    []byte // the request's bytes not yet written
-	x      *exchange
-	reused bool // has carried an exchange before
-	got    bool // a byte of the current reply arrived
+	mu      sync.Mutex
+	rt      *rawTarget
+	fd      int // -1 once closed
+	p       *poller
+	in      []byte // the reply read so far
+	out     []byte // the request's bytes not yet written
+	x       *exchange
+	reused  bool // has carried an exchange before
+	watched bool // in p's set
+	got     bool // a byte of the current reply arrived
 }
 
 // do sends req (an upgrade when upgrade: on a new connection, never
@@ -171,20 +172,23 @@ func (h *hconn) send(x *exchange) {
 	x.timer = time.AfterFunc(time.Until(x.until), func() { h.fail(x, os.ErrDeadlineExceeded) })
 	x.unwatch = context.AfterFunc(x.ctx, func() { h.fail(x, x.ctx.Err()) })
 	h.start(x)
+	if !h.watched && h.fd >= 0 {
+		if err := h.p.watch(h.fd, h, len(h.out) > 0); err != nil {
+			h.failLocked(err)
+			return
+		}
+		h.watched = true
+	}
 }
 
-// open dials a connection and adds it to a loop's set.
+// open dials a connection; send adds it to a loop's set once its
+// exchange is set (an event before would find it idle).
 func (rt *rawTarget) open() (*hconn, error) {
 	fd, err := rt.dial()
 	if err != nil {
 		return nil, err
 	}
-	h := &hconn{rt: rt, fd: fd, p: pollerFor()}
-	if err := h.p.watch(fd, h, false); err != nil {
-		closeFD(fd)
-		return nil, err
-	}
-	return h, nil
+	return &hconn{rt: rt, fd: fd, p: pollerFor()}, nil
 }
 
 // takeIdle is a kept-alive connection, or nil.
@@ -221,6 +225,9 @@ func (h *hconn) flush() {
 			h.out = h.out[n:]
 		case err == unix.EINTR:
 		case err == unix.EAGAIN: // the connect is under way, or no room: wait for writability
+			if !h.watched {
+				return // send watches it, writability with it
+			}
 			if err := h.p.rewatch(h.fd, true); err != nil {
 				h.failLocked(err)
 			}
@@ -377,7 +384,9 @@ func (h *hconn) closeLocked() {
 	if h.fd < 0 {
 		return
 	}
-	h.p.remove(h.fd)
+	if h.watched {
+		h.p.remove(h.fd)
+	}
 	closeFD(h.fd)
 	h.fd, h.in, h.out = -1, nil, nil
 }

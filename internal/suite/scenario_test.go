@@ -166,13 +166,14 @@ func registered(t *testing.T, tgt *journey.Target, n int) []journey.Account {
 }
 
 // faultScenario runs the full journey of the integrated and load suites
-// against the reference backend with faults: 10 users (more than the 8
-// buckets of cross-user), 40 journeys.
+// against the reference backend with faults: 16 users (twice the 8
+// buckets of cross-user, whose events reach another user only while two
+// of a bucket are connected at once), 64 journeys.
 func faultScenario(t *testing.T, faults, name, suiteName string) results.Scenario {
 	t.Helper()
 	tgt := startBackendWith(t, faults)
-	env := &Env{Target: tgt, Accounts: registered(t, tgt, 10), SLA: DefaultSLA(), RunTimeout: 2 * time.Second}
-	sc, interrupted, err := env.Scenario(context.Background(), name, suiteName, load.Plan{Model: load.Closed, Users: 10, Iterations: 40}, FullJourney())
+	env := &Env{Target: tgt, Accounts: registered(t, tgt, 16), SLA: DefaultSLA(), RunTimeout: 2 * time.Second}
+	sc, interrupted, err := env.Scenario(context.Background(), name, suiteName, load.Plan{Model: load.Closed, Users: 16, Iterations: 64}, FullJourney())
 	if err != nil || interrupted {
 		t.Fatalf("Scenario(--fault %s) = interrupted %t, %v; want it to finish", faults, interrupted, err)
 	}
