@@ -42,8 +42,11 @@ type rawTarget struct {
 	sa   unix.Sockaddr // resolved once; nil: resolution failed, the usual path reports it
 	fam  int
 
-	mu   sync.Mutex
-	idle []*hconn // kept-alive connections, newest last
+	mu       sync.Mutex
+	idle     []*hconn // kept-alive connections, newest last
+	inflight int      // exchanges under way, at most limit
+	limit    int
+	queue    []*exchange // exchanges waiting for their turn
 }
 
 // maxIdleRaw bounds rawTarget.idle, as DefaultMaxIdleConnsPerHost does the client's.
@@ -146,19 +149,63 @@ type hconn struct {
 
 // do sends req (an upgrade when upgrade: on a new connection, never
 // reused) and calls done once with the reply: on a loop's goroutine when
-// the reply arrives, on a timer's or on the caller's when it fails. A 101
-// reply's socket is done's; done must take it over (wsconn.adopt) or
-// close it before it returns.
+// the reply arrives, on another when it fails. A 101 reply's socket is
+// done's; done must take it over (wsconn.adopt) or close it before it
+// returns. At most maxInFlight exchanges are under way at once; the rest
+// wait their turn, in order, their deadline running.
 func (rt *rawTarget) do(ctx context.Context, req []byte, upgrade bool, timeout time.Duration, done func(reply)) {
-	x := &exchange{req: req, upgrade: upgrade, done: done, ctx: ctx, until: time.Now().Add(timeout)}
+	x := &exchange{req: req, upgrade: upgrade, ctx: ctx, until: time.Now().Add(timeout)}
+	x.done = func(r reply) {
+		rt.release()
+		done(r)
+	}
+	rt.mu.Lock()
+	if rt.inflight >= rt.limit {
+		rt.queue = append(rt.queue, x)
+		rt.mu.Unlock()
+		return
+	}
+	rt.inflight++
+	rt.mu.Unlock()
+	rt.dispatch(x)
+}
+
+// maxInFlight bounds the raw path's exchanges under way (logins and
+// upgrades): a burst of thousands of users opens this many connections at
+// a time, as the worker pool bounded the usual path's.
+const maxInFlight = maxWorkers
+
+// release ends an exchange's turn: the next waiting one takes it.
+func (rt *rawTarget) release() {
+	rt.mu.Lock()
+	if len(rt.queue) == 0 {
+		rt.inflight--
+		rt.mu.Unlock()
+		return
+	}
+	x := rt.queue[0]
+	rt.queue[0] = nil
+	rt.queue = rt.queue[1:]
+	rt.mu.Unlock()
+	rt.dispatch(x)
+}
+
+// dispatch starts x on a kept-alive connection or a new one. A failure
+// here is told on another goroutine: done releases, and a long queue of
+// failures would otherwise recurse.
+func (rt *rawTarget) dispatch(x *exchange) {
+	if err := x.ctx.Err(); err != nil {
+		go x.done(reply{err: err, fd: -1})
+		return
+	}
 	var h *hconn
-	if !upgrade {
+	if !x.upgrade {
 		h = rt.takeIdle()
 	}
 	if h == nil {
 		var err error
 		if h, err = rt.open(); err != nil {
-			done(reply{err: err, fd: -1})
+			go x.done(reply{err: err, fd: -1})
 			return
 		}
 	}
@@ -329,7 +376,7 @@ func (h *hconn) retry(x *exchange) {
 	x.tried = true
 	nh, err := h.rt.open()
 	if err != nil {
-		x.done(reply{err: err, fd: -1})
+		go x.done(reply{err: err, fd: -1})
 		return
 	}
 	nh.send(x)
@@ -408,7 +455,7 @@ func newRawTarget(t *Target, u *url.URL, built bool, timeout time.Duration) *raw
 		port = "80"
 	}
 	return &rawTarget{http: t.HTTP, dialer: any(t.Dialer), hostport: net.JoinHostPort(u.Hostname(), port),
-		host: u.Host, prefix: strings.TrimRight(u.EscapedPath(), "/"), wsPath: t.wsu.RequestURI(), timeout: timeout}
+		limit: maxInFlight, host: u.Host, prefix: strings.TrimRight(u.EscapedPath(), "/"), wsPath: t.wsu.RequestURI(), timeout: timeout}
 }
 
 // closeRaw closes a socket handed over by an upgrade that is not taken.

@@ -298,3 +298,32 @@ func TestRawForgedHeaderNotSent(t *testing.T) {
 		t.Fatalf("err %+v, %d upgrades; want a failure in ws_connect and none sent", r.Err, upgrades.Load())
 	}
 }
+
+// A burst of journeys has at most the limit of exchanges under way; the
+// rest wait their turn and all get through.
+func TestRawExchangesBounded(t *testing.T) {
+	var now, peak atomic.Int32
+	s := &scripted{login: func(c net.Conn, _, _ int) bool {
+		n := now.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		now.Add(-1)
+		_, err := c.Write([]byte(loginReply()))
+		return err == nil
+	}}
+	tgt := s.start(t)
+	tgt.raw.limit = 3
+	results := make(chan *Result, 12)
+	for range 12 {
+		go func() { results <- runRaw(t, tgt, onlyHello) }()
+	}
+	for range 12 {
+		if r := <-results; !throughHello(r) {
+			t.Fatalf("journey failed before its request: %v", r.Err)
+		}
+	}
+	if peak.Load() > 3 || peak.Load() < 2 {
+		t.Fatalf("%d logins at once; want at most the limit, 3 (and more than one)", peak.Load())
+	}
+}
