@@ -28,6 +28,10 @@ func Start(ctx context.Context, t *Target, acct Account, opts Options, done func
 		return
 	}
 	u := newAUser(ctx, t, done)
+	if rawFor(t) != nil { // nothing blocks until the login's reply
+		u.begin(acct, opts)
+		return
+	}
 	work.push(func() { u.begin(acct, opts) })
 }
 
@@ -75,15 +79,15 @@ func (u *auser) begin(acct Account, opts Options) {
 	u.res.Start = time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			u.complete(&Error{Kind: FailInternal, Message: fmt.Sprintf("panic (a goldenpath bug, not the target's): %v", p)})
+			u.fail(&Error{Kind: FailInternal, Message: fmt.Sprintf("panic (a goldenpath bug, not the target's): %v", p)})
 		}
 	}()
 	if err := u.prepare(&opts); err != nil {
-		u.complete(err)
+		u.fail(err)
 		return
 	}
 	if err := u.ctx.Err(); err != nil {
-		u.complete(classify(u.ctx, PhaseLogin, err))
+		u.fail(classify(u.ctx, PhaseLogin, err))
 		return
 	}
 	if rt := rawFor(u.t); rt != nil {
@@ -93,19 +97,19 @@ func (u *auser) begin(acct Account, opts Options) {
 	sess, hdr, err := login(u.ctx, u.t, acct)
 	u.res.Server = appendServerTiming(u.res.Server, hdr)
 	if err != nil {
-		u.complete(err)
+		u.fail(err)
 		return
 	}
 	u.sample(PhaseLogin, time.Since(u.res.Start))
 	u.sess, u.res.UserID = sess, sess.UserID
 	if u.opts.ConfigAccess {
 		if err := u.config(); err != nil {
-			u.complete(err)
+			u.fail(err)
 			return
 		}
 	}
 	if err := u.open(); err != nil {
-		u.complete(err)
+		u.fail(err)
 	}
 }
 
@@ -442,7 +446,17 @@ func (u *auser) over(err *Error) {
 		return
 	}
 	u.st = stOver
-	defer func() { go u.complete(err) }() // whatever happens below, the journey completes
+	// Whatever happens below, the journey completes: on the epoll loop
+	// that read its last frame, once the socket's lock is released, or on
+	// a goroutine of its own (its store checks block; a timer or a
+	// cancellation ended it).
+	defer func() {
+		if u.c.inReady && !(err == nil && u.opts.DBOps) {
+			u.c.after = func() { u.complete(err) }
+			return
+		}
+		go u.complete(err)
+	}()
 	u.timer.Stop()
 	u.unwatch()
 	u.c.shut()

@@ -12,11 +12,15 @@
 //
 // [Start] is Run without a goroutine held while the user waits: it
 // returns at once and calls back with the Result. The built-in journey
-// is then a state machine: its active steps (login, the WebSocket upgrade,
-// the store checks) run on a bounded pool of workers, and its socket moves
-// into an epoll loop (one goroutine per core, Linux) that reads every
-// ready socket into one buffer, reassembles RFC 6455 messages and hands
-// each, with the time its read returned, to the oracle and the journey. A
+// is then a state machine whose socket is read by an epoll loop (one
+// goroutine per core, Linux) that reads every ready socket into one
+// buffer, reassembles RFC 6455 messages and hands each, with the time its
+// read returned, to the oracle and the journey. Against a plain http://
+// target reached without a proxy, through the Target's own client and
+// dialer, its login and upgrade also go out on raw non-blocking sockets
+// read by those loops (their replies parsed by net/http): nothing in the
+// journey blocks. Otherwise its login, the upgrade and the store checks
+// run on a bounded pool of workers through net/http and the Dialer. A
 // connected user so costs a few KiB of heap and no stack, and one process
 // holds tens of thousands (docs/benchmarks.md). TLS sockets, and every
 // socket on other platforms, keep a reader goroutine each; journeys of a

@@ -127,9 +127,11 @@ func watchEvents(out bool) uint32 {
 	return unix.EPOLLIN | unix.EPOLLRDHUP
 }
 
-// remove stops watching fd; the caller closes it after.
+// remove forgets fd, which the caller closes right after.
+// Closing fd takes it out of the set (no other descriptor refers to its
+// socket: the raw path's are its own, and detach closes Go's), so no
+// EPOLL_CTL_DEL is made.
 func (p *poller) remove(fd int) {
-	_ = rawEpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	p.mu.Lock()
 	delete(p.conns, int32(fd))
 	p.mu.Unlock()
@@ -168,12 +170,15 @@ func (p *poller) loop() {
 
 // ready reads what fd has, under c.mu; a stale event (c moved on, or
 // fd now another connection's) reads nothing it should not.
+// What the handler left to run once the lock is released (c.after: the
+// end of a journey that ended on this read) runs here, on the loop.
 func (c *wsconn) ready(fd int, _ uint32, buf []byte) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.fd != fd || c.ended {
+		c.mu.Unlock()
 		return
 	}
+	c.inReady = true
 	n, err := rawRead(fd, buf)
 	at := time.Now()
 	switch {
@@ -184,6 +189,13 @@ func (c *wsconn) ready(fd int, _ uint32, buf []byte) {
 		c.readFailed(err)
 	default: // 0: the peer shut its side
 		c.readFailed(nil)
+	}
+	c.inReady = false
+	after := c.after
+	c.after = nil
+	c.mu.Unlock()
+	if after != nil {
+		after()
 	}
 }
 

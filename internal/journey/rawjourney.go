@@ -21,7 +21,7 @@ import (
 func (u *auser) loginRaw(rt *rawTarget, acct Account) {
 	body, err := json.Marshal(protocol.Credentials{Email: acct.Email, Password: acct.Password})
 	if err != nil {
-		u.complete(&Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()})
+		u.fail(&Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()})
 		return
 	}
 	rt.do(u.ctx, postJSON(rt.host, rt.prefix+protocol.PathLogin, body), false, rt.timeout,

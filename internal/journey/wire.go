@@ -40,6 +40,8 @@ type wsconn struct {
 	msgOp ws.OpCode // the opcode of msg; 0 when none is open
 
 	closeSent, ended bool
+	inReady          bool   // an epoll loop's read is being handled
+	after            func() // set during it: run by the loop once mu is released
 }
 
 // frameHandler is told what a wsconn reads; both calls come with

@@ -1,0 +1,343 @@
+// Command wireclient is the second yardstick of scripts/bench-latency.sh:
+// the most direct Go client of PROTOCOL v1 (../shared/PROTOCOL.md) one
+// would write by hand to time the wire, with no HTTP or WebSocket library
+// between the socket and the clock. A goroutine per user holds its own
+// kept-alive connection for the login (the request written by hand, the
+// reply read by net/http's ReadResponse) and, for each minimal journey,
+// dials the WebSocket, writes the upgrade by hand, reads the 101, then
+// reads frames by hand (RFC 6455 headers, masked writes), each stamped
+// with the time the socket read that completed it returned. It judges
+// nothing, keeps no histogram and prints, like bench/plainclient:
+//
+//	journeys N failed F seconds S cpu_us_per_journey C median_ms PHASE MS ...
+//
+// bench/plainclient (net/http, gorilla/websocket) is what a user would
+// write; this one is what a user would write to time the wire: between
+// the two lies what a client's own machinery adds to every reading. It is
+// not part of goldenpath and imports nothing of it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// timedConn remembers when its last read returned.
+type timedConn struct {
+	net.Conn
+	last time.Time
+}
+
+func (c *timedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.last = time.Now()
+	return n, err
+}
+
+// client is one user's connections.
+type client struct {
+	host, base string
+	api        *timedConn // kept-alive for the API
+	apiR       *bufio.Reader
+}
+
+// call sends one JSON request on the user's kept-alive connection and
+// decodes a reply of status want into out.
+func (c *client) call(method, path, token string, body any, want int, out any) error {
+	if c.api == nil {
+		nc, err := net.Dial("tcp", c.host)
+		if err != nil {
+			return err
+		}
+		c.api = &timedConn{Conn: nc}
+		c.apiR = bufio.NewReader(c.api)
+	}
+	b, _ := json.Marshal(body)
+	req := method + " " + c.base + path + " HTTP/1.1\r\nHost: " + c.host + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(b)) + "\r\n"
+	if token != "" {
+		req += "Authorization: Bearer " + token + "\r\n"
+	}
+	if _, err := c.api.Write(append([]byte(req+"\r\n"), b...)); err != nil {
+		c.drop()
+		return err
+	}
+	resp, err := http.ReadResponse(c.apiR, nil)
+	if err != nil {
+		c.drop()
+		return err
+	}
+	rb, err := io.ReadAll(resp.Body)
+	if err != nil || resp.Close {
+		c.drop()
+	}
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if out != nil {
+		return json.Unmarshal(rb, out)
+	}
+	return nil
+}
+
+func (c *client) drop() {
+	if c.api != nil {
+		c.api.Close()
+		c.api = nil
+	}
+}
+
+// wsConn is one WebSocket, read by hand.
+type wsConn struct {
+	tc *timedConn
+	br *bufio.Reader
+}
+
+// dial opens the WebSocket with token; it returns when the 101 is read.
+func (c *client) dial(token string) (*wsConn, error) {
+	nc, err := net.Dial("tcp", c.host)
+	if err != nil {
+		return nil, err
+	}
+	tc := &timedConn{Conn: nc}
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	req := "GET " + c.base + "/ws HTTP/1.1\r\nHost: " + c.host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+		base64.StdEncoding.EncodeToString(k[:]) + "\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	if _, err := tc.Write([]byte(req)); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReader(tc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		nc.Close()
+		return nil, fmt.Errorf("upgrade: %v %v", resp, err)
+	}
+	return &wsConn{tc: tc, br: br}, nil
+}
+
+// read reads one whole frame and the time the read that completed it
+// returned.
+func (w *wsConn) read() (op byte, payload []byte, at time.Time, err error) {
+	var h [2]byte
+	if _, err = io.ReadFull(w.br, h[:]); err != nil {
+		return
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var e [2]byte
+		_, err = io.ReadFull(w.br, e[:])
+		n = uint64(binary.BigEndian.Uint16(e[:]))
+	case 127:
+		var e [8]byte
+		_, err = io.ReadFull(w.br, e[:])
+		n = binary.BigEndian.Uint64(e[:])
+	}
+	if err != nil {
+		return
+	}
+	if h[1]&0x80 != 0 || n > 1<<20 {
+		return 0, nil, at, errors.New("a masked or oversized frame")
+	}
+	payload = make([]byte, n)
+	_, err = io.ReadFull(w.br, payload)
+	return h[0] & 0x0f, payload, w.tc.last, err
+}
+
+// write sends one masked frame.
+func (w *wsConn) write(op byte, payload []byte) error {
+	b := []byte{0x80 | op}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	var m [4]byte
+	_, _ = rand.Read(m[:])
+	b = append(b, m[:]...)
+	for i, c := range payload {
+		b = append(b, c^m[i%4])
+	}
+	_, err := w.tc.Write(b)
+	return err
+}
+
+var phases = []string{"login", "ws_connect", "ws_ready", "first_event", "answer", "journey"}
+
+type timings map[string][]float64
+
+func (t timings) add(phase string, d time.Duration) {
+	t[phase] = append(t[phase], float64(d)/float64(time.Millisecond))
+}
+
+// journey is one minimal journey: log in, open the WebSocket, wait for
+// connection_established, ask once, read until agent_completed, close.
+func journey(c *client, email, password string, n int, t timings) bool {
+	begin := time.Now()
+	var lr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := c.call(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &lr); err != nil {
+		return false
+	}
+	mine := timings{}
+	mine.add("login", time.Since(begin))
+	dialed := time.Now()
+	ws, err := c.dial(lr.AccessToken)
+	if err != nil {
+		return false
+	}
+	upgraded := time.Now()
+	mine.add("ws_connect", upgraded.Sub(dialed))
+	defer ws.tc.Close()
+	_ = ws.tc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var f struct {
+		Type string `json:"type"`
+		Data struct {
+			MessageID string `json:"message_id"`
+		} `json:"data"`
+	}
+	_, p, at, err := ws.read()
+	if err != nil || json.Unmarshal(p, &f) != nil || f.Type != "connection_established" {
+		return false
+	}
+	mine.add("ws_ready", at.Sub(upgraded))
+	id := email + "-" + strconv.Itoa(n)
+	msg, _ := json.Marshal(map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "wire question " + id}})
+	sent := time.Now()
+	if err := ws.write(1, msg); err != nil {
+		return false
+	}
+	for done := false; !done; {
+		op, p, at, err := ws.read()
+		if err != nil || op == 8 {
+			return false
+		}
+		f.Type, f.Data.MessageID = "", ""
+		if op != 1 || json.Unmarshal(p, &f) != nil || f.Data.MessageID != id {
+			continue
+		}
+		switch f.Type {
+		case "agent_started":
+			mine.add("first_event", at.Sub(sent))
+		case "agent_completed":
+			done = true
+			mine.add("answer", at.Sub(sent))
+			mine.add("journey", at.Sub(begin))
+		case "agent_error":
+			return false
+		}
+	}
+	// close 1000, then read until the server's close, at most a second
+	_ = ws.write(8, []byte{0x03, 0xe8})
+	_ = ws.tc.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		if op, _, _, err := ws.read(); err != nil || op == 8 {
+			break
+		}
+	}
+	for k, v := range mine {
+		t[k] = append(t[k], v...)
+	}
+	return true
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func main() {
+	target := flag.String("target", "http://127.0.0.1:8080", "base URL of a PROTOCOL v1 server (plain http)")
+	users := flag.Int("users", 25, "concurrent users")
+	duration := flag.Duration("duration", 10*time.Second, "how long the load runs")
+	flag.Parse()
+	u, err := url.Parse(*target)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		log.Fatalf("-target %q: want http://host:port", *target)
+	}
+	base := string(bytes.TrimRight([]byte(u.EscapedPath()), "/"))
+	tag := time.Now().UnixNano()
+	clients := make([]*client, *users)
+	emails := make([]string, *users)
+	const password = "wire-password-1"
+	for i := range clients {
+		clients[i] = &client{host: u.Host, base: base}
+		emails[i] = fmt.Sprintf("wire-%x-%d@example.test", tag, i)
+		if err := clients[i].call(http.MethodPost, "/api/v1/auth/register", "", map[string]string{"email": emails[i], "password": password}, http.StatusCreated, nil); err != nil {
+			log.Fatalf("register %s: %v", emails[i], err)
+		}
+	}
+	var ok, failed atomic.Int64
+	start, cpu0 := time.Now(), cpu()
+	deadline := start.Add(*duration)
+	per := make([]timings, len(clients))
+	var wg sync.WaitGroup
+	for i := range clients {
+		per[i] = timings{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; time.Now().Before(deadline); n++ {
+				if journey(clients[i], emails[i], password, n, per[i]) {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took, used := time.Since(start), cpu()-cpu0
+	n := ok.Load() + failed.Load()
+	all := timings{}
+	for _, t := range per {
+		for k, v := range t {
+			all[k] = append(all[k], v...)
+		}
+	}
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f median_ms", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	for _, ph := range phases {
+		fmt.Printf(" %s %.3f", ph, median(all[ph]))
+	}
+	fmt.Println()
+}
