@@ -3,11 +3,10 @@ package journey
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"strconv"
-	"sync"
 	"time"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
@@ -114,46 +113,20 @@ type timings struct {
 	DBMS        ms `json:"db_ms"`
 }
 
-// decoder decodes frames into reused wire structs with a json.Decoder
-// from jsonPool, whose decoding state (unlike json.Unmarshal's) survives
-// from one frame to the next, and which no socket holds between frames.
+// decoder decodes frames into reused wire structs.
 type decoder struct {
 	w wireFrame
 	d wireData
 }
 
-// pooledJSON is a json.Decoder reading from its own bytes.Reader.
-type pooledJSON struct {
-	r   bytes.Reader
-	dec *json.Decoder
-}
-
-var jsonPool = sync.Pool{New: func() any {
-	p := new(pooledJSON)
-	p.dec = json.NewDecoder(&p.r)
-	return p
-}}
-
-// unmarshal decodes the one JSON value b holds into dc.w. A type error
-// leaves the rest decoded; any other error discards the json.Decoder,
-// whose errors are sticky.
+// unmarshal decodes the one JSON value b holds into dc.w, with
+// encoding/json's semantics (field names matched regardless of case,
+// duplicate names, invalid UTF-8 replaced; a type error leaves the rest
+// decoded) by the single-pass decoder of go-json-experiment/json, which
+// spends about half of encoding/json's time on a frame
+// (BenchmarkOracleObserve). Data after the object is an error.
 func (dc *decoder) unmarshal(b []byte) error {
-	p := jsonPool.Get().(*pooledJSON)
-	p.r.Reset(b)
-	err := p.dec.Decode(&dc.w)
-	if _, typeErr := err.(*json.UnmarshalTypeError); err != nil && !typeErr {
-		return err // p is dropped
-	}
-	// Only whitespace may follow the object: the next token is the end.
-	// (Decoder.More is not the test: it reports false before a ']' or
-	// '}', which would stay in the pooled decoder's buffer and break the
-	// next frame it decodes.)
-	if _, end := p.dec.Token(); end != io.EOF {
-		return errors.New("trailing data after the JSON object") // p, holding it, is dropped
-	}
-	p.r.Reset(nil)
-	jsonPool.Put(p)
-	return err
+	return jsonv1.Unmarshal(b, &dc.w)
 }
 
 // decode parses b. It returns a problem with the envelope ("" when it is
@@ -163,7 +136,7 @@ func (dc *decoder) decode(b []byte) (f Frame, problem string, ok bool) {
 	dc.d = wireData{}
 	err := dc.unmarshal(b)
 	if err != nil {
-		if _, typeErr := err.(*json.UnmarshalTypeError); !typeErr {
+		if _, typeErr := err.(*jsonv1.UnmarshalTypeError); !typeErr {
 			return f, "frame is not a JSON object: " + err.Error(), false
 		}
 		problem = "a field has the wrong JSON type: " + err.Error()
