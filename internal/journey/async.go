@@ -2,7 +2,6 @@ package journey
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
@@ -251,7 +252,7 @@ func (u *auser) sendNext() {
 	req := request{messageID: "m" + strconv.Itoa(i+1) + "-" + nonce, content: "golden path question " + strconv.Itoa(i+1) + ": " + nonce}
 	u.asked = append(u.asked, req)
 	u.oracle.Expect(req.messageID, req.content)
-	msg, err := json.Marshal(userMessage{Type: protocol.MessageUser,
+	msg, err := jsonv1.Marshal(userMessage{Type: protocol.MessageUser,
 		Payload: protocol.UserMessage{MessageID: req.messageID, Content: req.content, ThreadID: u.thread}})
 	if err != nil {
 		u.over(&Error{Kind: FailInternal, Phase: PhaseFirstEvent, Message: "encode user_message: " + err.Error()})

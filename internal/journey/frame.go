@@ -2,7 +2,6 @@ package journey
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -87,7 +86,7 @@ func (a *answer) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var r protocol.Result
-	if json.Unmarshal(b, &r) == nil {
+	if jsonv1.Unmarshal(b, &r) == nil {
 		a.content = r.Content
 	}
 	return nil

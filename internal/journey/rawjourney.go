@@ -1,13 +1,14 @@
 package journey
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gobwas/ws"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
@@ -19,7 +20,7 @@ import (
 
 // loginRaw sends the login; loggedIn goes on when the reply comes.
 func (u *auser) loginRaw(rt *rawTarget, acct Account) {
-	body, err := json.Marshal(protocol.Credentials{Email: acct.Email, Password: acct.Password})
+	body, err := jsonv1.Marshal(protocol.Credentials{Email: acct.Email, Password: acct.Password})
 	if err != nil {
 		u.fail(&Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()})
 		return
@@ -45,7 +46,7 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		return
 	}
 	var lr protocol.LoginReply
-	if err := json.Unmarshal(r.body, &lr); err != nil {
+	if err := jsonv1.Unmarshal(r.body, &lr); err != nil {
 		u.fail(&Error{Kind: FailProtocol, Phase: PhaseLogin, Message: what + ": reply is not the expected JSON: " + err.Error(), Sample: sample(r.body)})
 		return
 	}
