@@ -27,6 +27,38 @@ import (
 // and whatever frames after it says, then does what then says.
 func rawServer(t *testing.T, after []byte, then func(net.Conn)) *Target {
 	t.Helper()
+	addr := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == protocol.PathLogin {
+				body := `{"access_token":"t","token_type":"Bearer","expires_in":60,"user":{"id":"u_1","email":"a@b"}}`
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
+				continue
+			}
+			sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+			resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+				base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
+			_, _ = c.Write(append([]byte(resp), after...))
+			then(c)
+			return
+		}
+	})
+	tgt, err := NewTarget("http://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgt
+}
+
+// serveTCP listens on a free loopback port until the test ends and
+// serves each connection on a goroutine; it returns the address.
+func serveTCP(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -38,34 +70,10 @@ func rawServer(t *testing.T, after []byte, then func(net.Conn)) *Target {
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if req.URL.Path == protocol.PathLogin {
-						body := `{"access_token":"t","token_type":"Bearer","expires_in":60,"user":{"id":"u_1","email":"a@b"}}`
-						_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
-						continue
-					}
-					sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-					resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-						base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"
-					_, _ = c.Write(append([]byte(resp), after...))
-					then(c)
-					return
-				}
-			}()
+			go serve(c)
 		}
 	}()
-	tgt, err := NewTarget("http://" + ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tgt
+	return ln.Addr().String()
 }
 
 // established is a valid connection_established frame, as a server sends it.

@@ -46,22 +46,8 @@ func accept101(req *http.Request) string {
 
 func (s *scripted) start(t *testing.T, opts ...TargetOption) *Target {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n := int(s.conns.Add(1))
-			go s.serve(c, n)
-		}
-	}()
-	tgt, err := NewTarget("http://"+ln.Addr().String(), opts...)
+	addr := serveTCP(t, func(c net.Conn) { s.serve(c, int(s.conns.Add(1))) })
+	tgt, err := NewTarget("http://"+addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
