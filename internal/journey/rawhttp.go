@@ -55,13 +55,31 @@ type parsedReply struct {
 	used int
 }
 
-// parseReply parses one HTTP/1.1 reply from in, read so far; eof is the
-// peer having shut its side. It returns ok false while the reply is not
+// parseReply parses one HTTP/1.1 reply from in, read so far, after the
+// interim (1xx but 101) replies before it, at most maxInterim of them, as
+// net/http's client skips them; eof is the peer having shut its side. It returns ok false while the reply is not
 // whole (read more, call again), and an error when it can never be. A
 // reply to an upgrade (101) has no body: the bytes after its head are the
 // WebSocket's. A body longer than bodyMax ends the parse at bodyMax (its
 // connection is not reused).
 func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err error) {
+	skipped := 0
+	for range maxInterim + 1 {
+		r, ok, err = parseOne(in[skipped:], eof, bodyMax)
+		if !ok || err != nil || r.resp.StatusCode/100 != 1 || r.resp.StatusCode == http.StatusSwitchingProtocols {
+			r.used += skipped
+			return r, ok, err
+		}
+		skipped += r.used // an interim reply: the reply follows it
+	}
+	return parsedReply{}, false, errors.New("journey: more than " + strconv.Itoa(maxInterim) + " interim (1xx) replies")
+}
+
+// maxInterim bounds the interim replies before a reply, as net/http does.
+const maxInterim = 5
+
+// parseOne parses the first reply in in (see parseReply).
+func parseOne(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err error) {
 	end := bytes.Index(in, []byte("\r\n\r\n"))
 	if end < 0 {
 		if eof {
@@ -82,7 +100,7 @@ func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err e
 		return r, false, err
 	}
 	r.resp = resp
-	if resp.StatusCode == http.StatusSwitchingProtocols {
+	if resp.StatusCode/100 == 1 { // 101 or interim: no body
 		r.used = len(in) - len(sr.b) - br.Buffered()
 		return r, true, nil
 	}

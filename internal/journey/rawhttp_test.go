@@ -40,6 +40,10 @@ func TestParseReply(t *testing.T) {
 		{name: "a 101 has no body: what follows is the socket's", in: up + "\x81\x02hi", ok: true, used: len(up)},
 		{name: "two replies: the first is taken", in: okReply + okReply, ok: true, body: "hello", used: len(okReply)},
 		{name: "a body over the bound is cut, its connection not reused", in: okReply, max: 3, ok: true, body: "hel", used: len(okReply) - 2, closes: true},
+		{name: "interim replies before the reply are skipped", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + okReply,
+			ok: true, body: "hello", used: len("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + okReply)},
+		{name: "an interim reply, the reply awaited", in: "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\n"},
+		{name: "more interim replies than net/http takes", in: strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", 6) + okReply, err: true},
 		{name: "not HTTP", in: "SSH-2.0-OpenSSH\r\n\r\n", err: true},
 		{name: "a head over 64 KiB", in: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxHead), err: true},
 	} {
