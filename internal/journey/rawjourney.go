@@ -50,12 +50,13 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		u.fail(&Error{Kind: FailProtocol, Phase: PhaseLogin, Message: what + ": reply is not the expected JSON: " + err.Error(), Sample: sample(r.body)})
 		return
 	}
-	if lr.AccessToken == "" || lr.User.ID == "" {
-		u.fail(&Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply lacks access_token or user.id"})
+	sess, e := sessionOf(lr)
+	if e != nil {
+		u.fail(e)
 		return
 	}
 	u.sample(PhaseLogin, time.Since(u.res.Start))
-	u.sess, u.res.UserID = Session{UserID: lr.User.ID, Token: lr.AccessToken}, lr.User.ID
+	u.sess, u.res.UserID = sess, sess.UserID
 	if u.opts.ConfigAccess {
 		work.push(func() {
 			defer u.recoverStep()

@@ -4,6 +4,7 @@ package journey
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,8 +40,9 @@ type rawTarget struct {
 	timeout  time.Duration
 
 	once sync.Once
-	sa   unix.Sockaddr // resolved once; nil: resolution failed, the usual path reports it
-	fam  int
+	fam  int                   // resolved once: AF_INET or AF_INET6; 0: resolution failed, the usual path reports it
+	raw4 unix.RawSockaddrInet4 // the address as connect takes it, built once
+	raw6 unix.RawSockaddrInet6
 
 	mu       sync.Mutex
 	idle     []*hconn // kept-alive connections, newest last
@@ -59,7 +61,7 @@ func rawFor(t *Target) *rawTarget {
 		return nil
 	}
 	rt.once.Do(rt.resolve)
-	if rt.sa == nil {
+	if rt.fam == 0 {
 		return nil
 	}
 	return rt
@@ -73,19 +75,26 @@ func (rt *rawTarget) resolve() {
 		return
 	}
 	if ip4 := a.IP.To4(); ip4 != nil {
-		sa := &unix.SockaddrInet4{Port: a.Port}
-		copy(sa.Addr[:], ip4)
-		rt.sa, rt.fam = sa, unix.AF_INET
+		rt.raw4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Port: bigEndianPort(a.Port)}
+		copy(rt.raw4.Addr[:], ip4)
+		rt.fam = unix.AF_INET
 		return
 	}
-	sa := &unix.SockaddrInet6{Port: a.Port}
-	copy(sa.Addr[:], a.IP.To16())
+	rt.raw6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Port: bigEndianPort(a.Port)}
+	copy(rt.raw6.Addr[:], a.IP.To16())
 	if a.Zone != "" {
 		if ifc, err := net.InterfaceByName(a.Zone); err == nil {
-			sa.ZoneId = uint32(ifc.Index)
+			rt.raw6.Scope_id = uint32(ifc.Index)
 		}
 	}
-	rt.sa, rt.fam = sa, unix.AF_INET6
+	rt.fam = unix.AF_INET6
+}
+
+// bigEndianPort is port as a sockaddr holds it, in network byte order.
+func bigEndianPort(port int) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], uint16(port))
+	return *(*uint16)(unsafe.Pointer(&b))
 }
 
 // dial opens a non-blocking socket to the target; its connect may still
@@ -97,22 +106,11 @@ func (rt *rawTarget) dial() (int, error) {
 	}
 	one := int32(1)
 	_, _, _ = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
-	var ptr unsafe.Pointer
-	var n uintptr
-	switch sa := rt.sa.(type) {
-	case *unix.SockaddrInet4:
-		raw := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: sa.Addr}
-		p := (*[2]byte)(unsafe.Pointer(&raw.Port))
-		p[0], p[1] = byte(sa.Port>>8), byte(sa.Port)
-		ptr, n = unsafe.Pointer(&raw), unsafe.Sizeof(raw)
-		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(ptr), n)
-	case *unix.SockaddrInet6:
-		raw := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: sa.Addr, Scope_id: sa.ZoneId}
-		p := (*[2]byte)(unsafe.Pointer(&raw.Port))
-		p[0], p[1] = byte(sa.Port>>8), byte(sa.Port)
-		ptr, n = unsafe.Pointer(&raw), unsafe.Sizeof(raw)
-		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(ptr), n)
+	ptr, n := unsafe.Pointer(&rt.raw4), unsafe.Sizeof(rt.raw4)
+	if rt.fam == unix.AF_INET6 {
+		ptr, n = unsafe.Pointer(&rt.raw6), unsafe.Sizeof(rt.raw6)
 	}
+	_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(ptr), n)
 	if e != 0 && e != unix.EINPROGRESS && e != unix.EINTR {
 		closeFD(int(fd))
 		return -1, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)}

@@ -242,10 +242,16 @@ func login(ctx context.Context, t *Target, acct Account) (Session, http.Header, 
 	if err != nil {
 		return Session{}, hdr, err
 	}
+	s, e := sessionOf(lr)
+	return s, hdr, e
+}
+
+// sessionOf is the session a login reply gives, or its flaw.
+func sessionOf(lr protocol.LoginReply) (Session, *Error) {
 	if lr.AccessToken == "" || lr.User.ID == "" {
-		return Session{}, hdr, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply lacks access_token or user.id"}
+		return Session{}, &Error{Kind: FailProtocol, Phase: PhaseLogin, Message: "login reply lacks access_token or user.id"}
 	}
-	return Session{UserID: lr.User.ID, Token: lr.AccessToken}, hdr, nil
+	return Session{UserID: lr.User.ID, Token: lr.AccessToken}, nil
 }
 
 // Register creates acct on the target and returns its user id. An account
