@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # bench-latency.sh: issue 11's "latency stays honest": goldenpath's phase timings beside those of two
 # yardsticks written from the protocol alone, measuring the same frames at the same load:
-# bench/plainclient (net/http and gorilla/websocket, what a user would write) and bench/wireclient
-# (the socket read by hand, a kept-alive connection per user, each frame stamped when the read that
-# completed it returned: what a user would write to time the wire). All three run at once, USERS
-# users each, against one reference backend (its own process) whose model takes THINK per run,
-# minimal journeys, for DURATION; each side's median of each phase is printed, and goldenpath's over
-# each yardstick's. RUNS runs, a new backend for each; then, by phase and yardstick, the median ratio
-# and difference over the runs, with the spread, and whether they agree: within 5%, or, for a phase
-# of a few microseconds, within 10 us.
+# bench/plainclient (net/http and gorilla/websocket, what a user would write; each reply and frame
+# timed when its read returned) and bench/wireclient (the socket read by hand, a kept-alive
+# connection per user, each frame read by its exact length; timed by two clocks: `wire`, when its
+# last byte arrived, as the kernel noted it (SO_TIMESTAMPNS), and `wire_read`, when the read that
+# completed it returned). goldenpath times its replies and frames as `wire` does, where it reads the
+# socket itself. All three run at once, USERS users each, against one reference backend (its own
+# process) whose model takes THINK per run, minimal journeys, for DURATION; each side's median of
+# each phase is printed, and goldenpath's over each yardstick's. RUNS runs, a new backend for each;
+# then, by phase and yardstick, the median ratio and difference over the runs, with the spread, and
+# whether they agree: within 5%, or, for a phase of a few microseconds, within 10 us. goldenpath's
+# own read lag (how long its replies and frames waited in the kernel before it read them, per
+# journey) is printed beside.
 #
 # Usage: scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
@@ -44,15 +48,19 @@ for i in $(seq "$runs"); do
   kill "$pid"; wait "$pid" 2>/dev/null || true
   for ph in $phases; do
     g="$(jq -r --arg ph "$ph" '.scenarios[] | select(.name=="integrated") | .phases[$ph].p50_ms' "$dir/report/results.json")"
-    for side in plain wire; do
-      p="$(grep -o " $ph [0-9.]*" "$dir/$side.txt" | awk '{print $2}')"
+    for side in plain wire wire_read; do
+      case $side in
+        plain) p="$(grep -o " $ph [0-9.]*" "$dir/plain.txt" | awk '{print $2}')" ;;
+        wire) p="$(sed -e 's/ read_median_ms.*//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}')" ;;
+        wire_read) p="$(sed -e 's/.* read_median_ms//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}')" ;;
+      esac
       awk -v i="$i" -v ph="$ph" -v s="$side" -v p="$p" -v g="$g" 'BEGIN { printf "run %s %-11s %-5s %8.3f ms  goldenpath %8.3f ms  diff_us %+8.1f  ratio %.3f\n", i, ph, s, p, g, (g - p) * 1000, g / p }'
     done
   done
-  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json")"
+  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag p50 $(jq -r '.scenarios[] | select(.name=="integrated") | .phases.read_lag.p50_ms' "$dir/report/results.json") ms, p99 $(jq -r '.scenarios[] | select(.name=="integrated") | .phases.read_lag.p99_ms' "$dir/report/results.json") ms"
 done | tee "$out/runs.txt"
 
-for side in plain wire; do
+for side in plain wire wire_read; do
   echo "== medians over the runs, by phase: goldenpath / $side and goldenpath - $side (the runs in brackets)"
   echo "   (a phase of a few microseconds agrees when they differ by at most 10 us: 5% of it is below what two clock reads resolve)"
   for ph in $phases; do

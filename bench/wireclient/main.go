@@ -5,11 +5,17 @@
 // kept-alive connection for the login (the request written by hand, the
 // reply read by net/http's ReadResponse) and, for each minimal journey,
 // dials the WebSocket, writes the upgrade by hand, reads the 101, then
-// reads frames by hand (RFC 6455 headers, masked writes), each stamped
-// with the time the socket read that completed it returned. It judges
+// reads frames by hand (RFC 6455 headers, masked writes). It judges
 // nothing, keeps no histogram and prints, like bench/plainclient:
 //
-//	journeys N failed F seconds S cpu_us_per_journey C median_ms PHASE MS ...
+//	journeys N failed F seconds S cpu_us_per_journey C median_ms PHASE MS ... read_median_ms PHASE MS ...
+//
+// Every reply and frame is timed by two clocks. median_ms: when its last
+// byte arrived, as the kernel noted it (SO_TIMESTAMPNS, the receive time
+// a packet capture on loopback would show), whatever the client was
+// doing. read_median_ms: when the socket read that completed it returned,
+// which is what a client that reads the clock after each read sees; the
+// difference is the client's own delay in getting to its bytes.
 //
 // bench/plainclient (net/http, gorilla/websocket) is what a user would
 // write; this one is what a user would write to time the wire: between
@@ -40,16 +46,70 @@ import (
 	"time"
 )
 
-// timedConn remembers when its last read returned.
+// timedConn remembers, for its last read, when the read returned and
+// when the last byte it read arrived.
 type timedConn struct {
-	net.Conn
-	last time.Time
+	*net.TCPConn
+	rc      syscall.RawConn
+	last    time.Time // when the last read returned
+	arrived time.Time // when the kernel received the last byte it read; last when the kernel did not say
+	oob     [64]byte
 }
 
-func (c *timedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+// newTimedConn asks the kernel to note when nc's segments arrive.
+func newTimedConn(nc net.Conn) (*timedConn, error) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil, errors.New("not a TCP connection")
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1) }); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	return &timedConn{TCPConn: tc, rc: rc}, nil
+}
+
+// Read reads with recvmsg, the kernel's receive time in its control message.
+func (c *timedConn) Read(p []byte) (int, error) { return c.recv(p, 0) }
+
+// peek returns what is there to read, at least a byte, and leaves it there.
+func (c *timedConn) peek(p []byte) (int, error) { return c.recv(p, syscall.MSG_PEEK) }
+
+func (c *timedConn) recv(p []byte, flags int) (int, error) {
+	var n, oobn int
+	var err error
+	rerr := c.rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, err = syscall.Recvmsg(int(fd), p, c.oob[:], flags)
+		return err != syscall.EAGAIN
+	})
 	c.last = time.Now()
-	return n, err
+	c.arrived = c.last
+	switch {
+	case rerr != nil:
+		return 0, rerr
+	case err != nil:
+		return 0, err
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	msgs, _ := syscall.ParseSocketControlMessage(c.oob[:oobn])
+	for _, m := range msgs {
+		if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
+			if d := c.last.Sub(time.Unix(sec, nsec)); d >= 0 && d < time.Minute { // else the wall clock stepped
+				c.arrived = c.last.Add(-d)
+			}
+		}
+	}
+	return n, nil
 }
 
 // client is one user's connections.
@@ -67,7 +127,10 @@ func (c *client) call(method, path, token string, body any, want int, out any) e
 		if err != nil {
 			return err
 		}
-		c.api = &timedConn{Conn: nc}
+		if c.api, err = newTimedConn(nc); err != nil {
+			nc.Close()
+			return err
+		}
 		c.apiR = bufio.NewReader(c.api)
 	}
 	b, _ := json.Marshal(body)
@@ -107,10 +170,11 @@ func (c *client) drop() {
 	}
 }
 
-// wsConn is one WebSocket, read by hand.
+// wsConn is one WebSocket, read by hand: each frame by reads of exactly
+// its length, so that its stamp is that of the segment its last byte came
+// in, not of a later one read with it.
 type wsConn struct {
 	tc *timedConn
-	br *bufio.Reader
 }
 
 // dial opens the WebSocket with token; it returns when the 101 is read.
@@ -119,7 +183,11 @@ func (c *client) dial(token string) (*wsConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &timedConn{Conn: nc}
+	tc, err := newTimedConn(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	var k [16]byte
 	_, _ = rand.Read(k[:])
 	req := "GET " + c.base + "/ws HTTP/1.1\r\nHost: " + c.host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
@@ -128,31 +196,63 @@ func (c *client) dial(token string) (*wsConn, error) {
 		nc.Close()
 		return nil, err
 	}
-	br := bufio.NewReader(tc)
-	resp, err := http.ReadResponse(br, nil)
+	head, err := tc.readHead()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		nc.Close()
 		return nil, fmt.Errorf("upgrade: %v %v", resp, err)
 	}
-	return &wsConn{tc: tc, br: br}, nil
+	return &wsConn{tc: tc}, nil
 }
 
-// read reads one whole frame and the time the read that completed it
-// returned.
-func (w *wsConn) read() (op byte, payload []byte, at time.Time, err error) {
+// readHead reads an HTTP head and not a byte more (the server's frames
+// follow the 101 at once): it peeks, then reads exactly to the blank line.
+func (c *timedConn) readHead() ([]byte, error) {
+	var head []byte
+	buf := make([]byte, 4096)
+	for len(head) < 64<<10 {
+		n, err := c.peek(buf)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		seen := append(head, buf[:n]...)
+		take := n
+		if i := bytes.Index(seen, []byte("\r\n\r\n")); i >= 0 {
+			take = i + 4 - len(head)
+		}
+		if _, err := io.ReadFull(c, buf[:take]); err != nil {
+			return nil, err
+		}
+		head = append(head, buf[:take]...)
+		if bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+			return head, nil
+		}
+	}
+	return nil, errors.New("an HTTP head over 64 KiB")
+}
+
+// read reads one whole frame and the times of the read that completed it.
+func (w *wsConn) read() (op byte, payload []byte, at stamp, err error) {
 	var h [2]byte
-	if _, err = io.ReadFull(w.br, h[:]); err != nil {
+	if _, err = io.ReadFull(w.tc, h[:]); err != nil {
 		return
 	}
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
 		var e [2]byte
-		_, err = io.ReadFull(w.br, e[:])
+		_, err = io.ReadFull(w.tc, e[:])
 		n = uint64(binary.BigEndian.Uint16(e[:]))
 	case 127:
 		var e [8]byte
-		_, err = io.ReadFull(w.br, e[:])
+		_, err = io.ReadFull(w.tc, e[:])
 		n = binary.BigEndian.Uint64(e[:])
 	}
 	if err != nil {
@@ -162,8 +262,8 @@ func (w *wsConn) read() (op byte, payload []byte, at time.Time, err error) {
 		return 0, nil, at, errors.New("a masked or oversized frame")
 	}
 	payload = make([]byte, n)
-	_, err = io.ReadFull(w.br, payload)
-	return h[0] & 0x0f, payload, w.tc.last, err
+	_, err = io.ReadFull(w.tc, payload)
+	return h[0] & 0x0f, payload, w.tc.stamp(), err
 }
 
 // write sends one masked frame.
@@ -190,15 +290,36 @@ func (w *wsConn) write(op byte, payload []byte) error {
 
 var phases = []string{"login", "ws_connect", "ws_ready", "first_event", "answer", "journey"}
 
+// stamp is when the bytes that completed something arrived and when the
+// read that got them returned.
+type stamp struct{ arrived, read time.Time }
+
+func (c *timedConn) stamp() stamp { return stamp{c.arrived, c.last} }
+
+// timings are one clock's readings by phase, in milliseconds.
 type timings map[string][]float64
 
-func (t timings) add(phase string, d time.Duration) {
-	t[phase] = append(t[phase], float64(d)/float64(time.Millisecond))
+// clocks are a user's readings by both clocks.
+type clocks struct{ arrived, read timings }
+
+func newClocks() clocks { return clocks{timings{}, timings{}} }
+
+// add records phase from `from` (a send or dial, taken before it) to the
+// arrival and the read of to.
+func (c clocks) add(phase string, from time.Time, to stamp) {
+	c.arrived[phase] = append(c.arrived[phase], float64(to.arrived.Sub(from))/float64(time.Millisecond))
+	c.read[phase] = append(c.read[phase], float64(to.read.Sub(from))/float64(time.Millisecond))
+}
+
+// between records phase from one reply or frame to another, by each clock.
+func (c clocks) between(phase string, from, to stamp) {
+	c.arrived[phase] = append(c.arrived[phase], float64(to.arrived.Sub(from.arrived))/float64(time.Millisecond))
+	c.read[phase] = append(c.read[phase], float64(to.read.Sub(from.read))/float64(time.Millisecond))
 }
 
 // journey is one minimal journey: log in, open the WebSocket, wait for
 // connection_established, ask once, read until agent_completed, close.
-func journey(c *client, email, password string, n int, t timings) bool {
+func journey(c *client, email, password string, n int, t clocks) bool {
 	begin := time.Now()
 	var lr struct {
 		AccessToken string `json:"access_token"`
@@ -206,15 +327,15 @@ func journey(c *client, email, password string, n int, t timings) bool {
 	if err := c.call(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &lr); err != nil {
 		return false
 	}
-	mine := timings{}
-	mine.add("login", time.Since(begin))
+	mine := newClocks()
+	mine.add("login", begin, c.api.stamp())
 	dialed := time.Now()
 	ws, err := c.dial(lr.AccessToken)
 	if err != nil {
 		return false
 	}
-	upgraded := time.Now()
-	mine.add("ws_connect", upgraded.Sub(dialed))
+	upgraded := ws.tc.stamp()
+	mine.add("ws_connect", dialed, upgraded)
 	defer ws.tc.Close()
 	_ = ws.tc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var f struct {
@@ -227,7 +348,7 @@ func journey(c *client, email, password string, n int, t timings) bool {
 	if err != nil || json.Unmarshal(p, &f) != nil || f.Type != "connection_established" {
 		return false
 	}
-	mine.add("ws_ready", at.Sub(upgraded))
+	mine.between("ws_ready", upgraded, at)
 	id := email + "-" + strconv.Itoa(n)
 	msg, _ := json.Marshal(map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "wire question " + id}})
 	sent := time.Now()
@@ -245,11 +366,11 @@ func journey(c *client, email, password string, n int, t timings) bool {
 		}
 		switch f.Type {
 		case "agent_started":
-			mine.add("first_event", at.Sub(sent))
+			mine.add("first_event", sent, at)
 		case "agent_completed":
 			done = true
-			mine.add("answer", at.Sub(sent))
-			mine.add("journey", at.Sub(begin))
+			mine.add("answer", sent, at)
+			mine.add("journey", begin, at)
 		case "agent_error":
 			return false
 		}
@@ -262,8 +383,11 @@ func journey(c *client, email, password string, n int, t timings) bool {
 			break
 		}
 	}
-	for k, v := range mine {
-		t[k] = append(t[k], v...)
+	for k, v := range mine.arrived {
+		t.arrived[k] = append(t.arrived[k], v...)
+	}
+	for k, v := range mine.read {
+		t.read[k] = append(t.read[k], v...)
 	}
 	return true
 }
@@ -310,10 +434,10 @@ func main() {
 	var ok, failed atomic.Int64
 	start, cpu0 := time.Now(), cpu()
 	deadline := start.Add(*duration)
-	per := make([]timings, len(clients))
+	per := make([]clocks, len(clients))
 	var wg sync.WaitGroup
 	for i := range clients {
-		per[i] = timings{}
+		per[i] = newClocks()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -329,15 +453,24 @@ func main() {
 	wg.Wait()
 	took, used := time.Since(start), cpu()-cpu0
 	n := ok.Load() + failed.Load()
-	all := timings{}
+	all := newClocks()
 	for _, t := range per {
-		for k, v := range t {
-			all[k] = append(all[k], v...)
+		for k, v := range t.arrived {
+			all.arrived[k] = append(all.arrived[k], v...)
+		}
+		for k, v := range t.read {
+			all.read[k] = append(all.read[k], v...)
 		}
 	}
-	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f median_ms", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
-	for _, ph := range phases {
-		fmt.Printf(" %s %.3f", ph, median(all[ph]))
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	for _, clock := range []struct {
+		name string
+		t    timings
+	}{{"median_ms", all.arrived}, {"read_median_ms", all.read}} {
+		fmt.Printf(" %s", clock.name)
+		for _, ph := range phases {
+			fmt.Printf(" %s %.3f", ph, median(clock.t[ph]))
+		}
 	}
 	fmt.Println()
 }

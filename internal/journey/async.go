@@ -458,6 +458,7 @@ func (u *auser) over(err *Error) {
 		}
 		go u.complete(err)
 	}()
+	u.res.ReadLag = max(u.res.ReadLag, u.c.lag)
 	u.timer.Stop()
 	u.unwatch()
 	u.c.shut()

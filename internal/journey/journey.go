@@ -187,6 +187,12 @@ type Result struct {
 	// Clamped counts PhaseResponseDelivery samples whose estimate came out
 	// negative and was recorded as 0: the offset's error exceeded the delay.
 	Clamped int
+	// ReadLag is the longest the journey's replies and frames waited in
+	// the kernel before goldenpath read them: its own delay, kept out of
+	// every phase, which runs to when their last byte arrived. It is
+	// measured where goldenpath reads the socket itself (Linux, plain
+	// TCP: the epoll loops); 0 elsewhere.
+	ReadLag time.Duration
 	// Err is the failure that ended the journey, nil when it completed.
 	Err *Error
 	// Violations are the protocol breaches found, at most 64; the rest are

@@ -31,10 +31,10 @@ type poller struct {
 
 // pollee is what a socket in an epoll set belongs to: a WebSocket
 // (wsconn) or an HTTP/1.1 connection of the raw client (hconn). ready is
-// called on the loop's goroutine for each event of fd; buf is the loop's
+// called on the loop's goroutine for each event of fd; rx is the loop's
 // read buffer, valid only during the call.
 type pollee interface {
-	ready(fd int, events uint32, buf []byte)
+	ready(fd int, events uint32, rx *rxbuf)
 }
 
 var pollers struct {
@@ -141,7 +141,7 @@ func (p *poller) remove(fd int) {
 // sockets, then reads each one once, as long as epoll_wait finds some.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
-	buf := make([]byte, 64<<10)
+	rx := newRxbuf(64 << 10)
 	harvest := func(uintptr) bool {
 		n, err := epollWaitNow(p.epfd, events)
 		if n <= 0 {
@@ -156,7 +156,7 @@ func (p *poller) loop() {
 			pe := p.conns[fd]
 			p.mu.Unlock()
 			if pe != nil {
-				pe.ready(int(fd), events[i].Events, buf)
+				pe.ready(int(fd), events[i].Events, rx)
 			}
 		}
 		return true
@@ -172,18 +172,18 @@ func (p *poller) loop() {
 // fd now another connection's) reads nothing it should not.
 // What the handler left to run once the lock is released (c.after: the
 // end of a journey that ended on this read) runs here, on the loop.
-func (c *wsconn) ready(fd int, _ uint32, buf []byte) {
+func (c *wsconn) ready(fd int, _ uint32, rx *rxbuf) {
 	c.mu.Lock()
 	if c.fd != fd || c.ended {
 		c.mu.Unlock()
 		return
 	}
 	c.inReady = true
-	n, err := rawRead(fd, buf)
-	at := time.Now()
+	n, at, lag, err := rx.read(fd)
 	switch {
 	case n > 0:
-		c.consume(buf[:n], at)
+		c.lag = max(c.lag, lag)
+		c.consume(rx.b[:n], at)
 	case err == unix.EAGAIN || err == unix.EINTR:
 	case err != nil:
 		c.readFailed(err)
@@ -210,6 +210,9 @@ func detach(tc *net.TCPConn) (int, error) {
 	fd := -1
 	cerr := raw.Control(func(s uintptr) {
 		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		if err == nil {
+			stampArrivals(fd)
+		}
 	})
 	if cerr != nil {
 		return -1, cerr
@@ -230,14 +233,6 @@ func closeFD(fd int) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0,
 // microseconds one lasts. Go's own I/O calls enter and leave the
 // scheduler around each; at tens of thousands of calls a second, the
 // hand-offs and the wake-ups they cause cost more than the calls.
-
-func rawRead(fd int, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	return rawResult(n, e)
-}
 
 func rawWrite(fd int, b []byte) (int, error) {
 	if len(b) == 0 {

@@ -127,7 +127,8 @@ func parseOne(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err err
 // and the bytes read past the reply (rest); the receiver owns them.
 type reply struct {
 	parsedReply
-	at   time.Time // when the read that completed the reply returned
+	at   time.Time     // when the reply's last byte arrived (rxbuf.read)
+	lag  time.Duration // how much later the loop read it
 	err  error
 	fd   int
 	p    *poller

@@ -37,6 +37,7 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		u.fail(classify(u.ctx, PhaseLogin, r.err))
 		return
 	}
+	u.res.ReadLag = max(u.res.ReadLag, r.lag)
 	status := r.resp.StatusCode
 	noteReply(u.ctx, status)
 	u.res.Server = appendServerTiming(u.res.Server, r.resp.Header)
@@ -55,7 +56,7 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		u.fail(e)
 		return
 	}
-	u.sample(PhaseLogin, time.Since(u.res.Start))
+	u.sample(PhaseLogin, r.at.Sub(u.res.Start))
 	u.sess, u.res.UserID = sess, sess.UserID
 	if u.opts.ConfigAccess {
 		work.push(func() {
@@ -94,6 +95,7 @@ func (u *auser) upgradedRaw(r reply, key string, protos []string) {
 	u.upgraded = time.Now()
 	if r.err == nil {
 		u.upgraded = r.at
+		u.res.ReadLag = max(u.res.ReadLag, r.lag)
 		noteReply(u.ctx, r.resp.StatusCode)
 	}
 	switch {

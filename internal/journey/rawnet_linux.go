@@ -106,6 +106,7 @@ func (rt *rawTarget) dial() (int, error) {
 	}
 	one := int32(1)
 	_, _, _ = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
+	stampArrivals(int(fd))
 	ptr, n := unsafe.Pointer(&rt.raw4), unsafe.Sizeof(rt.raw4)
 	if rt.fam == unix.AF_INET6 {
 		ptr, n = unsafe.Pointer(&rt.raw6), unsafe.Sizeof(rt.raw6)
@@ -285,7 +286,7 @@ func (h *hconn) flush() {
 }
 
 // ready is an event of h's socket, on its loop.
-func (h *hconn) ready(fd int, events uint32, buf []byte) {
+func (h *hconn) ready(fd int, events uint32, rx *rxbuf) {
 	h.mu.Lock()
 	if h.fd != fd {
 		h.mu.Unlock()
@@ -305,8 +306,7 @@ func (h *hconn) ready(fd int, events uint32, buf []byte) {
 		h.mu.Unlock()
 		return
 	}
-	n, err := rawRead(fd, buf)
-	at := time.Now()
+	n, at, lag, err := rx.read(fd)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		h.mu.Unlock()
 		return
@@ -328,7 +328,7 @@ func (h *hconn) ready(fd int, events uint32, buf []byte) {
 	}
 	if n > 0 {
 		h.got = true
-		h.in = append(h.in, buf[:n]...)
+		h.in = append(h.in, rx.b[:n]...)
 	}
 	bodyMax := maxBody
 	if x.upgrade {
@@ -348,7 +348,7 @@ func (h *hconn) ready(fd int, events uint32, buf []byte) {
 		return
 	}
 	h.end(x)
-	rep := reply{parsedReply: r, at: at, fd: -1}
+	rep := reply{parsedReply: r, at: at, lag: lag, fd: -1}
 	switch {
 	case x.upgrade && r.resp.StatusCode == http.StatusSwitchingProtocols:
 		rep.fd, rep.p, rep.rest = h.fd, h.p, append([]byte(nil), h.in[r.used:]...)

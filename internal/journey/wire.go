@@ -40,15 +40,17 @@ type wsconn struct {
 	msgOp ws.OpCode // the opcode of msg; 0 when none is open
 
 	closeSent, ended bool
-	inReady          bool   // an epoll loop's read is being handled
-	after            func() // set during it: run by the loop once mu is released
+	lag              time.Duration // the longest an epoll loop's read of it came after its bytes arrived (rxbuf.read)
+	inReady          bool          // an epoll loop's read is being handled
+	after            func()        // set during it: run by the loop once mu is released
 }
 
 // frameHandler is told what a wsconn reads; both calls come with
 // wsconn.mu held, and nothing comes after ended.
 type frameHandler interface {
 	// message is one whole data message; payload is valid only during
-	// the call. at is when the read that completed it returned.
+	// the call. at is when its last byte arrived, as the kernel noted it
+	// (rxbuf.read), else when the read that completed it returned.
 	message(text bool, payload []byte, at time.Time)
 	// ended is the end of reading: the server's close frame (a
 	// *websocket.CloseError), io.EOF, a read error or a breach of RFC 6455

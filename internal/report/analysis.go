@@ -193,7 +193,7 @@ func rowOf(c Check, rule *Rule) slaRow {
 
 // phaseOrder is the journey's order of phases; others follow by name.
 var phaseOrder = []string{"login", "config_access", "ws_connect", "ws_ready", "ws_handshake", "first_event", "first_token",
-	"inter_event", "agent_execution", "answer", "response_delivery", "db_operation", "journey", "journey_from_intended", "scheduling_delay"}
+	"inter_event", "agent_execution", "answer", "response_delivery", "db_operation", "journey", "journey_from_intended", "scheduling_delay", "read_lag"}
 
 // phaseMeaning says what a phase measures (docs/results-schema.md), to
 // point the roadmap at where to look.

@@ -42,6 +42,10 @@ const (
 	PhaseJourneyIntended = "journey_from_intended"
 	// PhaseSchedulingDelay is how late journeys started.
 	PhaseSchedulingDelay = "scheduling_delay"
+	// PhaseReadLag is, per journey, the longest its replies and frames
+	// waited in the kernel before goldenpath read them ([journey.Result.ReadLag]):
+	// the generator's own delay, which no other phase includes.
+	PhaseReadLag = "read_lag"
 )
 
 // Counters kept per scenario.
@@ -321,6 +325,9 @@ func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.R
 		r.set.Add(CounterFailingMS, took)
 	}
 	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
+	if res.ReadLag > 0 {
+		r.set.Record(PhaseReadLag, res.ReadLag)
+	}
 	recordChat(r.set, res, r.env.SLA)
 	var handshake time.Duration
 	for _, s := range res.Phases {

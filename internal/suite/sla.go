@@ -217,7 +217,7 @@ const serverHTTPPrefix = "server_" + journey.TimingHTTPPrefix
 // server_http_NAME: the journey's own ([journey.PhaseNames]), those the
 // suites record on top, and the server's timings in its events.
 func slaPhases() []string {
-	ps := append(slices.Clone(journey.PhaseNames), PhaseWSHandshake, PhaseJourneyIntended, PhaseSchedulingDelay)
+	ps := append(slices.Clone(journey.PhaseNames), PhaseWSHandshake, PhaseJourneyIntended, PhaseSchedulingDelay, PhaseReadLag)
 	for _, t := range []string{journey.TimingFactory, journey.TimingConfig, journey.TimingExecution, journey.TimingDB} {
 		ps = append(ps, "server_"+strings.TrimSuffix(t, "_ms")) // as the recorder names them
 	}

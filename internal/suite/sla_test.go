@@ -76,7 +76,7 @@ func TestParseSLAErrors(t *testing.T) {
 		{"no rule", "\nlogin:", []string{"line 2", "is not \"metric: rule\""}},
 		{"unknown metric lists the known ones", "# x\nlogn: p95 < 5s",
 			[]string{"line 2", `unknown metric "logn"`, "known: agent_execution, answer, config_access, db_operation, error_rate, first_event, first_token, goodput, inter_event, inter_token, journey, " +
-				"journey_from_intended, login, response_delivery, scheduling_delay, server_config, server_db, server_execution, server_factory, " +
+				"journey_from_intended, login, read_lag, response_delivery, scheduling_delay, server_config, server_db, server_execution, server_factory, " +
 				"server_http_NAME, success_rate, tpot, ws_connect, ws_handshake, ws_ready"}},
 		{"bad statistic", "login: p42 < 5s",
 			[]string{"line 1", `"p42 < 5s" is not a latency rule`, "p50, p90, p95, p99, p99.9, mean, max", `"p95 < 5s"`}},

@@ -1,0 +1,174 @@
+//go:build linux
+
+package journey
+
+import (
+	"net"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// loopbackPair is a connected TCP pair on loopback: the server's side as
+// a net.Conn, the client's as a raw non-blocking descriptor.
+func loopbackPair(t *testing.T, stamp bool) (net.Conn, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeFD(fd) })
+	if stamp {
+		stampArrivals(fd)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if err := unix.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	return srv, fd
+}
+
+// readWhenThere reads fd once it has something, at most for a second.
+func readWhenThere(t *testing.T, rx *rxbuf, fd int) (int, time.Time, time.Duration) {
+	t.Helper()
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	if _, err := unix.Poll(pfd, 1000); err != nil {
+		t.Fatal(err)
+	}
+	n, at, lag, err := rx.read(fd)
+	if err != nil || n <= 0 {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	return n, at, lag
+}
+
+// The bytes are stamped when they arrived, not when the reader got to
+// them: the server writes, the reader waits 50 ms, then reads. Every
+// bound below follows from the order of events, not from how fast the
+// machine is: the bytes arrived during the write (loopback delivers
+// inside the sender's call) and were read after the wait.
+func TestReadStampsArrival(t *testing.T) {
+	srv, fd := loopbackPair(t, true)
+	rx := newRxbuf(1024)
+	before := time.Now()
+	if _, err := srv.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	written := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	waited := time.Now()
+	n, at, lag := readWhenThere(t, rx, fd)
+	if string(rx.b[:n]) != "hello" {
+		t.Fatalf("read %q", rx.b[:n])
+	}
+	if at.Before(before) || at.After(written) {
+		t.Errorf("stamped %v after the write began, %v after it returned: want within the write", at.Sub(before), at.Sub(written))
+	}
+	if lag < waited.Sub(written) {
+		t.Errorf("lag %v, want at least the %v the reader waited", lag, waited.Sub(written))
+	}
+	if at.Sub(before) < 0 || waited.Sub(at) < 50*time.Millisecond {
+		t.Errorf("at %v is not before the wait", at)
+	}
+}
+
+// A socket not asked for arrival times is stamped when the read returned,
+// with no lag: a missing note is not a lag of zero read as one.
+func TestReadWithoutStampsUsesReadTime(t *testing.T) {
+	srv, fd := loopbackPair(t, false)
+	rx := newRxbuf(1024)
+	if _, err := srv.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	waited := time.Now()
+	_, at, lag := readWhenThere(t, rx, fd)
+	if lag != 0 {
+		t.Errorf("lag %v without stamps", lag)
+	}
+	if at.Before(waited) {
+		t.Errorf("stamped %v before the read began", waited.Sub(at))
+	}
+}
+
+// Two writes read at once are stamped with the later one's arrival.
+func TestReadStampsLastSegment(t *testing.T) {
+	srv, fd := loopbackPair(t, true)
+	rx := newRxbuf(1024)
+	if _, err := srv.Write([]byte("one ")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	second := time.Now()
+	if _, err := srv.Write([]byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	n, at, _ := readWhenThere(t, rx, fd)
+	if string(rx.b[:n]) != "one two" {
+		t.Fatalf("read %q (the two writes were meant to be read at once)", rx.b[:n])
+	}
+	if at.Before(second) {
+		t.Errorf("stamped %v before the second write began: the first segment's time", second.Sub(at))
+	}
+}
+
+// arrival finds the timestamp among other control messages and refuses a
+// truncated or malformed buffer.
+func TestArrivalParsesControlMessages(t *testing.T) {
+	rx := newRxbuf(16)
+	oob := unsafe.Slice((*byte)(unsafe.Pointer(&rx.oob[0])), len(rx.oob)*8)
+	put := func(off int, level, typ int32, data []byte) int {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[off]))
+		h.Level, h.Type = level, typ
+		h.SetLen(unix.CmsgLen(len(data)))
+		copy(oob[off+unix.CmsgLen(0):], data)
+		return off + unix.CmsgSpace(len(data))
+	}
+	ts := unix.NsecToTimespec(1_700_000_000_123_456_789)
+	tsb := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
+
+	end := put(0, unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, tsb)
+	rx.msg.SetControllen(end)
+	if k, ok := rx.arrival(); !ok || k != 1_700_000_000_123_456_789 {
+		t.Errorf("alone: %d %v", k, ok)
+	}
+
+	clear(rx.oob[:])
+	off := put(0, unix.IPPROTO_IP, unix.IP_TTL, []byte{64, 0, 0, 0})
+	end = put(off, unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, tsb)
+	rx.msg.SetControllen(end)
+	if k, ok := rx.arrival(); !ok || k != 1_700_000_000_123_456_789 {
+		t.Errorf("second of two: %d %v", k, ok)
+	}
+
+	rx.msg.SetControllen(end - 1) // the timestamp cut short
+	if _, ok := rx.arrival(); ok {
+		t.Error("truncated: found a timestamp")
+	}
+	rx.msg.SetControllen(0)
+	if _, ok := rx.arrival(); ok {
+		t.Error("none: found a timestamp")
+	}
+	clear(rx.oob[:])
+	put(0, unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, tsb[:8]) // too short to hold a timespec
+	rx.msg.SetControllen(unix.CmsgSpace(8))
+	if _, ok := rx.arrival(); ok {
+		t.Error("short: found a timestamp")
+	}
+}
