@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # bench-latency.sh: issue 11's "latency stays honest": goldenpath's phase timings beside those of two
-# yardsticks written from the protocol alone, measuring the same frames at the same load:
-# bench/plainclient (net/http and gorilla/websocket, what a user would write; each reply and frame
-# timed when its read returned) and bench/wireclient (the socket read by hand, a kept-alive
-# connection per user, each frame read by its exact length; timed by two clocks: `wire`, when its
-# last byte arrived, as the kernel noted it (SO_TIMESTAMPNS), and `wire_read`, when the read that
-# completed it returned). goldenpath times its replies and frames as `wire` does, where it reads the
-# socket itself. All three run at once, USERS users each, against one reference backend (its own
-# process) whose model takes THINK per run, minimal journeys, for DURATION; each side's median of
-# each phase is printed, and goldenpath's over each yardstick's. RUNS runs, a new backend for each;
-# then, by phase and yardstick, the median ratio and difference over the runs, with the spread, and
-# whether they agree: within 5%, or, for a phase of a few microseconds, within 10 us. goldenpath's
-# own read lag (how long its replies and frames waited in the kernel before it read them, per
-# journey) is printed beside.
+# yardsticks written from the protocol alone, measuring the same frames at the same load, and beside
+# the wire itself.
+#
+# The clients, all at once, USERS users each, minimal journeys, for DURATION, against one reference
+# backend (its own process) whose model takes THINK per run:
+#   goldenpath  each reply and frame timed to when its last byte arrived, as the kernel noted it
+#               (SO_TIMESTAMPNS), where it reads the socket itself (here: the epoll loops)
+#   plain       bench/plainclient: net/http and gorilla/websocket, what a user would write; each
+#               reply and frame timed when its read returned
+#   wire        bench/wireclient: the socket read by hand, each frame by its exact length, timed
+#               as goldenpath times them (the kernel's arrival time)
+#   wire_read   bench/wireclient's readings by the other clock: when the read returned
+# and the reference they are all judged against:
+#   tap_*       bench/wiretap: the packets on loopback (an AF_PACKET capture of the server's port),
+#               each message stamped with the arrival of the segment that carried its last byte
+#               (a request: its first), before any client read it; told apart by client. Needs
+#               root or CAP_NET_RAW; without, it is left out.
+#
+# RUNS runs, a new backend for each. Each pair's per-run medians are printed, then, by phase, the
+# median ratio and difference over the runs with the spread, and whether they agree: within 5%, or,
+# for a phase of a few microseconds, within 10 us. goldenpath's read lag (per journey, the longest
+# its replies and frames waited in the kernel before it read them) is printed beside.
 #
 # Usage: scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
@@ -24,20 +33,48 @@ think="${4:-100ms}"
 out=bench-out/latency
 rm -rf "$out"
 mkdir -p "$out"
-echo "== building goldenpath ($(git rev-parse --short HEAD)) and bench/plainclient"
+echo "== building goldenpath ($(git rev-parse --short HEAD)), bench/plainclient, bench/wireclient, bench/wiretap"
 go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
 go build -o "$out/wireclient" ./bench/wireclient
+go build -o "$out/wiretap" ./bench/wiretap
 
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh # the cd above put us at the root
 
-phases="login ws_connect ws_ready first_event answer journey"
+phases="login ws_connect ws_ready ws_handshake first_event answer journey"
+
+# median SOURCE DIR PHASE: one source's median of PHASE in one run, in ms ("" when it has none).
+median() {
+  local src=$1 dir=$2 ph=$3
+  case $src in
+    goldenpath) jq -r --arg ph "$ph" '.scenarios[] | select(.name=="integrated") | .phases[$ph].p50_ms // empty' "$dir/report/results.json" ;;
+    plain) grep -o " $ph [0-9.]*" "$dir/plain.txt" | awk '{print $2}' || true ;; # none for ws_handshake
+    wire) sed -e 's/ read_median_ms.*//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}' || true ;;
+    wire_read) sed -e 's/.* read_median_ms//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}' || true ;;
+    tap_*) { [ -s "$dir/tap.txt" ] && grep "^client ${src#tap_} " "$dir/tap.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}'; } || true ;;
+  esac
+}
+
+# the pairs compared: "A/B" reads as A's median over B's
+pairs="goldenpath/wire goldenpath/tap_gp wire/tap_wire wire_read/tap_wire plain/tap_plain goldenpath/plain"
+
+tap_ok=1
 echo "== $runs runs: $users + $users + $users users at once for $dur, model time $think per run, $(nproc) cores"
 for i in $(seq "$runs"); do
   dir="$out/run-$i"
   mkdir -p "$dir"
   serve "$dir" --think "$think"
+  tap_pid=""
+  if [ "$tap_ok" = 1 ]; then
+    "$out/wiretap" -target "$url" -duration 10m >"$dir/tap.txt" 2>"$dir/tap.err" &
+    tap_pid=$!
+    for _ in $(seq 50); do grep -q capturing "$dir/tap.err" 2>/dev/null && break; kill -0 "$tap_pid" 2>/dev/null || break; sleep 0.1; done
+    if ! grep -q capturing "$dir/tap.err"; then
+      echo "   bench/wiretap left out: $(cat "$dir/tap.err")"
+      tap_ok=0; tap_pid=""
+    fi
+  fi
   "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
   plain_pid=$!
   "$out/wireclient" -target "$url" -users "$users" -duration "$dur" >"$dir/wire.txt" &
@@ -45,33 +82,35 @@ for i in $(seq "$runs"); do
   "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
     --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
   wait "$plain_pid" "$wire_pid"
+  if [ -n "$tap_pid" ]; then kill -INT "$tap_pid"; wait "$tap_pid" || true; fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  for ph in $phases; do
-    g="$(jq -r --arg ph "$ph" '.scenarios[] | select(.name=="integrated") | .phases[$ph].p50_ms' "$dir/report/results.json")"
-    for side in plain wire wire_read; do
-      case $side in
-        plain) p="$(grep -o " $ph [0-9.]*" "$dir/plain.txt" | awk '{print $2}')" ;;
-        wire) p="$(sed -e 's/ read_median_ms.*//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}')" ;;
-        wire_read) p="$(sed -e 's/.* read_median_ms//' "$dir/wire.txt" | grep -o " $ph [0-9.]*" | awk '{print $2}')" ;;
-      esac
-      awk -v i="$i" -v ph="$ph" -v s="$side" -v p="$p" -v g="$g" 'BEGIN { printf "run %s %-11s %-5s %8.3f ms  goldenpath %8.3f ms  diff_us %+8.1f  ratio %.3f\n", i, ph, s, p, g, (g - p) * 1000, g / p }'
+  for pair in $pairs; do
+    a=${pair%/*} b=${pair#*/}
+    for ph in $phases; do
+      x="$(median "$a" "$dir" "$ph")"; y="$(median "$b" "$dir" "$ph")"
+      [ -n "$x" ] && [ -n "$y" ] || continue
+      awk -v i="$i" -v ph="$ph" -v pair="$pair" -v x="$x" -v y="$y" 'BEGIN { printf "run %s %-20s %-11s %9.3f ms %9.3f ms  diff_us %+8.1f  ratio %s\n", i, pair, ph, x, y, (x - y) * 1000, (y > 0 ? sprintf("%.3f", x / y) : "inf") }'
     done
   done
-  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag p50 $(jq -r '.scenarios[] | select(.name=="integrated") | .phases.read_lag.p50_ms' "$dir/report/results.json") ms, p99 $(jq -r '.scenarios[] | select(.name=="integrated") | .phases.read_lag.p99_ms' "$dir/report/results.json") ms"
+  lag="$(jq -r '.scenarios[] | select(.name=="integrated") | "p50 \(.phases.read_lag.p50_ms) ms, p99 \(.phases.read_lag.p99_ms) ms"' "$dir/report/results.json")"
+  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag $lag"
+  [ -s "$dir/tap.txt" ] && echo "run $i tap: $(tail -1 "$dir/tap.txt")"
 done | tee "$out/runs.txt"
 
-for side in plain wire wire_read; do
-  echo "== medians over the runs, by phase: goldenpath / $side and goldenpath - $side (the runs in brackets)"
-  echo "   (a phase of a few microseconds agrees when they differ by at most 10 us: 5% of it is below what two clock reads resolve)"
+echo "== by phase, medians over the runs of A / B and A - B (the runs in brackets); 'agrees': within 5%, or within 10 us for a phase of a few microseconds"
+for pair in $pairs; do
+  grep -q "^run [0-9]* $pair " "$out/runs.txt" || continue
+  echo "-- $pair"
   for ph in $phases; do
-    r="$(grep "^run [0-9]* $ph *$side " "$out/runs.txt" | awk '{print $NF}' | sort -g | tr '\n' ' ')"
-    d="$(grep "^run [0-9]* $ph *$side " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -g | tr '\n' ' ')"
+    r="$(grep "^run [0-9]* $pair  *$ph " "$out/runs.txt" | awk '{print $NF}' | grep -v inf | sort -g | tr '\n' ' ' || true)"
+    d="$(grep "^run [0-9]* $pair  *$ph " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -g | tr '\n' ' ')"
     printf '%s|%s\n' "$r" "$d" | awk -F'|' -v ph="$ph" '
-      function med(s,   a, n) { n = split(s, a, " "); return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+      function med(s,   a, n) { n = split(s, a, " "); if (n == 0) return "nan"; return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
       function trim(s) { sub(/ +$/, "", s); return s }
       {
-        r = med($1); diff = med($2); d = r - 1; if (d < 0) d = -d; ad = diff; if (ad < 0) ad = -ad
-        printf "%-11s %.3f [%s]  %+.1f us [%s]  %s\n", ph, r, trim($1), diff, trim($2), (d <= 0.05 || ad <= 10) ? "agrees" : "DOES NOT AGREE"
+        r = med($1); diff = med($2); ad = diff; if (ad < 0) ad = -ad
+        ok = (ad <= 10); if (r != "nan") { d = r - 1; if (d < 0) d = -d; if (d <= 0.05) ok = 1 }
+        printf "   %-11s %s [%s]  %+.1f us [%s]  %s\n", ph, (r == "nan" ? "  -  " : sprintf("%.3f", r)), trim($1), diff, trim($2), ok ? "agrees" : "DOES NOT AGREE"
       }'
   done
 done

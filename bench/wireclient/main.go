@@ -288,7 +288,7 @@ func (w *wsConn) write(op byte, payload []byte) error {
 	return err
 }
 
-var phases = []string{"login", "ws_connect", "ws_ready", "first_event", "answer", "journey"}
+var phases = []string{"login", "ws_connect", "ws_ready", "ws_handshake", "first_event", "answer", "journey"}
 
 // stamp is when the bytes that completed something arrived and when the
 // read that got them returned.
@@ -349,6 +349,7 @@ func journey(c *client, email, password string, n int, t clocks) bool {
 		return false
 	}
 	mine.between("ws_ready", upgraded, at)
+	mine.add("ws_handshake", dialed, at)
 	id := email + "-" + strconv.Itoa(n)
 	msg, _ := json.Marshal(map[string]any{"type": "user_message", "payload": map[string]any{"message_id": id, "content": "wire question " + id}})
 	sent := time.Now()
