@@ -172,6 +172,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		res.TargetMemory = memoryPoints(bed.Monitor.Series(), res.StartedAt)
 	}
 	res.Phases = results.MergePhases(res.Scenarios)
+	if n := suite.ReadLagNote(res.Phases); n != "" {
+		res.Notes = append(res.Notes, n)
+	}
 	if err := catalog.Evaluate(res, sla); err != nil {
 		return nil, fmt.Errorf("goldenpath: %w", err)
 	}

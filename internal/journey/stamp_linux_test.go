@@ -172,3 +172,61 @@ func TestArrivalParsesControlMessages(t *testing.T) {
 		t.Error("short: found a timestamp")
 	}
 }
+
+// stall is a socket on an epoll loop whose event holds the loop for d:
+// the loop as a machine short of CPU would leave it.
+type stall struct{ d time.Duration }
+
+func (s stall) ready(fd int, _ uint32, rx *rxbuf) {
+	_, _, _, _ = rx.read(fd)
+	time.Sleep(s.d)
+}
+
+// A journey's phase runs to when its reply arrived, not to when a busy
+// loop got to it; the wait is the journey's ReadLag. Every epoll loop is
+// held for 300 ms from just before the login's reply is written, so the
+// reply is read at least 250 ms after it came.
+func TestRawPhaseTimedToArrival(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops")
+	}
+	var pokes []int
+	for _, p := range pollers.ps {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.watch(fds[0], stall{300 * time.Millisecond}, false); err != nil {
+			t.Fatal(err)
+		}
+		pokes = append(pokes, fds[1])
+		t.Cleanup(func() { p.remove(fds[0]); closeFD(fds[0]); closeFD(fds[1]) })
+	}
+	s := &scripted{login: func(c net.Conn, _, _ int) bool {
+		for _, fd := range pokes {
+			_, _ = unix.Write(fd, []byte{1})
+		}
+		time.Sleep(20 * time.Millisecond) // the loops are held now
+		_, err := c.Write([]byte(loginReply()))
+		return err == nil
+	}}
+	r := runRaw(t, s.start(t), onlyHello)
+	if !throughHello(r) {
+		t.Fatalf("journey failed before its request: %v", r.Err)
+	}
+	var login []time.Duration
+	for _, ph := range r.Phases {
+		if ph.Name == PhaseLogin {
+			login = append(login, ph.D)
+		}
+	}
+	if len(login) != 1 {
+		t.Fatalf("%d login samples", len(login))
+	}
+	if login[0] >= 250*time.Millisecond {
+		t.Errorf("login %v: timed to the late read, not to the reply's arrival", login[0])
+	}
+	if r.ReadLag < 250*time.Millisecond {
+		t.Errorf("ReadLag %v; the reply waited at least 250 ms for the held loop", r.ReadLag)
+	}
+}

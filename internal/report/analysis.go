@@ -211,6 +211,7 @@ var phaseMeaning = map[string]string{
 	"journey":           "login to the last answer: see which phase grew",
 	"db_operation":      "thread create, list and read-back (server_db, server_http_db)",
 	"server_factory":    "agent instantiation on the server (timings.factory_ms)",
+	"read_lag":          "goldenpath's own delay in reading what arrived: it was short of CPU (not the target's)",
 	"success_rate":      "the scenario's error classes (errors by kind)",
 	"error_rate":        "the load scenarios' error classes (errors by kind)",
 }

@@ -74,6 +74,23 @@ const (
 	prefixViolation      = results.CounterViolationPrefix
 )
 
+// ReadLagNoteAt is the read_lag p99 from which a run's results say that
+// goldenpath was short of CPU ([ReadLagNote]).
+const ReadLagNoteAt = 10 * time.Millisecond
+
+// ReadLagNote is what a reader of the results should know when goldenpath
+// read what arrived late (read_lag p99 of at least [ReadLagNoteAt] over
+// the run's phases); "" otherwise.
+func ReadLagNote(phases map[string]metrics.Summary) string {
+	s, ok := phases[PhaseReadLag]
+	if !ok || s.Count == 0 || s.P99 < float64(ReadLagNoteAt)/float64(time.Millisecond) {
+		return ""
+	}
+	return fmt.Sprintf("goldenpath read what arrived late (read_lag p99 %.1f ms, max %.1f ms): it was short of CPU. "+
+		"Every phase is timed to when the bytes arrived, so this delay is in none of them, "+
+		"but journeys may have started late (scheduling_delay): give goldenpath more CPU, or fewer users per process", s.P99, s.Max)
+}
+
 // MaxSamples bounds the evidence samples kept per scenario.
 const MaxSamples = 12
 

@@ -14,6 +14,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/backend/server"
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -263,4 +264,24 @@ func keys[V any](m map[string]V) []string {
 		k = append(k, n)
 	}
 	return sortStrings(k)
+}
+
+// A run says goldenpath was short of CPU when it read late, and only then:
+// a missing read_lag (no socket read by goldenpath itself) says nothing.
+func TestReadLagNote(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		phases map[string]metrics.Summary
+		want   string
+	}{
+		{"none measured", map[string]metrics.Summary{"login": {Count: 5, P99: 50}}, ""},
+		{"prompt", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 0.4, Max: 12}}, ""},
+		{"just under", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 9.99, Max: 30}}, ""},
+		{"late", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 14.25, Max: 80}}, "read_lag p99 14.2 ms, max 80.0 ms"},
+	} {
+		got := ReadLagNote(tc.phases)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: note %q, want one with %q", tc.name, got, tc.want)
+		}
+	}
 }
