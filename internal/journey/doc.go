@@ -15,7 +15,9 @@
 // is then a state machine whose socket is read by an epoll loop (one
 // goroutine per core, Linux) that reads every ready socket into one
 // buffer, reassembles RFC 6455 messages and hands each, with the time its
-// read returned, to the oracle and the journey. Against a plain http://
+// last byte arrived (the kernel's note of it, SO_TIMESTAMPNS: a loop that
+// reads late lengthens no phase, and the wait is [Result.ReadLag]), to
+// the oracle and the journey. Against a plain http://
 // target reached without a proxy, through the Target's own client and
 // dialer, its login and upgrade also go out on raw non-blocking sockets
 // read by those loops (their replies parsed by net/http): nothing in the
@@ -28,8 +30,9 @@
 //
 // # Phases
 //
-// Every duration is measured on the monotonic clock and named by a Phase
-// constant: [PhaseLogin], [PhaseWSConnect] (dial start to HTTP 101),
+// Every duration is measured on the monotonic clock (an arrival the
+// kernel noted is the read's monotonic time less the lag between the two,
+// itself read on the wall clock) and named by a Phase constant: [PhaseLogin], [PhaseWSConnect] (dial start to HTTP 101),
 // [PhaseWSReady] (101 to connection_established), [PhaseFirstEvent]
 // (request sent to agent_started: the server took the request),
 // [PhaseFirstToken] (request sent to the first agent_thinking, the first

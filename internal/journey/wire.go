@@ -20,8 +20,8 @@ import (
 // read for it, without a goroutine of its own while it waits: by the
 // package's epoll loop (poll_linux.go) for a plain TCP connection on Linux,
 // else by one reader goroutine. Every complete message goes to its
-// handler, with the time the read that completed it returned, in the order
-// the bytes arrived. The handler is called with mu held, and every other
+// handler, in the order the bytes arrived, with the time its last byte
+// arrived (epoll mode, rxbuf.read) or the read that completed it returned. The handler is called with mu held, and every other
 // use of the connection (writes, timers, cancellation, close) holds it too.
 //
 // It speaks RFC 6455 as a client: it reassembles fragmented messages,
