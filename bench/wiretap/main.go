@@ -15,7 +15,7 @@
 // name them:
 //
 //	login        the login request's first byte to its reply's last
-//	ws_connect   the SYN to the 101's last byte
+//	ws_connect   the (first) SYN to the 101's last byte
 //	ws_ready     the 101 to connection_established
 //	ws_handshake the SYN to connection_established
 //	first_event  user_message to agent_started
@@ -68,7 +68,6 @@ type seg struct {
 // stream is one direction of a connection: the bytes not yet read as
 // messages, from stream offset base, and the segments that brought them.
 type stream struct {
-	next int64 // the sequence number expected next; 0: not started
 	isn  uint32
 	base int64 // stream offset of buf[0]
 	buf  []byte
@@ -185,6 +184,9 @@ func (t *tap) packet(b []byte, at time.Time) {
 	switch {
 	case dport == t.port: // the client's
 		if flags&fSYN != 0 {
+			if c := t.conns[sport]; c != nil && c.c2s.isn == sq && c.c2s.base == 0 && len(c.c2s.buf) == 0 {
+				return // the same SYN again (the first was dropped): the connection began with the first
+			}
 			t.conns[sport] = &conn{syn: at, c2s: stream{isn: sq}, sent: map[string]time.Time{}, started: map[string]time.Time{}}
 			return
 		}
