@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command wireclient is the second yardstick of scripts/bench-latency.sh:
 // the most direct Go client of PROTOCOL v1 (../shared/PROTOCOL.md) one
 // would write by hand to time the wire, with no HTTP or WebSocket library

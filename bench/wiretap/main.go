@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command wiretap is the wire-level reference of scripts/bench-latency.sh:
 // it times PROTOCOL v1's phases (../shared/PROTOCOL.md) from the packets
 // themselves, for every client at once, with no client's clock involved.
