@@ -75,20 +75,26 @@ const (
 )
 
 // ReadLagNoteAt is the read_lag p99 from which a run's results say that
-// goldenpath was short of CPU ([ReadLagNote]).
+// goldenpath was short of CPU ([ReadLagNote]); a scheduling_delay p99 from
+// it on says the load it offered fell behind too.
 const ReadLagNoteAt = 10 * time.Millisecond
 
 // ReadLagNote is what a reader of the results should know when goldenpath
 // read what arrived late (read_lag p99 of at least [ReadLagNoteAt] over
 // the run's phases); "" otherwise.
 func ReadLagNote(phases map[string]metrics.Summary) string {
+	at := float64(ReadLagNoteAt) / float64(time.Millisecond)
 	s, ok := phases[PhaseReadLag]
-	if !ok || s.Count == 0 || s.P99 < float64(ReadLagNoteAt)/float64(time.Millisecond) {
+	if !ok || s.Count == 0 || s.P99 < at {
 		return ""
 	}
-	return fmt.Sprintf("goldenpath read what arrived late (read_lag p99 %.1f ms, max %.1f ms): it was short of CPU. "+
-		"Every phase is timed to when the bytes arrived, so this delay is in none of them, "+
-		"but journeys may have started late (scheduling_delay): give goldenpath more CPU, or fewer users per process", s.P99, s.Max)
+	n := fmt.Sprintf("goldenpath read replies and frames up to %.1f ms after they arrived (read_lag p99; max %.1f ms): "+
+		"the machine was short of CPU for it. Phases are timed to arrival, so this wait is in none of them", s.P99, s.Max)
+	if d, ok := phases[PhaseSchedulingDelay]; ok && d.Count > 0 && d.P99 >= at {
+		n += fmt.Sprintf("; but journeys also started late (scheduling_delay p99 %.1f ms): the load offered fell behind its schedule. "+
+			"Give goldenpath more CPU, or run fewer users per process", d.P99)
+	}
+	return n
 }
 
 // MaxSamples bounds the evidence samples kept per scenario.

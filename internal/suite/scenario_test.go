@@ -277,11 +277,16 @@ func TestReadLagNote(t *testing.T) {
 		{"none measured", map[string]metrics.Summary{"login": {Count: 5, P99: 50}}, ""},
 		{"prompt", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 0.4, Max: 12}}, ""},
 		{"just under", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 9.99, Max: 30}}, ""},
-		{"late", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 14.25, Max: 80}}, "read_lag p99 14.2 ms, max 80.0 ms"},
+		{"late", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 14.25, Max: 80}}, "up to 14.2 ms after they arrived (read_lag p99; max 80.0 ms)"},
+		{"late, journeys on time", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 14.25, Max: 80}, PhaseSchedulingDelay: {Count: 100, P99: 0.001}}, "in none of them"},
+		{"late, journeys late", map[string]metrics.Summary{PhaseReadLag: {Count: 100, P99: 14.25, Max: 80}, PhaseSchedulingDelay: {Count: 100, P99: 25}}, "scheduling_delay p99 25.0 ms"},
 	} {
 		got := ReadLagNote(tc.phases)
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("%s: note %q, want one with %q", tc.name, got, tc.want)
+		}
+		if late := strings.Contains(got, "scheduling_delay"); late != (tc.name == "late, journeys late") {
+			t.Errorf("%s: note %q says journeys started late: %v", tc.name, got, late)
 		}
 	}
 }
