@@ -217,7 +217,10 @@ func (u *auser) hello(f *Frame, payload []byte, at time.Time) {
 		u.over(&Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(payload)})
 		return
 	}
-	u.sample(PhaseWSReady, at.Sub(u.upgraded))
+	// Never below 0: on the usual path the 101's time is when gobwas's read
+	// of it returned, and a frame that arrived before then but was read
+	// after, by an epoll loop, carries its arrival time.
+	u.sample(PhaseWSReady, max(at.Sub(u.upgraded), 0))
 	if u.clk = newClockSync(u.dialed, at, f.ServerTime); u.clk.ok {
 		u.res.ClockOffset = ClockOffset(u.dialed, at, f.ServerTime)
 	}
