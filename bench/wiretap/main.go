@@ -224,7 +224,8 @@ func (t *tap) packet(b []byte, at time.Time) {
 	}
 }
 
-// broke leaves c out: the capture missed some of its bytes.
+// broke leaves c out: the capture missed some of its bytes, or they are
+// not the protocol.
 func (t *tap) broke(c *conn) {
 	c.broken = true
 	t.lost++
@@ -255,7 +256,11 @@ func (t *tap) fromClient(c *conn) {
 			continue
 		}
 		req, n, err := readRequest(s.buf)
-		if err != nil || n == 0 {
+		if err != nil {
+			t.broke(c) // not HTTP we can read: nothing more of it will be
+			return
+		}
+		if n == 0 {
 			return
 		}
 		r := request{at: s.stampOf(s.base)}
@@ -292,7 +297,11 @@ func (t *tap) fromServer(c *conn) {
 			continue
 		}
 		resp, n, err := readResponse(s.buf)
-		if err != nil || n == 0 || len(c.pending) == 0 {
+		if err != nil || (n > 0 && len(c.pending) == 0) {
+			t.broke(c) // not HTTP we can read, or a reply to no request
+			return
+		}
+		if n == 0 {
 			return
 		}
 		at := s.stampOf(s.base + int64(n) - 1)

@@ -320,3 +320,30 @@ func TestSYNAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadable: a connection whose bytes are not HTTP the tap can read
+// is left out and counted, rather than kept waiting for a parse that
+// never comes.
+func TestUnreadable(t *testing.T) {
+	s := gp.script()
+	garbage := func(s *step) { s.data = []byte("NOT HTTP AT ALL\r\n\r\n") }
+	for _, tt := range []struct {
+		name  string
+		steps []step
+	}{
+		{"a request that is not HTTP", change(t, s, "login request", garbage)},
+		{"a reply that is not HTTP", change(t, s, "login reply", garbage)},
+		{"an upgrade reply that is not HTTP", change(t, s, "101", garbage)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tp := newTap()
+			play(tp, tt.steps)
+			if tp.lost != 1 {
+				t.Errorf("lost = %d; want 1", tp.lost)
+			}
+			if len(tp.results) != 0 || len(tp.done) != 0 {
+				t.Errorf("results = %v, done = %v; want none", tp.results, tp.done)
+			}
+		})
+	}
+}
