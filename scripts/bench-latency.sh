@@ -23,7 +23,10 @@
 # for a phase of a few microseconds, within 10 us. goldenpath's read lag (per journey, the longest
 # its replies and frames waited in the kernel before it read them) is printed beside.
 #
-# Usage: scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
+# With PIN=1 the backend runs on core 0 and the clients and the tap on core 1 (taskset), so that no
+# client's process competes with the server for its core.
+#
+# Usage: [PIN=1] scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
@@ -41,6 +44,12 @@ go build -o "$out/wiretap" ./bench/wiretap
 
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh # the cd above put us at the root
+pin=""
+if [ "${PIN:-0}" = 1 ]; then
+  serve_pin="taskset -c 0"
+  pin="taskset -c 1"
+  echo "== pinned: the backend on core 0, the clients and the tap on core 1"
+fi
 
 phases="login ws_connect ws_ready ws_handshake first_event answer journey"
 
@@ -67,7 +76,7 @@ for i in $(seq "$runs"); do
   serve "$dir" --think "$think"
   tap_pid=""
   if [ "$tap_ok" = 1 ]; then
-    "$out/wiretap" -target "$url" -duration 10m >"$dir/tap.txt" 2>"$dir/tap.err" &
+    $pin "$out/wiretap" -target "$url" -duration 10m >"$dir/tap.txt" 2>"$dir/tap.err" &
     tap_pid=$!
     for _ in $(seq 50); do grep -q capturing "$dir/tap.err" 2>/dev/null && break; kill -0 "$tap_pid" 2>/dev/null || break; sleep 0.1; done
     if ! grep -q capturing "$dir/tap.err"; then
@@ -75,11 +84,11 @@ for i in $(seq "$runs"); do
       tap_ok=0; tap_pid=""
     fi
   fi
-  "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
+  $pin "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
   plain_pid=$!
-  "$out/wireclient" -target "$url" -users "$users" -duration "$dur" >"$dir/wire.txt" &
+  $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" >"$dir/wire.txt" &
   wire_pid=$!
-  "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
+  $pin "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
     --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
   wait "$plain_pid" "$wire_pid"
   if [ -n "$tap_pid" ]; then kill -INT "$tap_pid"; wait "$tap_pid" || true; fi
