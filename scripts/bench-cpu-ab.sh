@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench-cpu-ab.sh: CPU per journey of goldenpath binaries (or bench/plainclient) side by side, to
+# measure one change: each run starts a fresh reference backend (`serve --think 0`, its own
+# process) and drives it with each binary in turn, 50 users for 10 s, minimal journeys (KIND=full
+# for full ones), so that the binaries alternate and share the machine's drift. Prints, per run and
+# binary, the journeys, the failures and goldenpath's own CPU per journey (its generator_cpu_us
+# over its journeys; for bench/plainclient its own count), and /usr/bin/time's user and system
+# seconds; then each binary's median over the runs.
+#
+# Usage: scripts/bench-cpu-ab.sh RUNS BINARY...   e.g. build two commits' cmd/goldenpath to
+#        /tmp/old and /tmp/new, then: scripts/bench-cpu-ab.sh 5 /tmp/old /tmp/new
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+runs=$1
+shift
+out=bench-out/cpu-ab
+rm -rf "$out"
+mkdir -p "$out"
+kind="${KIND:-minimal}"
+for b in "$@"; do
+  [ -x "$b" ] || { echo "bench-cpu-ab.sh: $b is not an executable" >&2; exit 2; }
+done
+# serve-backend.sh wants $out/goldenpath: the first goldenpath binary given serves
+for b in "$@"; do
+  if [ "$(basename "$b")" != plainclient ]; then ln -sf "$(realpath "$b")" "$out/goldenpath"; break; fi
+done
+[ -e "$out/goldenpath" ] || go build -o "$out/goldenpath" ./cmd/goldenpath
+# shellcheck source=serve-backend.sh
+. scripts/serve-backend.sh
+for i in $(seq "$runs"); do
+  for b in "$@"; do
+    name="$(basename "$b")"
+    dir="$out/run-$i-$name"
+    mkdir -p "$dir"
+    serve "$dir" --think 0
+    if [ "$name" = plainclient ]; then
+      r="$(/usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" -target "$url" -users 50 -duration 10s -journey "$kind" |
+        grep -o 'journeys [0-9]*\|failed [0-9]*\|cpu_us_per_journey [0-9.]*' | tr '\n' ' ')"
+    else
+      /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" run --target "$url" --journey "$kind" --suite integrated \
+        --users 50 --duration 10s --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
+      r="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10)"' "$dir/report/results.json")"
+    fi
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    echo "run $i $name $r time_user_sys $(tail -1 "$dir/time.txt")"
+  done
+done | tee "$out/runs.txt"
+echo "== medians of cpu_us_per_journey (the runs in brackets)"
+for b in "$@"; do
+  name="$(basename "$b")"
+  v="$(grep "^run [0-9]* $name " "$out/runs.txt" | grep -o 'cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -g | tr '\n' ' ')"
+  echo "$v" | awk -v n="$name" '{ k = split($0, a, " "); m = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2; sub(/ +$/, "", $0); printf "%-20s %.1f us [%s]\n", n, m, $0 }'
+done
