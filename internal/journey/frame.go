@@ -133,7 +133,12 @@ func (dc *decoder) unmarshal(b []byte) error {
 func (dc *decoder) decode(b []byte) (f Frame, problem string, ok bool) {
 	dc.w = wireFrame{Data: &dc.d}
 	dc.d = wireData{}
-	err := dc.unmarshal(b)
+	var err error
+	if !dc.fastDecode(b) { // not in the plain form: read as encoding/json would
+		dc.w = wireFrame{Data: &dc.d}
+		dc.d = wireData{}
+		err = dc.unmarshal(b)
+	}
 	if err != nil {
 		if _, typeErr := err.(*jsonv1.UnmarshalTypeError); !typeErr {
 			return f, "frame is not a JSON object: " + err.Error(), false

@@ -1,0 +1,484 @@
+package journey
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The oracle decodes every frame, and encoding/json's reading of it
+// (field names matched regardless of case, duplicate names, escapes,
+// invalid UTF-8 replaced, type errors that leave the rest decoded) is the
+// contract. Most frames need none of that: their names are the protocol's
+// own, their strings plain. fastDecode reads those in one pass over the
+// bytes and hands every other frame to the general decoder
+// (decoder.unmarshal), so that what a frame decodes to never depends on
+// which of the two read it; FuzzFastDecode checks that against
+// encoding/json's reading for every frame the fast path takes.
+
+// Field names, by the object they are in.
+var (
+	envelopeNames = []string{"type", "seq", "timestamp", "data"}
+	dataNames     = []string{"run_id", "thread_id", "message_id", "user_id", "connection_id", "server_time",
+		"agent_instance_id", "tool_name", "tool_call_id", "result", "completed_at", "timings", "code", "message", "nonce"}
+	timingNames = []string{"factory_ms", "config_ms", "execution_ms", "db_ms"}
+)
+
+// maxFastDepth bounds the nesting the fast path skips through; a deeper
+// value goes to the general decoder.
+const maxFastDepth = 32
+
+// fastScan reads one JSON text; ok turns false at the first thing the
+// fast path does not take, and every method then does nothing.
+type fastScan struct {
+	b  []byte
+	i  int
+	ok bool
+	dc *decoder // what the members are read into
+}
+
+// The objects the fast path reads members of, and their names.
+const (
+	levelSkip = iota
+	levelEnvelope
+	levelData
+	levelTimings
+)
+
+var levelNames = [...][]string{levelSkip: nil, levelEnvelope: envelopeNames, levelData: dataNames, levelTimings: timingNames}
+
+func (s *fastScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat consumes c (after white space) or fails.
+func (s *fastScan) eat(c byte) {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return
+	}
+	s.ok = false
+}
+
+// peek returns the next byte after white space, 0 at the end.
+func (s *fastScan) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// plain reads a string with no escape, no control byte and valid UTF-8,
+// and returns its contents; any other string fails.
+func (s *fastScan) plain() []byte {
+	if s.peek() != '"' {
+		s.ok = false
+		return nil
+	}
+	start, high := s.i+1, false
+	for j := start; j < len(s.b); j++ {
+		c := s.b[j]
+		if !stringStop[c] {
+			continue
+		}
+		switch {
+		case c == '"':
+			if high && !utf8.Valid(s.b[start:j]) {
+				s.ok = false
+				return nil
+			}
+			s.i = j + 1
+			return s.b[start:j]
+		case c >= 0x80:
+			high = true
+		default: // an escape or a control byte
+			s.ok = false
+			return nil
+		}
+	}
+	s.ok = false
+	return nil
+}
+
+// stringStop marks the bytes of a string plain cannot pass over: the
+// quote, the backslash, control bytes and those outside ASCII.
+var stringStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+	}
+	return t
+}()
+
+// object reads an object whose names are plain ASCII, none twice among
+// the level's names and none that matches one of them only regardless of
+// case (or of '_' and '-'); member reads the value of each of the level's
+// names. Other members' values are skipped.
+func (s *fastScan) object(level, depth int) {
+	known := levelNames[level]
+	s.eat('{')
+	if !s.ok {
+		return
+	}
+	if s.peek() == '}' {
+		s.i++
+		return
+	}
+	var seen uint32
+	for s.ok {
+		name := s.plain()
+		s.eat(':')
+		if !s.ok {
+			return
+		}
+		switch k := nameIndex(known, name); {
+		case k >= 0 && seen&(1<<k) == 0:
+			seen |= 1 << k
+			s.member(level, k)
+		case k == -1:
+			s.skip(depth + 1)
+		default: // twice, or a near miss encoding/json would take
+			s.ok = false
+			return
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return
+		default:
+			s.ok = false
+		}
+	}
+}
+
+// nameIndex returns name's index in known, -1 for a name no field takes,
+// -2 for one encoding/json would match to a field though it is not that
+// field's exact name (another case, '_' or '-' left out or added, bytes
+// outside ASCII).
+func nameIndex(known []string, name []byte) int {
+	if len(known) == 0 {
+		return -1
+	}
+	for k, n := range known {
+		if string(name) == n {
+			return k
+		}
+	}
+	for _, c := range name {
+		if c >= 0x80 {
+			return -2
+		}
+	}
+	for _, n := range known {
+		if foldEqual(name, n) {
+			return -2
+		}
+	}
+	return -1
+}
+
+// foldEqual reports whether a and b are equal ignoring ASCII case and
+// every '_' and '-'.
+func foldEqual(a []byte, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i] == '_' || a[i] == '-') {
+			i++
+		}
+		for j < len(b) && (b[j] == '_' || b[j] == '-') {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		ca, cb := a[i], b[j]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+		i, j = i+1, j+1
+	}
+}
+
+// skip reads any one JSON value and checks its syntax; it returns the
+// value's bytes.
+func (s *fastScan) skip(depth int) []byte {
+	c := s.peek()
+	start := s.i
+	if depth > maxFastDepth {
+		s.ok = false
+		return nil
+	}
+	switch {
+	case c == '{':
+		s.object(levelSkip, depth)
+	case c == '[':
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			break
+		}
+		for s.ok {
+			s.skip(depth + 1)
+			if c := s.peek(); c == ',' {
+				s.i++
+			} else {
+				s.eat(']')
+				break
+			}
+		}
+	case c == '"':
+		s.anyString()
+	case c == '-' || '0' <= c && c <= '9':
+		s.number()
+	case c == 't':
+		s.literal("true")
+	case c == 'f':
+		s.literal("false")
+	case c == 'n':
+		s.literal("null")
+	default:
+		s.ok = false
+	}
+	if !s.ok {
+		return nil
+	}
+	return s.b[start:s.i]
+}
+
+// anyString reads a string with any valid escapes; bytes outside ASCII
+// must be valid UTF-8.
+func (s *fastScan) anyString() {
+	start, high := s.i, false
+	s.i++
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			if high && !utf8.Valid(s.b[start:s.i]) {
+				s.ok = false
+			}
+			return
+		case c < 0x20:
+			s.ok = false
+			return
+		case c >= 0x80:
+			high = true
+			s.i++
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				s.ok = false
+				return
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					s.ok = false
+					return
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						s.ok = false
+						return
+					}
+				}
+				s.i += 6
+			default:
+				s.ok = false
+				return
+			}
+		default:
+			s.i++
+		}
+	}
+	s.ok = false
+}
+
+// number reads a number as JSON's grammar has it.
+func (s *fastScan) number() {
+	b, i := s.b, s.i
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		s.ok = false
+		return
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			s.ok = false
+			return
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			s.ok = false
+			return
+		}
+	}
+	s.i = i
+}
+
+func (s *fastScan) literal(lit string) {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		s.ok = false
+		return
+	}
+	s.i += len(lit)
+}
+
+// int reads an integer written as one (no fraction, no exponent) that
+// fits an int64.
+func (s *fastScan) int() int64 {
+	if c := s.peek(); c != '-' && !('0' <= c && c <= '9') {
+		s.ok = false
+		return 0
+	}
+	start := s.i
+	s.number()
+	if !s.ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
+	if err != nil || bytes.ContainsAny(s.b[start:s.i], ".eE") {
+		s.ok = false
+	}
+	return v
+}
+
+// fastDecode decodes b into dc.w and dc.d, as decode left them, when b
+// is in the plain form described above, and reports whether it was; when
+// it was not, dc.w and dc.d are in no particular state.
+func (dc *decoder) fastDecode(b []byte) bool {
+	s := fastScan{b: b, ok: true, dc: dc}
+	s.object(levelEnvelope, 0)
+	s.ws()
+	return s.ok && s.i == len(s.b)
+}
+
+// member reads the value of the level's k-th name.
+func (s *fastScan) member(level, k int) {
+	w, d := &s.dc.w, &s.dc.d
+	switch level {
+	case levelEnvelope:
+		switch k {
+		case 0:
+			s.str(&w.Type)
+		case 1:
+			w.Seq = s.int()
+		case 2:
+			s.stamp(&w.Timestamp)
+		case 3:
+			s.object(levelData, 1)
+		}
+	case levelData:
+		switch k {
+		case 0:
+			s.str(&d.RunID)
+		case 1:
+			s.str(&d.ThreadID)
+		case 2:
+			s.str(&d.MessageID)
+		case 3:
+			s.str(&d.UserID)
+		case 4:
+			s.str(&d.ConnectionID)
+		case 5:
+			s.stamp(&d.ServerTime)
+		case 6:
+			s.str(&d.AgentInstanceID)
+		case 7:
+			s.str(&d.ToolName)
+		case 8:
+			s.str(&d.ToolCallID)
+		case 9:
+			if v := s.nonNull(); s.ok {
+				_ = d.Result.UnmarshalJSON(v)
+			}
+		case 10:
+			s.stamp(&d.CompletedAt)
+		case 11:
+			s.object(levelTimings, 2)
+		case 12:
+			s.str(&d.Code)
+		case 13:
+			s.str(&d.Message)
+		case 14:
+			s.str(&d.Nonce)
+		}
+	case levelTimings:
+		t := &d.Timings
+		m := &t.DBMS
+		switch k {
+		case 0:
+			m = &t.FactoryMS
+		case 1:
+			m = &t.ConfigMS
+		case 2:
+			m = &t.ExecutionMS
+		}
+		if v := s.nonNull(); s.ok {
+			_ = m.UnmarshalJSON(v)
+		}
+	}
+}
+
+// str reads a plain string into dst.
+func (s *fastScan) str(dst *string) {
+	if v := s.plain(); s.ok {
+		*dst = string(v)
+	}
+}
+
+// stamp reads a plain string into dst as the general decoder would.
+func (s *fastScan) stamp(dst *stamp) {
+	s.ws()
+	start := s.i
+	s.plain()
+	if s.ok {
+		_ = dst.UnmarshalJSON(s.b[start:s.i])
+	}
+}
+
+// nonNull reads any value but null (whose handling is the general
+// decoder's) and returns its bytes.
+func (s *fastScan) nonNull() []byte {
+	if s.peek() == 'n' {
+		s.ok = false
+		return nil
+	}
+	return s.skip(2)
+}

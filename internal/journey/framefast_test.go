@@ -1,0 +1,114 @@
+package journey
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const fastTS = `"2026-12-07T09:00:00.123456Z"`
+
+// fastFrames are frames as servers write them: the fast path must take
+// every one.
+var fastFrames = []string{
+	`{"type":"connection_established","seq":1,"timestamp":` + fastTS + `,"data":{"connection_id":"c1","user_id":"u1","server_time":` + fastTS + `}}`,
+	`{"type":"agent_started","seq":2,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","agent_name":"a","agent_instance_id":"i1","timings":{"factory_ms":0.1,"config_ms":0.01}}}`,
+	`{"type":"agent_thinking","seq":3,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","reasoning":"working on it \u00e9 \"quoted\""}}`,
+	`{"type":"tool_executing","seq":4,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","tool_name":"search_docs","tool_call_id":"call_1","args":[1,-2.5e3,true,false,null,{"k":[]}]}}`,
+	`{"type":"tool_completed","seq":5,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","tool_name":"search_docs","tool_call_id":"call_1","result":{"matches":1}}}`,
+	`{"type":"agent_completed","seq":6,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","result":{"content":"Simulated answer: ünïcode"},"completed_at":` + fastTS + `,"timings":{"execution_ms":1,"db_ms":0.5}}}`,
+	` { "type" : "pong" , "seq" : 7 , "timestamp" : "2026-12-07T09:00:00+01:00" , "data" : { "nonce" : "n1" } } ` + "\n",
+	`{"type":"heartbeat","seq":8,"timestamp":"not a time","data":{"server_time":"2026-13-01T00:00:00Z"}}`,
+	`{"type":"agent_error","seq":9,"timestamp":` + fastTS + `,"data":{"code":"E1","message":"m","timings":{"db_ms":"NaN","execution_ms":[1]}}}`,
+	`{"seq":10,"type":"x","data":{}}`,
+	`{}`,
+	`{"type":"","seq":-0,"timestamp":` + fastTS + `}`,
+}
+
+// slowFrames need encoding/json's reading: the fast path must decline
+// each (and the general decoder read it as before).
+var slowFrames = []string{
+	`{"Type":"pong","seq":1,"data":{}}`,                         // a name in another case
+	`{"type":"pong","seq":1,"data":{"Nonce":"n"}}`,              // the same in data
+	`{"type":"pong","seq":1,"data":{"nonce":"n","nonce":"m"}}`,  // a name twice
+	`{"type":"pong","type":"x","seq":1}`,                        // the same in the envelope
+	`{"type":"pong","seq":1,"data":{"tool-name":"n"}}`,          // a near miss
+	`{"type":"pong","seq":1,"data":{"ſeq":"n"}}`,                // bytes outside ASCII in a name
+	`{"type":"po\u006eg","seq":1}`,                              // an escape in a field's string
+	`{"type":"pong","seq":1.0}`,                                 // seq not written as an integer
+	`{"type":"pong","seq":1e2}`,                                 // nor here
+	`{"type":"pong","seq":99999999999999999999}`,                // nor fitting an int64
+	`{"type":"pong","seq":"1"}`,                                 // a type error
+	`{"type":null,"seq":1}`,                                     // null
+	`{"type":"pong","seq":1,"data":null}`,                       // null data
+	`{"type":"pong","seq":1,"data":[]}`,                         // data not an object
+	`{"type":"pong","seq":1,"data":{"result":null}}`,            // null result
+	`{"type":"pong","seq":1,"data":{"timings":{"db_ms":null}}}`, // null timing
+	`{"type":"pong","seq":1} x`,                                 // data after the object
+	`{"type":"pong","seq":1,}`,                                  // a trailing comma
+	`{"type":"pong","seq":01}`,                                  // a leading zero
+	"{\"type\":\"p\xffng\",\"seq\":1}",                          // invalid UTF-8
+	"{\"type\":\"p\tng\",\"seq\":1}",                            // a control byte
+	`{"type":"pong","seq":1,"data":{"x":"\q"}}`,                 // a bad escape in a skipped value
+	`{"type":"pong","seq":1,"data":{"x":tru}}`,                  // a bad literal
+	`{"type":"pong","seq":1,"data":{"x":-}}`,                    // a bad number
+	`[1]`,
+	``,
+	`{"type":"pong","seq":1,"data":{"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`, // deeper than the fast path goes
+}
+
+func TestFastDecodeTakesPlainFrames(t *testing.T) {
+	for _, f := range fastFrames {
+		if !fastAgrees(t, []byte(f)) {
+			t.Errorf("fastDecode(%s) declined; want it taken", f)
+		}
+	}
+	for _, f := range slowFrames {
+		if fastAgrees(t, []byte(f)) {
+			t.Errorf("fastDecode(%q) took it; want it left to the general decoder", f)
+		}
+	}
+}
+
+// fastAgrees reports whether the fast path took b; when it did, the
+// general decoder and encoding/json must read b without error and to the
+// same structs.
+func fastAgrees(t *testing.T, b []byte) bool {
+	t.Helper()
+	var fast decoder
+	fast.w, fast.d = wireFrame{Data: &fast.d}, wireData{}
+	if !fast.fastDecode(b) {
+		return false
+	}
+	var general decoder
+	general.w, general.d = wireFrame{Data: &general.d}, wireData{}
+	if err := general.unmarshal(b); err != nil {
+		t.Fatalf("fastDecode took %q, which the general decoder refuses: %v", b, err)
+	}
+	var std decoder
+	std.w, std.d = wireFrame{Data: &std.d}, wireData{}
+	if err := json.Unmarshal(b, &std.w); err != nil {
+		t.Fatalf("fastDecode took %q, which encoding/json refuses: %v", b, err)
+	}
+	for _, other := range []struct {
+		name string
+		dc   *decoder
+	}{{"the general decoder", &general}, {"encoding/json", &std}} {
+		fw, ow := fast.w, other.dc.w
+		fw.Data, ow.Data = nil, nil
+		if !reflect.DeepEqual(fw, ow) || !reflect.DeepEqual(fast.d, other.dc.d) {
+			t.Fatalf("fastDecode(%q) = %+v %+v; %s reads %+v %+v", b, fw, fast.d, other.name, ow, other.dc.d)
+		}
+	}
+	return true
+}
+
+// FuzzFastDecode: whatever the fast path takes, the general decoder and
+// encoding/json read alike.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range append(fastFrames, slowFrames...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { fastAgrees(t, b) })
+}
