@@ -13,6 +13,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath"
 	"github.com/goldenpath-dev/goldenpath/internal/baseline"
+	"github.com/goldenpath-dev/goldenpath/internal/procs"
 )
 
 // runOptions are run's flags; what is not in the Config is how the CLI
@@ -123,6 +124,9 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	cfg.Log = e.stderr
 	if err := cfg.Validate(); err != nil {
 		return configError(e, "run", err, o.slaFile)
+	}
+	if e.getenv("GOMAXPROCS") == "" { // else the user's own
+		defer procs.Fit(procs.ProcessCPU)()
 	}
 	res, err := goldenpath.Run(ctx, cfg)
 	switch {

@@ -55,13 +55,18 @@ func pollerFor() *poller {
 	return pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
 }
 
-// startPollers starts one loop per P, at most 8. Each epoll descriptor
+// startProcs is GOMAXPROCS as the process started: the Ps the loops
+// may have, though a run may give Go fewer while it is light
+// (internal/procs).
+var startProcs = runtime.GOMAXPROCS(0)
+
+// startPollers starts one loop per P the process started with, at most 8. Each epoll descriptor
 // is itself watched by Go's netpoller (an epoll set is readable while it
 // has ready sockets): a loop parks as any goroutine waiting for a socket
 // does, instead of holding a thread blocked in epoll_wait that the
 // runtime must hand its P away from and back to at every wake-up.
 func startPollers() {
-	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	n := min(max(startProcs, 1), 8)
 	for range n {
 		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err == nil {
