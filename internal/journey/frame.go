@@ -114,8 +114,9 @@ type timings struct {
 
 // decoder decodes frames into reused wire structs.
 type decoder struct {
-	w wireFrame
-	d wireData
+	w      wireFrame
+	d      wireData
+	recent recentStrings // fastDecode's
 }
 
 // unmarshal decodes the one JSON value b holds into dc.w, with

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
 // The oracle decodes every frame, and encoding/json's reading of it
@@ -43,9 +45,11 @@ const (
 	levelEnvelope
 	levelData
 	levelTimings
+	levelResult
 )
 
-var levelNames = [...][]string{levelSkip: nil, levelEnvelope: envelopeNames, levelData: dataNames, levelTimings: timingNames}
+var levelNames = [...][]string{levelSkip: nil, levelEnvelope: envelopeNames, levelData: dataNames, levelTimings: timingNames,
+	levelResult: {"content"}}
 
 func (s *fastScan) ws() {
 	for s.i < len(s.b) {
@@ -424,9 +428,11 @@ func (s *fastScan) member(level, k int) {
 			s.str(&d.ToolName)
 		case 8:
 			s.str(&d.ToolCallID)
-		case 9:
-			if v := s.nonNull(); s.ok {
-				_ = d.Result.UnmarshalJSON(v)
+		case 9: // answer.UnmarshalJSON: result.content of an object, else nothing
+			if s.peek() == '{' {
+				s.object(levelResult, 2)
+			} else {
+				s.nonNull()
 			}
 		case 10:
 			s.stamp(&d.CompletedAt)
@@ -439,6 +445,8 @@ func (s *fastScan) member(level, k int) {
 		case 14:
 			s.str(&d.Nonce)
 		}
+	case levelResult:
+		s.str(&d.Result.content)
 	case levelTimings:
 		t := &d.Timings
 		m := &t.DBMS
@@ -456,11 +464,40 @@ func (s *fastScan) member(level, k int) {
 	}
 }
 
-// str reads a plain string into dst.
+// str reads a plain string into dst; a string the decoder has met lately
+// (a run's ids come in each of its events) or an event type is not made
+// again.
 func (s *fastScan) str(dst *string) {
-	if v := s.plain(); s.ok {
-		*dst = string(v)
+	v := s.plain()
+	if !s.ok {
+		return
 	}
+	for _, t := range eventTypes {
+		if string(v) == t {
+			*dst = t
+			return
+		}
+	}
+	r := &s.dc.recent
+	for _, t := range r.s {
+		if string(v) == t && t != "" {
+			*dst = t
+			return
+		}
+	}
+	*dst = string(v)
+	r.s[r.next%uint8(len(r.s))] = *dst
+	r.next++
+}
+
+var eventTypes = [...]string{protocol.EventConnectionEstablished, protocol.EventAgentStarted, protocol.EventAgentThinking,
+	protocol.EventToolExecuting, protocol.EventToolCompleted, protocol.EventAgentCompleted, protocol.EventAgentError,
+	protocol.EventPong, protocol.EventHeartbeat, protocol.EventErrorMessage}
+
+// recentStrings are the last strings a decoder made.
+type recentStrings struct {
+	s    [8]string
+	next uint8
 }
 
 // stamp reads a plain string into dst as the general decoder would.
