@@ -90,6 +90,14 @@ func parseOne(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err err
 		}
 		return r, false, nil
 	}
+	if r, ok, handled := fastReply(in, end, eof, bodyMax); handled {
+		return r, ok, nil
+	}
+	return parseSlow(in, end, eof, bodyMax)
+}
+
+// parseSlow is parseOne by http.ReadResponse, for any reply.
+func parseSlow(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok bool, err error) {
 	sr := &shortReader{b: in, eof: eof}
 	br := bufio.NewReaderSize(sr, max(end+4, 16))
 	resp, err := http.ReadResponse(br, nil)
