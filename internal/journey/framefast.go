@@ -3,6 +3,7 @@ package journey
 import (
 	"bytes"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
@@ -36,7 +37,8 @@ type fastScan struct {
 	b  []byte
 	i  int
 	ok bool
-	dc *decoder // what the members are read into
+	dc *decoder              // what a frame's members are read into
+	lr *protocol.LoginReply // what a login reply's are
 }
 
 // The objects the fast path reads members of, and their names.
@@ -46,10 +48,12 @@ const (
 	levelData
 	levelTimings
 	levelResult
+	levelLogin
+	levelUser
 )
 
 var levelNames = [...][]string{levelSkip: nil, levelEnvelope: envelopeNames, levelData: dataNames, levelTimings: timingNames,
-	levelResult: {"content"}}
+	levelResult: {"content"}, levelLogin: {"access_token", "token_type", "expires_in", "user"}, levelUser: {"id", "email"}}
 
 func (s *fastScan) ws() {
 	for s.i < len(s.b) {
@@ -84,9 +88,21 @@ func (s *fastScan) peek() byte {
 // plain reads a string with no escape, no control byte and valid UTF-8,
 // and returns its contents; any other string fails.
 func (s *fastScan) plain() []byte {
-	if s.peek() != '"' {
+	v, escaped := s.quoted()
+	if escaped {
 		s.ok = false
 		return nil
+	}
+	return v
+}
+
+// quoted reads a string with no control byte and valid UTF-8, and
+// returns its contents as written and whether they hold an escape (whose
+// validity unescape checks); any other string fails.
+func (s *fastScan) quoted() (v []byte, escaped bool) {
+	if s.peek() != '"' {
+		s.ok = false
+		return nil, false
 	}
 	start, high := s.i+1, false
 	for j := start; j < len(s.b); j++ {
@@ -98,19 +114,96 @@ func (s *fastScan) plain() []byte {
 		case c == '"':
 			if high && !utf8.Valid(s.b[start:j]) {
 				s.ok = false
-				return nil
+				return nil, false
 			}
 			s.i = j + 1
-			return s.b[start:j]
+			return s.b[start:j], escaped
 		case c >= 0x80:
 			high = true
-		default: // an escape or a control byte
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte, a quote maybe
+		default: // a control byte
 			s.ok = false
-			return nil
+			return nil, false
 		}
 	}
 	s.ok = false
-	return nil
+	return nil, false
+}
+
+// unescape is the string v (a quoted's contents) stands for: the escapes
+// of RFC 8259, a surrogate only in a valid pair; ok is false for any
+// other escape.
+func unescape(v []byte) (string, bool) {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(v) {
+			return "", false
+		}
+		i++
+		switch v[i] {
+		case '"', '\\', '/':
+			out = append(out, v[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(v[i+1:])
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), i+2 < len(v) && v[i+1] == '\\' && v[i+2] == 'u'
+				if ok {
+					r2, ok = hex4(v[i+3:])
+				}
+				if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
+					return "", false // not a pair: encoding/json's replacement is the general decoder's
+				}
+				i += 6
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+// hex4 reads the 4 hex digits b starts with.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, h := range b[:4] {
+		switch {
+		case '0' <= h && h <= '9':
+			h -= '0'
+		case 'a' <= h && h <= 'f':
+			h -= 'a' - 10
+		case 'A' <= h && h <= 'F':
+			h -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(h)
+	}
+	return r, true
 }
 
 // stringStop marks the bytes of a string plain cannot pass over: the
@@ -393,9 +486,23 @@ func (dc *decoder) fastDecode(b []byte) bool {
 	return s.ok && s.i == len(s.b)
 }
 
+// fastLoginReply decodes a login's reply into lr, as encoding/json
+// would, when it is in the plain form, and reports whether it was; when
+// it was not, lr is in no particular state.
+func fastLoginReply(b []byte, lr *protocol.LoginReply) bool {
+	s := fastScan{b: b, ok: true, lr: lr}
+	s.object(levelLogin, 0)
+	s.ws()
+	return s.ok && s.i == len(s.b)
+}
+
 // member reads the value of the level's k-th name.
 func (s *fastScan) member(level, k int) {
-	w, d := &s.dc.w, &s.dc.d
+	var w *wireFrame
+	var d *wireData
+	if s.dc != nil {
+		w, d = &s.dc.w, &s.dc.d
+	}
 	switch level {
 	case levelEnvelope:
 		switch k {
@@ -447,6 +554,23 @@ func (s *fastScan) member(level, k int) {
 		}
 	case levelResult:
 		s.str(&d.Result.content)
+	case levelLogin:
+		switch k {
+		case 0:
+			s.str(&s.lr.AccessToken)
+		case 1:
+			s.str(&s.lr.TokenType)
+		case 2:
+			s.lr.ExpiresIn = s.int()
+		case 3:
+			s.object(levelUser, 1)
+		}
+	case levelUser:
+		if k == 0 {
+			s.str(&s.lr.User.ID)
+		} else {
+			s.str(&s.lr.User.Email)
+		}
 	case levelTimings:
 		t := &d.Timings
 		m := &t.DBMS
@@ -468,8 +592,14 @@ func (s *fastScan) member(level, k int) {
 // (a run's ids come in each of its events) or an event type is not made
 // again.
 func (s *fastScan) str(dst *string) {
-	v := s.plain()
+	v, escaped := s.quoted()
 	if !s.ok {
+		return
+	}
+	if escaped {
+		if *dst, s.ok = unescape(v); !s.ok {
+			*dst = ""
+		}
 		return
 	}
 	for _, t := range eventTypes {
@@ -477,6 +607,10 @@ func (s *fastScan) str(dst *string) {
 			*dst = t
 			return
 		}
+	}
+	if s.dc == nil {
+		*dst = string(v)
+		return
 	}
 	r := &s.dc.recent
 	for _, t := range r.s {

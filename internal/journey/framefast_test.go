@@ -5,6 +5,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
+	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
 const fastTS = `"2026-12-07T09:00:00.123456Z"`
@@ -24,35 +28,41 @@ var fastFrames = []string{
 	`{"seq":10,"type":"x","data":{}}`,
 	`{}`,
 	`{"type":"","seq":-0,"timestamp":` + fastTS + `}`,
+	`{"type":"po\u006eg","seq":11,"timestamp":` + fastTS + `,"data":{"nonce":"a\nb \"q\" \u003c\u00e9\ud83d\ude00 \/ \\ \b\f\r\t"}}`,
+	`{"type":"agent_completed","seq":6,"timestamp":` + fastTS + `,"data":{"run_id":"r1","thread_id":"t1","message_id":"m1","user_id":"u1","result":{"content":"Simulated answer (thinking steps: 1, tool calls: 1).\n\nYou asked: \"golden path question 1: EVXV\""},"completed_at":` + fastTS + `,"timings":{"execution_ms":0.270916,"db_ms":0.520182}}}`,
 }
 
 // slowFrames need encoding/json's reading: the fast path must decline
 // each (and the general decoder read it as before).
 var slowFrames = []string{
-	`{"Type":"pong","seq":1,"data":{}}`,                         // a name in another case
-	`{"type":"pong","seq":1,"data":{"Nonce":"n"}}`,              // the same in data
-	`{"type":"pong","seq":1,"data":{"nonce":"n","nonce":"m"}}`,  // a name twice
-	`{"type":"pong","type":"x","seq":1}`,                        // the same in the envelope
-	`{"type":"pong","seq":1,"data":{"tool-name":"n"}}`,          // a near miss
-	`{"type":"pong","seq":1,"data":{"ſeq":"n"}}`,                // bytes outside ASCII in a name
-	`{"type":"po\u006eg","seq":1}`,                              // an escape in a field's string
-	`{"type":"pong","seq":1.0}`,                                 // seq not written as an integer
-	`{"type":"pong","seq":1e2}`,                                 // nor here
-	`{"type":"pong","seq":99999999999999999999}`,                // nor fitting an int64
-	`{"type":"pong","seq":"1"}`,                                 // a type error
-	`{"type":null,"seq":1}`,                                     // null
-	`{"type":"pong","seq":1,"data":null}`,                       // null data
-	`{"type":"pong","seq":1,"data":[]}`,                         // data not an object
-	`{"type":"pong","seq":1,"data":{"result":null}}`,            // null result
-	`{"type":"pong","seq":1,"data":{"timings":{"db_ms":null}}}`, // null timing
-	`{"type":"pong","seq":1} x`,                                 // data after the object
-	`{"type":"pong","seq":1,}`,                                  // a trailing comma
-	`{"type":"pong","seq":01}`,                                  // a leading zero
-	"{\"type\":\"p\xffng\",\"seq\":1}",                          // invalid UTF-8
-	"{\"type\":\"p\tng\",\"seq\":1}",                            // a control byte
-	`{"type":"pong","seq":1,"data":{"x":"\q"}}`,                 // a bad escape in a skipped value
-	`{"type":"pong","seq":1,"data":{"x":tru}}`,                  // a bad literal
-	`{"type":"pong","seq":1,"data":{"x":-}}`,                    // a bad number
+	`{"Type":"pong","seq":1,"data":{}}`,                               // a name in another case
+	`{"type":"pong","seq":1,"data":{"Nonce":"n"}}`,                    // the same in data
+	`{"type":"pong","seq":1,"data":{"nonce":"n","nonce":"m"}}`,        // a name twice
+	`{"type":"pong","type":"x","seq":1}`,                              // the same in the envelope
+	`{"type":"pong","seq":1,"data":{"tool-name":"n"}}`,                // a near miss
+	`{"type":"pong","seq":1,"data":{"ſeq":"n"}}`,                      // bytes outside ASCII in a name
+	`{"type":"pong","seq":1,"data":{"nonce":"\ud83d"}}`,               // a surrogate alone
+	`{"type":"pong","seq":1,"data":{"nonce":"\ude00\ud83d"}}`,         // a pair the wrong way round
+	`{"type":"pong","seq":1,"data":{"nonce":"\ud83d\u0041"}}`,         // a surrogate and no pair
+	`{"\u0074ype":"pong","seq":1}`,                                    // an escape in a name
+	`{"type":"pong","seq":1,"timestamp":"2026\u002d12-07T09:00:00Z"}`, // an escape in a time
+	`{"type":"pong","seq":1.0}`,                                       // seq not written as an integer
+	`{"type":"pong","seq":1e2}`,                                       // nor here
+	`{"type":"pong","seq":99999999999999999999}`,                      // nor fitting an int64
+	`{"type":"pong","seq":"1"}`,                                       // a type error
+	`{"type":null,"seq":1}`,                                           // null
+	`{"type":"pong","seq":1,"data":null}`,                             // null data
+	`{"type":"pong","seq":1,"data":[]}`,                               // data not an object
+	`{"type":"pong","seq":1,"data":{"result":null}}`,                  // null result
+	`{"type":"pong","seq":1,"data":{"timings":{"db_ms":null}}}`,       // null timing
+	`{"type":"pong","seq":1} x`,                                       // data after the object
+	`{"type":"pong","seq":1,}`,                                        // a trailing comma
+	`{"type":"pong","seq":01}`,                                        // a leading zero
+	"{\"type\":\"p\xffng\",\"seq\":1}",                                // invalid UTF-8
+	"{\"type\":\"p\tng\",\"seq\":1}",                                  // a control byte
+	`{"type":"pong","seq":1,"data":{"x":"\q"}}`,                       // a bad escape in a skipped value
+	`{"type":"pong","seq":1,"data":{"x":tru}}`,                        // a bad literal
+	`{"type":"pong","seq":1,"data":{"x":-}}`,                          // a bad number
 	`[1]`,
 	``,
 	`{"type":"pong","seq":1,"data":{"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`, // deeper than the fast path goes
@@ -127,4 +137,65 @@ func FuzzFastDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { fastAgrees(t, b) })
+}
+
+var plainLogins = []string{
+	`{"access_token":"eyJ.a.b","token_type":"bearer","expires_in":900,"user":{"id":"u1","email":"a@example.test"}}`,
+	`{"user":{"email":"a@example.test","id":"u1","created_at":"2026-12-07T09:00:00Z"},"refresh_token":"r","access_token":"t"}`,
+	`{}`,
+}
+
+var otherLogins = []string{
+	`{"Access_Token":"t","user":{"id":"u1"}}`,    // another case
+	`{"access_token":"t","user":{"ID":"u1"}}`,    // the same in user
+	`{"access_token":"t","access_token":"u"}`,    // twice
+	`{"access_token":"t","expires_in":"900"}`,    // a type error
+	`{"access_token":"t","expires_in":900.5}`,    // not an integer
+	`{"access_token":null}`,                      // null
+	`{"access_token":"t","user":null}`,           // null user
+	`{"access_token":"t\u0041","user":{"id":1}}`, // an escape
+	`{"access_token":"t"} {}`,                    // data after it
+}
+
+func TestFastLoginReply(t *testing.T) {
+	for _, in := range plainLogins {
+		if !fastLoginAgrees(t, []byte(in)) {
+			t.Errorf("fastLoginReply(%s) declined; want it taken", in)
+		}
+	}
+	for _, in := range otherLogins {
+		if fastLoginAgrees(t, []byte(in)) {
+			t.Errorf("fastLoginReply(%s) took it; want it left to the general decoder", in)
+		}
+	}
+}
+
+// fastLoginAgrees reports whether fastLoginReply took b; when it did,
+// the general decoder and encoding/json must read b without error and
+// alike.
+func fastLoginAgrees(t *testing.T, b []byte) bool {
+	t.Helper()
+	var fast, general, std protocol.LoginReply
+	if !fastLoginReply(b, &fast) {
+		return false
+	}
+	if err := jsonv1.Unmarshal(b, &general); err != nil {
+		t.Fatalf("fastLoginReply took %q, which the general decoder refuses: %v", b, err)
+	}
+	if err := json.Unmarshal(b, &std); err != nil {
+		t.Fatalf("fastLoginReply took %q, which encoding/json refuses: %v", b, err)
+	}
+	if fast != general || fast != std {
+		t.Fatalf("fastLoginReply(%q) = %+v; the general decoder reads %+v, encoding/json %+v", b, fast, general, std)
+	}
+	return true
+}
+
+// FuzzFastLoginReply: whatever the fast path takes, the general decoder
+// and encoding/json read alike.
+func FuzzFastLoginReply(f *testing.F) {
+	for _, s := range append(plainLogins, otherLogins...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { fastLoginAgrees(t, b) })
 }

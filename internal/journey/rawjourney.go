@@ -47,9 +47,12 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		return
 	}
 	var lr protocol.LoginReply
-	if err := jsonv1.Unmarshal(r.body, &lr); err != nil {
-		u.fail(&Error{Kind: FailProtocol, Phase: PhaseLogin, Message: what + ": reply is not the expected JSON: " + err.Error(), Sample: sample(r.body)})
-		return
+	if !fastLoginReply(r.body, &lr) { // not in the plain form: read as encoding/json would
+		lr = protocol.LoginReply{}
+		if err := jsonv1.Unmarshal(r.body, &lr); err != nil {
+			u.fail(&Error{Kind: FailProtocol, Phase: PhaseLogin, Message: what + ": reply is not the expected JSON: " + err.Error(), Sample: sample(r.body)})
+			return
+		}
 	}
 	sess, e := sessionOf(lr)
 	if e != nil {
