@@ -25,16 +25,26 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 	if !good {
 		return r, false, false
 	}
-	hdr := make(http.Header, 8)
+	// The values are pieces of one string of the head, and each name's
+	// first value a piece of one slice, as textproto makes them.
+	lines := bytes.Count(rest, []byte("\r\n")) + 1
+	hdr := make(http.Header, lines)
+	strs := make([]string, lines)
+	text := string(rest)
 	length := int64(-1)
-	for len(rest) > 0 {
-		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+	for at := 0; at < len(text); {
+		l := rest[at:]
+		if k := bytes.Index(l, []byte("\r\n")); k >= 0 {
+			l = l[:k]
+		}
+		lineAt := at
+		at += len(l) + 2
 		colon := bytes.IndexByte(l, ':')
 		if colon <= 0 || !isToken(l[:colon]) {
 			return r, false, false
 		}
-		v := trimSpaceTab(l[colon+1:])
+		raw := l[colon+1:]
+		v := trimSpaceTab(raw)
 		if !plainValue(v) {
 			return r, false, false
 		}
@@ -52,7 +62,15 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 				return r, false, false
 			}
 		}
-		hdr[key] = append(hdr[key], string(v))
+		vAt := lineAt + colon + 1 + len(raw) - len(bytes.TrimLeft(raw, " \t"))
+		value := text[vAt : vAt+len(v)]
+		if vv := hdr[key]; vv == nil {
+			vv, strs = strs[:1:1], strs[1:]
+			vv[0] = value
+			hdr[key] = vv
+		} else {
+			hdr[key] = append(vv, value)
+		}
 	}
 	resp := &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr, Body: http.NoBody}
