@@ -101,7 +101,7 @@ for i in $(seq "$runs"); do
       awk -v i="$i" -v ph="$ph" -v pair="$pair" -v x="$x" -v y="$y" 'BEGIN { printf "run %s %-20s %-11s %9.3f ms %9.3f ms  diff_us %+8.1f  ratio %s\n", i, pair, ph, x, y, (x - y) * 1000, (y > 0 ? sprintf("%.3f", x / y) : "inf") }'
     done
   done
-  lag="$(jq -r '.scenarios[] | select(.name=="integrated") | "p50 \(.phases.read_lag.p50_ms) ms, p99 \(.phases.read_lag.p99_ms) ms"' "$dir/report/results.json")"
+  lag="$(jq -r '.scenarios[] | select(.name=="integrated") | "p50 \(.phases.read_lag.p50_ms) ms, p99 \(.phases.read_lag.p99_ms) ms; ws_ready seen in \(.phases.ws_ready.count // 0), unseen in \(.metrics.counters.ws_ready_unseen // 0)"' "$dir/report/results.json")"
   echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag $lag"
   [ -s "$dir/tap.txt" ] && echo "run $i tap: $(tail -1 "$dir/tap.txt")"
 done | tee "$out/runs.txt"

@@ -59,6 +59,7 @@ type auser struct {
 	st       astate
 	dialed   time.Time // when the dial began,
 	upgraded time.Time // and when the upgrade ended
+	upLag    time.Duration // how late the 101 was read after it arrived (raw path; 0 unknown)
 	runs     []*inflight
 	sentN    int // requests sent
 	answered int
@@ -210,6 +211,11 @@ func (u *auser) message(text bool, payload []byte, at time.Time) {
 	}
 }
 
+// readySplitLag is how late after its arrival a 101 may be read for the
+// journey to time ws_ready: a gap longer than this is seen whatever it
+// is; a shorter one only when it is longer than the 101's own wait.
+var readySplitLag = 30 * time.Microsecond // a var for tests
+
 // hello takes connection_established, then waits out the settling or
 // sends the first request.
 func (u *auser) hello(f *Frame, payload []byte, at time.Time) {
@@ -217,10 +223,18 @@ func (u *auser) hello(f *Frame, payload []byte, at time.Time) {
 		u.over(&Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(payload)})
 		return
 	}
-	// Never below 0: on the usual path the 101's time is when gobwas's read
-	// of it returned, and a frame that arrived before then but was read
-	// after, by an epoll loop, carries its arrival time.
-	u.sample(PhaseWSReady, max(at.Sub(u.upgraded), 0))
+	// Only a frame that arrived after the 101 splits the two: one read
+	// with both, or (the usual path) a 101 timed when gobwas's read of
+	// it returned and a frame read later by an epoll loop with its
+	// earlier arrival time, leaves the split unseen (Result.ReadyUnseen).
+	// And only a 101 read promptly: one read late is seen apart only
+	// when the frame came later still, and such journeys alone would
+	// make the gap out longer than it is.
+	if at.After(u.upgraded) && u.upLag < readySplitLag {
+		u.sample(PhaseWSReady, at.Sub(u.upgraded))
+	} else {
+		u.res.ReadyUnseen = true
+	}
 	if u.clk = newClockSync(u.dialed, at, f.ServerTime); u.clk.ok {
 		u.res.ClockOffset = ClockOffset(u.dialed, at, f.ServerTime)
 	}

@@ -138,7 +138,7 @@ func TestRunStateMachineEnds(t *testing.T) {
 			if res.Err == nil || res.Err.Kind != tc.kind || res.Err.Phase != tc.phase || res.Err.CloseCode != tc.closeCode {
 				t.Fatalf("Err = %v; want %s in %s (close %d)", res.Err, tc.kind, tc.phase, tc.closeCode)
 			}
-			readied := false
+			readied := res.ReadyUnseen // connection_established came with the 101
 			for _, s := range res.Phases {
 				readied = readied || s.Name == PhaseWSReady
 			}

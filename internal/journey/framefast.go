@@ -37,7 +37,7 @@ type fastScan struct {
 	b  []byte
 	i  int
 	ok bool
-	dc *decoder              // what a frame's members are read into
+	dc *decoder             // what a frame's members are read into
 	lr *protocol.LoginReply // what a login reply's are
 }
 

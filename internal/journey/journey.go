@@ -193,6 +193,14 @@ type Result struct {
 	// measured where goldenpath reads the socket itself (Linux, plain
 	// TCP: the epoll loops); 0 elsewhere.
 	ReadLag time.Duration
+	// ReadyUnseen is true when the HTTP 101 and connection_established
+	// could not be told apart in time: they came in one read, so with one
+	// arrival time (the kernel keeps the later segment's when it merges
+	// two still unread), or the 101 was timed by another clock than the
+	// frame (the usual path) and came out later. The journey then has no
+	// PhaseWSReady sample, rather than a 0 nobody measured, and its
+	// PhaseWSConnect runs to that one time: at most the gap long.
+	ReadyUnseen bool
 	// Err is the failure that ended the journey, nil when it completed.
 	Err *Error
 	// Violations are the protocol breaches found, at most 64; the rest are

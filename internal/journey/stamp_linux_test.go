@@ -3,10 +3,14 @@
 package journey
 
 import (
+	"bufio"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gobwas/ws"
 
 	"golang.org/x/sys/unix"
 )
@@ -228,5 +232,88 @@ func TestRawPhaseTimedToArrival(t *testing.T) {
 	}
 	if r.ReadLag < 250*time.Millisecond {
 		t.Errorf("ReadLag %v; the reply waited at least 250 ms for the held loop", r.ReadLag)
+	}
+}
+
+// TestWSReadySeenOnlyApart: a 101 and connection_established written in
+// one piece arrive with one time, so the journey records no ws_ready
+// (ReadyUnseen) rather than a 0; written 30 ms apart, ws_ready is those
+// 30 ms; and apart, but with the 101 read late (the loops held as it
+// comes), the split is not taken either: such journeys alone would make
+// the gap out longer than it is.
+func TestWSReadySeenOnlyApart(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops")
+	}
+	okLogin := func(c net.Conn, _, _ int) bool {
+		_, err := c.Write([]byte(loginReply()))
+		return err == nil
+	}
+	holdLoops := func() {
+		for _, p := range pollers.ps {
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := p.watch(fds[0], stall{100 * time.Millisecond}, false); err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = unix.Write(fds[1], []byte{1})
+			t.Cleanup(func() { p.remove(fds[0]); closeFD(fds[0]); closeFD(fds[1]) })
+		}
+		time.Sleep(20 * time.Millisecond) // the loops are held now
+	}
+	upgradeThen := func(gap time.Duration, late bool) func(net.Conn, *http.Request) {
+		return func(c net.Conn, req *http.Request) {
+			if late {
+				holdLoops()
+			}
+			if gap == 0 {
+				_, _ = c.Write(append([]byte(accept101(req)), established()...))
+			} else {
+				_, _ = c.Write([]byte(accept101(req)))
+				time.Sleep(gap)
+				_, _ = c.Write(established())
+			}
+			_, _ = ws.ReadFrame(bufio.NewReader(c)) // the request
+			_, _ = c.Write(closeFrame(1011))
+			hold(c)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		gap      time.Duration
+		late     bool
+		splitLag time.Duration
+		unseen   bool
+	}{
+		{"together", 0, false, readySplitLag, true},
+		{"apart", 30 * time.Millisecond, false, time.Second, false}, // whatever this machine's wake-up takes
+		{"apart, the 101 read late", 300 * time.Millisecond, true, readySplitLag, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(was time.Duration) { readySplitLag = was }(readySplitLag)
+			readySplitLag = tc.splitLag
+			r := runRaw(t, (&scripted{login: okLogin, up: upgradeThen(tc.gap, tc.late)}).start(t), onlyHello)
+			if !throughHello(r) {
+				t.Fatalf("journey failed before its request: %v", r.Err)
+			}
+			var ready []time.Duration
+			for _, ph := range r.Phases {
+				if ph.Name == PhaseWSReady {
+					ready = append(ready, ph.D)
+				}
+			}
+			switch {
+			case r.ReadyUnseen != tc.unseen:
+				t.Fatalf("ReadyUnseen = %v (ws_ready %v); want %v", r.ReadyUnseen, ready, tc.unseen)
+			case tc.unseen && len(ready) != 0:
+				t.Fatalf("ws_ready %v recorded; want none", ready)
+			case !tc.unseen && (len(ready) != 1 || ready[0] < tc.gap*9/10):
+				t.Fatalf("ws_ready %v; want one sample of about %v", ready, tc.gap)
+			}
+		})
 	}
 }

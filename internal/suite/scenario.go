@@ -66,6 +66,10 @@ const (
 	// CounterGeneratorCPUUS is goldenpath's own CPU time (user + system)
 	// while the scenario ran, in microseconds.
 	CounterGeneratorCPUUS = "generator_cpu_us"
+	// CounterWSReadyUnseen counts the journeys whose HTTP 101 and
+	// connection_established could not be told apart in time
+	// ([journey.Result.ReadyUnseen]): they have no ws_ready sample.
+	CounterWSReadyUnseen = "ws_ready_unseen"
 	// CounterTargetPeakRSS is the target's peak resident memory during the
 	// scenario, in bytes, when the target can be watched.
 	CounterTargetPeakRSS = "target_peak_rss"
@@ -350,6 +354,9 @@ func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.R
 	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
 	if res.ReadLag > 0 {
 		r.set.Record(PhaseReadLag, res.ReadLag)
+	}
+	if res.ReadyUnseen {
+		r.set.Add(CounterWSReadyUnseen, 1)
 	}
 	recordChat(r.set, res, r.env.SLA)
 	var handshake time.Duration

@@ -92,11 +92,16 @@ func TestEnvScenarioOnTheReferenceBackend(t *testing.T) {
 			t.Errorf("Scenario phase %s has %d samples; want 4, one per journey", p, got)
 		}
 	}
-	for _, p := range []string{journey.PhaseDBOperation, journey.PhaseWSConnect, journey.PhaseWSReady, journey.PhaseResponseDelivery,
+	for _, p := range []string{journey.PhaseDBOperation, journey.PhaseWSConnect, journey.PhaseResponseDelivery,
 		"server_factory", "server_execution", "server_http_auth", "server_http_app"} {
 		if sc.Phases[p].Count == 0 {
 			t.Errorf("Scenario phases %v lack %s", keys(sc.Phases), p)
 		}
+	}
+	// Each journey's ws_ready is a sample or, when its 101 and
+	// connection_established came in one read, counted as unseen.
+	if got, unseen := sc.Phases[journey.PhaseWSReady].Count, sc.Metrics.Counters[CounterWSReadyUnseen]; got+unseen != 4 {
+		t.Errorf("ws_ready: %d samples and %d unseen; want 4 in all, one per journey", got, unseen)
 	}
 	for p := range sc.Phases {
 		if strings.HasSuffix(p, "_ms") {
