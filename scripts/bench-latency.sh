@@ -10,7 +10,9 @@
 #   plain       bench/plainclient: net/http and gorilla/websocket, what a user would write; each
 #               reply and frame timed when its read returned
 #   wire        bench/wireclient: the socket read by hand, each frame by its exact length, timed
-#               as goldenpath times them (the kernel's arrival time)
+#               as goldenpath times them (the kernel's arrival time); its users share their
+#               kept-alive API connections as goldenpath's do (-shared-api; WIRE_FLAGS= gives each
+#               user its own, which a server at its limit answers more slowly: a different load)
 #   wire_read   bench/wireclient's readings by the other clock: when the read returned
 # and the reference they are all judged against:
 #   tap_*       bench/wiretap: the packets on loopback (an AF_PACKET capture of the server's port),
@@ -86,7 +88,7 @@ for i in $(seq "$runs"); do
   fi
   $pin "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
   plain_pid=$!
-  $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" >"$dir/wire.txt" &
+  $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" ${WIRE_FLAGS-"-shared-api"} >"$dir/wire.txt" &
   wire_pid=$!
   $pin "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
     --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true

@@ -119,19 +119,59 @@ type client struct {
 	host, base string
 	api        *timedConn // kept-alive for the API
 	apiR       *bufio.Reader
+	pool       *apiPool // when the users share their API connections
 }
 
-// call sends one JSON request on the user's kept-alive connection and
-// decodes a reply of status want into out.
-func (c *client) call(method, path, token string, body any, want int, out any) error {
+// apiPool is the users' kept-alive API connections, shared, the last put
+// back taken first: -shared-api, the way goldenpath keeps its own.
+type apiPool struct {
+	mu   sync.Mutex
+	idle []*client // a client holding only its api and apiR
+}
+
+func (p *apiPool) take() *client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return c
+	}
+	return &client{}
+}
+
+func (p *apiPool) put(c *client) {
+	p.mu.Lock()
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// call sends one JSON request on the user's kept-alive connection (or
+// one of the shared ones) and decodes a reply of status want into out;
+// it returns the reply's times.
+func (c *client) call(method, path, token string, body any, want int, out any) (stamp, error) {
+	conn := c
+	if c.pool != nil {
+		conn = c.pool.take()
+		conn.host, conn.base = c.host, c.base
+		defer func() {
+			if conn.api != nil {
+				c.pool.put(conn)
+			}
+		}()
+	}
+	return conn.callOn(method, path, token, body, want, out)
+}
+
+func (c *client) callOn(method, path, token string, body any, want int, out any) (stamp, error) {
 	if c.api == nil {
 		nc, err := net.Dial("tcp", c.host)
 		if err != nil {
-			return err
+			return stamp{}, err
 		}
 		if c.api, err = newTimedConn(nc); err != nil {
 			nc.Close()
-			return err
+			return stamp{}, err
 		}
 		c.apiR = bufio.NewReader(c.api)
 	}
@@ -142,27 +182,28 @@ func (c *client) call(method, path, token string, body any, want int, out any) e
 	}
 	if _, err := c.api.Write(append([]byte(req+"\r\n"), b...)); err != nil {
 		c.drop()
-		return err
+		return stamp{}, err
 	}
 	resp, err := http.ReadResponse(c.apiR, nil)
 	if err != nil {
 		c.drop()
-		return err
+		return stamp{}, err
 	}
 	rb, err := io.ReadAll(resp.Body)
+	at := c.api.stamp()
 	if err != nil || resp.Close {
 		c.drop()
 	}
 	if err != nil {
-		return err
+		return at, err
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		return at, fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
 	}
 	if out != nil {
-		return json.Unmarshal(rb, out)
+		return at, json.Unmarshal(rb, out)
 	}
-	return nil
+	return at, nil
 }
 
 func (c *client) drop() {
@@ -326,11 +367,12 @@ func journey(c *client, email, password string, n int, t clocks) bool {
 	var lr struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := c.call(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &lr); err != nil {
+	loggedIn, err := c.call(http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK, &lr)
+	if err != nil {
 		return false
 	}
 	mine := newClocks()
-	mine.add("login", begin, c.api.stamp())
+	mine.add("login", begin, loggedIn)
 	dialed := time.Now()
 	ws, err := c.dial(lr.AccessToken)
 	if err != nil {
@@ -424,7 +466,12 @@ func main() {
 	target := flag.String("target", "http://127.0.0.1:8080", "base URL of a PROTOCOL v1 server (plain http)")
 	users := flag.Int("users", 25, "concurrent users")
 	duration := flag.Duration("duration", 10*time.Second, "how long the load runs")
+	shared := flag.Bool("shared-api", false, "the users share their kept-alive API connections, the last put back taken first, as goldenpath keeps its own (else one each)")
 	flag.Parse()
+	var pool *apiPool
+	if *shared {
+		pool = new(apiPool)
+	}
 	u, err := url.Parse(*target)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		log.Fatalf("-target %q: want http://host:port", *target)
@@ -435,9 +482,9 @@ func main() {
 	emails := make([]string, *users)
 	const password = "wire-password-1"
 	for i := range clients {
-		clients[i] = &client{host: u.Host, base: base}
+		clients[i] = &client{host: u.Host, base: base, pool: pool}
 		emails[i] = fmt.Sprintf("wire-%x-%d@example.test", tag, i)
-		if err := clients[i].call(http.MethodPost, "/api/v1/auth/register", "", map[string]string{"email": emails[i], "password": password}, http.StatusCreated, nil); err != nil {
+		if _, err := clients[i].call(http.MethodPost, "/api/v1/auth/register", "", map[string]string{"email": emails[i], "password": password}, http.StatusCreated, nil); err != nil {
 			log.Fatalf("register %s: %v", emails[i], err)
 		}
 	}
