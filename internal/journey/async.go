@@ -57,8 +57,8 @@ type auser struct {
 	done     func(*Result)
 	c        *wsconn
 	st       astate
-	dialed   time.Time // when the dial began,
-	upgraded time.Time // and when the upgrade ended
+	dialed   time.Time     // when the dial began,
+	upgraded time.Time     // and when the upgrade ended
 	upLag    time.Duration // how late the 101 was read after it arrived (raw path; 0 unknown)
 	runs     []*inflight
 	sentN    int // requests sent

@@ -33,7 +33,8 @@
 // Every duration is measured on the monotonic clock (an arrival the
 // kernel noted is the read's monotonic time less the lag between the two,
 // itself read on the wall clock) and named by a Phase constant: [PhaseLogin], [PhaseWSConnect] (dial start to HTTP 101),
-// [PhaseWSReady] (101 to connection_established), [PhaseFirstEvent]
+// [PhaseWSReady] (101 to connection_established; none when the two came
+// in one read, see [Result.ReadyUnseen]), [PhaseFirstEvent]
 // (request sent to agent_started: the server took the request),
 // [PhaseFirstToken] (request sent to the first agent_thinking, the first
 // content of the model: time to first token), [PhaseAgentExecution]
