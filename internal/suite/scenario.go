@@ -29,6 +29,7 @@ import (
 	"github.com/goldenpath-dev/goldenpath/internal/load"
 	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/monitor"
+	"github.com/goldenpath-dev/goldenpath/internal/procs"
 	"github.com/goldenpath-dev/goldenpath/internal/results"
 )
 
@@ -150,14 +151,14 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 			}
 		}()
 	}
-	cpu0, cpuOK := processCPU()
+	cpu0, cpuOK := procs.ProcessCPU()
 	// The users in a journey each second, for the report's active users:
 	// read at each journey's start (the peaks) and polled (the seconds
 	// in which none starts).
 	stopActive := set.Poll(results.GaugeActiveUsers, 250*time.Millisecond, rec.active.Load)
 	st, err := load.Run(ctx, plan, rec, load.WithLive(live))
 	stopActive()
-	if cpu1, ok := processCPU(); ok && cpuOK {
+	if cpu1, ok := procs.ProcessCPU(); ok && cpuOK {
 		// goldenpath's own CPU while the scenario ran: what a journey costs
 		// the generator (the whole process: the engine, the journeys, the
 		// monitor's scrapes).
