@@ -58,7 +58,7 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 		case "Transfer-Encoding", "Trailer", "Pragma": // net/http's own handling
 			return r, false, false
 		case "Connection":
-			if bytes.Contains(bytes.ToLower(v), []byte("close")) {
+			if containsFold(v, "close") {
 				return r, false, false
 			}
 		}
@@ -118,6 +118,20 @@ func statusLine(line []byte) (code int, status string, ok bool) {
 		}
 	}
 	return code, string(s), true
+}
+
+// containsFold reports whether b holds lower (lower-case ASCII) in any
+// case, without a lower-cased copy of b.
+func containsFold(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		j := 0
+		for ; j < len(lower) && b[i+j]|0x20 == lower[j]; j++ {
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // isToken reports whether b is an RFC 9110 token (a header's name).

@@ -186,6 +186,30 @@ func (s stall) ready(fd int, _ uint32, rx *rxbuf) {
 	time.Sleep(s.d)
 }
 
+// holdLoops puts a stall of d in every epoll loop's set; hold pokes them
+// all and returns once they are held (20 ms later).
+func holdLoops(t *testing.T, d time.Duration) (holdAll func()) {
+	t.Helper()
+	var pokes []int
+	for _, p := range pollers.ps {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.watch(fds[0], stall{d}, false); err != nil {
+			t.Fatal(err)
+		}
+		pokes = append(pokes, fds[1])
+		t.Cleanup(func() { p.remove(fds[0]); closeFD(fds[0]); closeFD(fds[1]) })
+	}
+	return func() {
+		for _, fd := range pokes {
+			_, _ = unix.Write(fd, []byte{1})
+		}
+		time.Sleep(20 * time.Millisecond) // the loops are held now
+	}
+}
+
 // A journey's phase runs to when its reply arrived, not to when a busy
 // loop got to it; the wait is the journey's ReadLag. Every epoll loop is
 // held for 300 ms from just before the login's reply is written, so the
@@ -194,23 +218,9 @@ func TestRawPhaseTimedToArrival(t *testing.T) {
 	if !pollable() {
 		t.Skip("no epoll loops")
 	}
-	var pokes []int
-	for _, p := range pollers.ps {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.watch(fds[0], stall{300 * time.Millisecond}, false); err != nil {
-			t.Fatal(err)
-		}
-		pokes = append(pokes, fds[1])
-		t.Cleanup(func() { p.remove(fds[0]); closeFD(fds[0]); closeFD(fds[1]) })
-	}
+	holdAll := holdLoops(t, 300*time.Millisecond)
 	s := &scripted{login: func(c net.Conn, _, _ int) bool {
-		for _, fd := range pokes {
-			_, _ = unix.Write(fd, []byte{1})
-		}
-		time.Sleep(20 * time.Millisecond) // the loops are held now
+		holdAll()
 		_, err := c.Write([]byte(loginReply()))
 		return err == nil
 	}}
@@ -249,26 +259,11 @@ func TestWSReadySeenOnlyApart(t *testing.T) {
 		_, err := c.Write([]byte(loginReply()))
 		return err == nil
 	}
-	holdLoops := func() {
-		for _, p := range pollers.ps {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if err := p.watch(fds[0], stall{100 * time.Millisecond}, false); err != nil {
-				t.Error(err)
-				return
-			}
-			_, _ = unix.Write(fds[1], []byte{1})
-			t.Cleanup(func() { p.remove(fds[0]); closeFD(fds[0]); closeFD(fds[1]) })
-		}
-		time.Sleep(20 * time.Millisecond) // the loops are held now
-	}
+	holdAll := holdLoops(t, 100*time.Millisecond)
 	upgradeThen := func(gap time.Duration, late bool) func(net.Conn, *http.Request) {
 		return func(c net.Conn, req *http.Request) {
 			if late {
-				holdLoops()
+				holdAll()
 			}
 			if gap == 0 {
 				_, _ = c.Write(append([]byte(accept101(req)), established()...))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/goldenpath-dev/goldenpath/internal/journey"
 	"github.com/goldenpath-dev/goldenpath/internal/load"
+	"github.com/goldenpath-dev/goldenpath/internal/procs"
 	"github.com/goldenpath-dev/goldenpath/internal/suite"
 )
 
@@ -69,9 +70,9 @@ func BenchmarkObserverJourneyParallel(b *testing.B) {
 // returns reports it per operation as cpu-ns/op, which other processes
 // on a shared machine do not inflate as they do ns/op (wall time).
 func cpuPerOp(b *testing.B) func() {
-	start, ok := processCPU()
+	start, ok := procs.ProcessCPU()
 	return func() {
-		if end, ok2 := processCPU(); ok && ok2 && b.N > 0 {
+		if end, ok2 := procs.ProcessCPU(); ok && ok2 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
