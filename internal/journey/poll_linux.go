@@ -18,7 +18,7 @@ import (
 
 // poller is one epoll loop: a goroutine that waits, parked in Go's
 // netpoller, until some of the sockets in its epoll set are ready, then
-// reads each ready one (level-triggered, up to 64 KiB at a time into one
+// reads each ready one (edge-triggered, up to 64 KiB at a time into one
 // buffer of its own). A connected user so holds no goroutine, no stack and
 // no read buffer while it waits (docs/benchmarks.md, issue 11).
 type poller struct {
@@ -35,6 +35,8 @@ type poller struct {
 // read buffer, valid only during the call.
 type pollee interface {
 	ready(fd int, events uint32, rx *rxbuf)
+	// wants is the events fd is watched for now (watchEvents).
+	wants() uint32
 }
 
 var pollers struct {
@@ -125,11 +127,31 @@ func (p *poller) handOver(fd int, pe pollee) {
 	p.mu.Unlock()
 }
 
+// watchEvents is what a socket is watched for: readable (and shut by
+// the peer), and writable too when out. Edge-triggered: an event is
+// reported once per change, so a loop need not ask epoll_wait again
+// after reading what it reported (a level-triggered set reports every
+// socket it read once more, and each such call polls them all again). A
+// read that leaves bytes behind, or data read ahead of an end, is
+// rearmed (poller.rearm) so that the rest is reported.
 func watchEvents(out bool) uint32 {
 	if out {
-		return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLOUT
+		return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLOUT | unix.EPOLLET
 	}
-	return unix.EPOLLIN | unix.EPOLLRDHUP
+	return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+}
+
+// rearm asks epoll to look at fd again, for whoever has it now: what a
+// read left unread is reported as a new event.
+func (p *poller) rearm(fd int32) {
+	p.mu.Lock()
+	pe := p.conns[fd]
+	p.mu.Unlock()
+	if pe == nil {
+		return // closed: its socket left the set
+	}
+	ev := unix.EpollEvent{Events: pe.wants(), Fd: fd}
+	_ = rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 }
 
 // remove forgets fd, which the caller closes right after.
@@ -143,7 +165,9 @@ func (p *poller) remove(fd int) {
 }
 
 // loop waits, parked in Go's netpoller, until the epoll set has ready
-// sockets, then reads each one once, as long as epoll_wait finds some.
+// sockets, then reads each one once. It asks again at once only when
+// epoll_wait filled its list; otherwise whatever became ready since makes
+// the set readable anew, and Go's netpoller wakes the loop for it.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
 	rx := newRxbuf(64 << 10)
@@ -156,15 +180,23 @@ func (p *poller) loop() {
 			return false // nothing ready: wait until the set is readable
 		}
 		for i := range n {
-			fd := events[i].Fd
+			fd, ev := events[i].Fd, events[i].Events
 			p.mu.Lock()
 			pe := p.conns[fd]
 			p.mu.Unlock()
-			if pe != nil {
-				pe.ready(int(fd), events[i].Events, rx)
+			if pe == nil {
+				continue
+			}
+			rx.n = -1
+			pe.ready(int(fd), ev, rx)
+			// Edge-triggered: a full buffer may have left bytes behind,
+			// and the end that came with data (the peer shut its side)
+			// is only read after it.
+			if rx.n == len(rx.b) || (rx.n > 0 && ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0) {
+				p.rearm(fd)
 			}
 		}
-		return true
+		return n == len(events)
 	}
 	for {
 		if err := p.rc.Read(harvest); err != nil {
@@ -172,6 +204,8 @@ func (p *poller) loop() {
 		}
 	}
 }
+
+func (c *wsconn) wants() uint32 { return watchEvents(false) }
 
 // ready reads what fd has, under c.mu; a stale event (c moved on, or
 // fd now another connection's) reads nothing it should not.

@@ -285,6 +285,12 @@ func (h *hconn) flush() {
 	}
 }
 
+func (h *hconn) wants() uint32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return watchEvents(len(h.out) > 0)
+}
+
 // ready is an event of h's socket, on its loop.
 func (h *hconn) ready(fd int, events uint32, rx *rxbuf) {
 	h.mu.Lock()

@@ -31,6 +31,7 @@ const maxLag = time.Minute
 // into it; one per loop, used only by it.
 type rxbuf struct {
 	b   []byte
+	n   int       // what the last read returned (-1 on error), for the loop (rearm)
 	oob [8]uint64 // the control messages, 8-byte aligned as cmsghdr wants
 	iov unix.Iovec
 	msg unix.Msghdr
@@ -56,6 +57,10 @@ func (r *rxbuf) read(fd int) (n int, at time.Time, lag time.Duration, err error)
 	m, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 	at = time.Now()
 	n, err = rawResult(m, e)
+	r.n = n
+	if err != nil {
+		r.n = -1
+	}
 	if n <= 0 {
 		return n, at, 0, err
 	}

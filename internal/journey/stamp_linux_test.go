@@ -186,6 +186,8 @@ func (s stall) ready(fd int, _ uint32, rx *rxbuf) {
 	time.Sleep(s.d)
 }
 
+func (stall) wants() uint32 { return watchEvents(false) }
+
 // holdLoops puts a stall of d in every epoll loop's set; hold pokes them
 // all and returns once they are held (20 ms later).
 func holdLoops(t *testing.T, d time.Duration) (holdAll func()) {
