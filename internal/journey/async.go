@@ -57,9 +57,8 @@ type auser struct {
 	done     func(*Result)
 	c        *wsconn
 	st       astate
-	dialed   time.Time     // when the dial began,
-	upgraded time.Time     // and when the upgrade ended
-	upLag    time.Duration // how late the 101 was read after it arrived (raw path; 0 unknown)
+	dialed   time.Time // when the dial began,
+	upgraded time.Time // and when the upgrade ended
 	runs     []*inflight
 	sentN    int // requests sent
 	answered int
@@ -211,11 +210,6 @@ func (u *auser) message(text bool, payload []byte, at time.Time) {
 	}
 }
 
-// readySplitLag is how late after its arrival a 101 may be read for the
-// journey to time ws_ready: a gap longer than this is seen whatever it
-// is; a shorter one only when it is longer than the 101's own wait.
-var readySplitLag = 30 * time.Microsecond // a var for tests
-
 // hello takes connection_established, then waits out the settling or
 // sends the first request.
 func (u *auser) hello(f *Frame, payload []byte, at time.Time) {
@@ -223,14 +217,15 @@ func (u *auser) hello(f *Frame, payload []byte, at time.Time) {
 		u.over(&Error{Kind: FailProtocol, Phase: PhaseWSReady, Message: "first frame is " + strconv.Quote(f.Type) + ", want connection_established", Sample: sample(payload)})
 		return
 	}
-	// Only a frame that arrived after the 101 splits the two: one read
-	// with both, or (the usual path) a 101 timed when gobwas's read of
-	// it returned and a frame read later by an epoll loop with its
-	// earlier arrival time, leaves the split unseen (Result.ReadyUnseen).
-	// And only a 101 read promptly: one read late is seen apart only
-	// when the frame came later still, and such journeys alone would
-	// make the gap out longer than it is.
-	if at.After(u.upgraded) && u.upLag < readySplitLag {
+	// Only a frame that arrived after the 101 splits the two. Both in
+	// one segment, or merged by the kernel while the 101 waited unread
+	// (it keeps the later time), or (the usual path) a 101 timed when
+	// gobwas's read of it returned and a frame read later by an epoll
+	// loop with its earlier arrival time, leave the split unseen
+	// (Result.ReadyUnseen). The raw path reads a 101 on its own
+	// (rxbuf.readUpTo), so that a frame queued behind it, not merged,
+	// keeps its own time.
+	if at.After(u.upgraded) {
 		u.sample(PhaseWSReady, at.Sub(u.upgraded))
 	} else {
 		u.res.ReadyUnseen = true

@@ -194,9 +194,9 @@ type Result struct {
 	// TCP: the epoll loops); 0 elsewhere.
 	ReadLag time.Duration
 	// ReadyUnseen is true when the HTTP 101 and connection_established
-	// could not be told apart in time: they came in one read, so with one
-	// arrival time (the kernel keeps the later segment's when it merges
-	// two still unread), or the 101 was timed by another clock than the
+	// could not be told apart in time: they came with one arrival time
+	// (in one segment, or merged by the kernel while the 101 was still
+	// unread: it keeps the later one's), or the 101 was timed by another clock than the
 	// frame (the usual path) and came out later. The journey then has no
 	// PhaseWSReady sample, rather than a 0 nobody measured, and its
 	// PhaseWSConnect runs to that one time: at most the gap long.

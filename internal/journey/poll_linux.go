@@ -141,6 +141,10 @@ func watchEvents(out bool) uint32 {
 	return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 }
 
+// maxRereads bounds the reads a loop makes of one socket for one event
+// before it lets epoll report the rest (poller.loop).
+const maxRereads = 4
+
 // rearm asks epoll to look at fd again, for whoever has it now: what a
 // read left unread is reported as a new event.
 func (p *poller) rearm(fd int32) {
@@ -189,11 +193,24 @@ func (p *poller) loop() {
 			}
 			rx.n = -1
 			pe.ready(int(fd), ev, rx)
-			// Edge-triggered: a full buffer may have left bytes behind,
-			// and the end that came with data (the peer shut its side)
-			// is only read after it.
-			if rx.n == len(rx.b) || (rx.n > 0 && ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0) {
-				p.rearm(fd)
+			// Edge-triggered: what a read left (it filled what it asked
+			// for, or the peer's end came behind the data) is read now,
+			// by whoever has fd after it (a 101's socket is its
+			// WebSocket's), a few times; then epoll is asked to report
+			// the rest, so that one busy socket does not hold the loop.
+			for again := 0; rx.more(ev); again++ {
+				if again == maxRereads {
+					p.rearm(fd)
+					break
+				}
+				p.mu.Lock()
+				pe = p.conns[fd]
+				p.mu.Unlock()
+				if pe == nil {
+					break
+				}
+				rx.n = -1
+				pe.ready(int(fd), unix.EPOLLIN|ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR), rx)
 			}
 		}
 		return n == len(events)

@@ -3,11 +3,16 @@
 package journey
 
 import (
+	"bufio"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,4 +133,63 @@ func unread(fd int) int {
 		return -1
 	}
 	return n
+}
+
+// An upgrade's first read asks for as many bytes as the last 101 had
+// (rxbuf.readUpTo), so that a frame behind the 101 keeps its own arrival
+// time. Whatever the next 101's length, the journey must go on: the
+// loop reads at once what such a read left (edge-triggered, nothing
+// reports it again), for the hconn when its head was longer, for the
+// WebSocket when the frame came behind it in one segment.
+func TestUpgradeReadStopsAtThe101(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops here")
+	}
+	var n atomic.Int32
+	var heads []int
+	var mu sync.Mutex
+	s := &scripted{
+		login: func(c net.Conn, _, _ int) bool {
+			_, err := c.Write([]byte(loginReply()))
+			return err == nil
+		},
+		up: func(c net.Conn, req *http.Request) {
+			head := accept101(req)
+			switch n.Add(1) {
+			case 2: // longer than the first: the first read ends inside it
+				head = strings.Replace(head, "\r\n\r\n", "\r\nX-Longer: "+strings.Repeat("x", 40)+"\r\n\r\n", 1)
+			case 3: // shorter: the first read takes the frame's first bytes too
+				head = strings.Replace(head, "Connection: Upgrade\r\n", "Connection: upgrade\r\n", 1)
+				head = strings.Replace(head, "HTTP/1.1 101 Switching Protocols", "HTTP/1.1 101 OK", 1)
+			}
+			mu.Lock()
+			heads = append(heads, len(head))
+			mu.Unlock()
+			_, _ = c.Write(append([]byte(head), established()...)) // one segment
+			_, _ = ws.ReadFrame(bufio.NewReader(c))                // the request
+			_, _ = c.Write(closeFrame(1011))
+			hold(c)
+		},
+	}
+	tgt := s.start(t)
+	head := func(i int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if i < 0 || i >= len(heads) {
+			return 0
+		}
+		return heads[i]
+	}
+	for i := range 4 {
+		r := runRaw(t, tgt, onlyHello)
+		if !throughHello(r) {
+			t.Fatalf("journey %d (101 of %d bytes after one of %d): %v", i+1, head(i), head(i-1), r.Err)
+		}
+		if !r.ReadyUnseen {
+			t.Errorf("journey %d: a 101 and its frame in one segment were timed apart", i+1)
+		}
+		if got := int(rawFor(tgt).headLen.Load()); got != head(i) {
+			t.Errorf("journey %d: the next upgrade will read %d bytes first; its 101 had %d", i+1, got, head(i))
+		}
+	}
 }

@@ -97,7 +97,7 @@ func (u *auser) upgradedRaw(r reply, key string, protos []string) {
 	defer u.recoverStep()
 	u.upgraded = time.Now()
 	if r.err == nil {
-		u.upgraded, u.upLag = r.at, r.lag
+		u.upgraded = r.at
 		u.res.ReadLag = max(u.res.ReadLag, r.lag)
 		noteReply(u.ctx, r.resp.StatusCode)
 	}

@@ -5,12 +5,14 @@ package journey
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -49,6 +51,11 @@ type rawTarget struct {
 	inflight int      // exchanges under way, at most limit
 	limit    int
 	queue    []*exchange // exchanges waiting for their turn
+
+	// headLen is the length of the last 101 read: an upgrade's first read
+	// asks for that much, so that it ends with the 101 when the next one
+	// is as long, and the frame behind it is read apart (rxbuf.readUpTo).
+	headLen atomic.Int32
 }
 
 // maxIdleRaw bounds rawTarget.idle, as DefaultMaxIdleConnsPerHost does the client's.
@@ -312,7 +319,13 @@ func (h *hconn) ready(fd int, events uint32, rx *rxbuf) {
 		h.mu.Unlock()
 		return
 	}
-	n, at, lag, err := rx.read(fd)
+	want := len(rx.b)
+	if h.x != nil && h.x.upgrade && len(h.in) == 0 {
+		if l := int(h.rt.headLen.Load()); l > 0 {
+			want = l // the 101 alone, if it is as long as the last: connection_established keeps its own arrival time (ws_ready)
+		}
+	}
+	n, at, lag, err := rx.readUpTo(fd, want)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		h.mu.Unlock()
 		return
@@ -357,6 +370,7 @@ func (h *hconn) ready(fd int, events uint32, rx *rxbuf) {
 	rep := reply{parsedReply: r, at: at, lag: lag, fd: -1}
 	switch {
 	case x.upgrade && r.resp.StatusCode == http.StatusSwitchingProtocols:
+		h.rt.headLen.Store(int32(min(r.used, math.MaxInt32)))
 		rep.fd, rep.p, rep.rest = h.fd, h.p, append([]byte(nil), h.in[r.used:]...)
 		h.fd, h.in = -1, nil // the socket is done's now
 	case x.upgrade || r.resp.Close || r.used != len(h.in) || n == 0:

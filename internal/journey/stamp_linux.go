@@ -30,11 +30,15 @@ const maxLag = time.Minute
 // rxbuf is a loop's read buffer and the recvmsg(2) header that reads
 // into it; one per loop, used only by it.
 type rxbuf struct {
-	b   []byte
-	n   int       // what the last read returned (-1 on error), for the loop (rearm)
-	oob [8]uint64 // the control messages, 8-byte aligned as cmsghdr wants
-	iov unix.Iovec
-	msg unix.Msghdr
+	b     []byte
+	n     int // what the last read returned (-1 on error), for the loop (poller.loop)
+	limit int // what the last read asked for: len(b), or less (readUpTo)
+
+	lastK  int64     // the last kernel note read, in Unix nanoseconds,
+	lastAt time.Time // and the time it was taken to be
+	oob    [8]uint64 // the control messages, 8-byte aligned as cmsghdr wants
+	iov    unix.Iovec
+	msg    unix.Msghdr
 }
 
 func newRxbuf(size int) *rxbuf {
@@ -51,6 +55,16 @@ func newRxbuf(size int) *rxbuf {
 // note: the socket was not asked, or the clock stepped) when the read
 // returned, with lag 0.
 func (r *rxbuf) read(fd int) (n int, at time.Time, lag time.Duration, err error) {
+	return r.readUpTo(fd, len(r.b))
+}
+
+// readUpTo is read, of at most want bytes (1 to len(r.b)): a read that
+// stops where one message ends keeps the next one's arrival time, which
+// a read of both would lose (it takes the last segment's).
+func (r *rxbuf) readUpTo(fd int, want int) (n int, at time.Time, lag time.Duration, err error) {
+	want = min(max(want, 1), len(r.b))
+	r.limit = want
+	r.iov.SetLen(want)
 	r.msg.Control = (*byte)(unsafe.Pointer(&r.oob[0]))
 	r.msg.SetControllen(len(r.oob) * 8)
 	r.msg.Flags = 0
@@ -66,11 +80,25 @@ func (r *rxbuf) read(fd int) (n int, at time.Time, lag time.Duration, err error)
 	}
 	if k, ok := r.arrival(); ok {
 		if d := time.Duration(at.UnixNano() - k); d >= 0 && d < maxLag {
-			// at keeps its monotonic reading, moved back by the lag
-			return n, at.Add(-d), d, nil
+			// at keeps its monotonic reading, moved back by the lag. Two
+			// reads of one segment (a read that stopped inside it) give
+			// the same time: the same note, however the clocks moved in
+			// between.
+			if k != r.lastK {
+				r.lastK, r.lastAt = k, at.Add(-d)
+			}
+			return n, r.lastAt, d, nil
 		}
 	}
 	return n, at, 0, nil
+}
+
+// more reports whether fd, just read for an event ev, may still hold
+// what the read did not take: the read filled what it asked for, or the
+// peer's end came with the data (edge-triggered sockets report neither
+// again).
+func (r *rxbuf) more(ev uint32) bool {
+	return r.n == r.limit || (r.n > 0 && ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0)
 }
 
 // arrival is the SCM_TIMESTAMPNS of the last read, in Unix nanoseconds.
