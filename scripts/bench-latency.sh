@@ -28,6 +28,9 @@
 # With PIN=1 the backend runs on core 0 and the clients and the tap on core 1 (taskset), so that no
 # client's process competes with the server for its core.
 #
+# Last, each client's error against the capture of its own frames, goldenpath's beside the wire
+# client's: the server's different treatment of two clients taken out.
+#
 # Usage: [PIN=1] scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,3 +128,27 @@ for pair in $pairs; do
       }'
   done
 done
+
+# The server answers two clients' frames at moments of its own queue, so goldenpath/wire also holds
+# the server's different treatment of each client (each agrees with the capture of its own frames).
+# Each client's error against the capture of its own frames takes that out: goldenpath measures as
+# well as the hand-written client when the two errors agree (within 5 points, or 10 us).
+if grep -q "^run [0-9]* goldenpath/tap_gp " "$out/runs.txt" && grep -q "^run [0-9]* wire/tap_wire " "$out/runs.txt"; then
+  echo "== each client's error against the capture of its own frames (medians over the runs): goldenpath's beside the wire client's"
+  for ph in $phases; do
+    g="$(grep "^run [0-9]* goldenpath/tap_gp  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}')"
+    w="$(grep "^run [0-9]* wire/tap_wire  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}')"
+    [ -n "$g" ] && [ -n "$w" ] || continue
+    printf '%s\n--\n%s\n' "$g" "$w" | awk -v ph="$ph" '
+      function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+      /^--$/ { side = 1; next }
+      side == 0 { gr[++gn] = $1; gd[gn] = $2 }
+      side == 1 { wr[++wn] = $1; wd[wn] = $2 }
+      END {
+        g = med(gr, gn) - 1; w = med(wr, wn) - 1; dg = med(gd, gn); dw = med(wd, wn)
+        pts = (g - w) * 100; if (pts < 0) pts = -pts; us = dg - dw; if (us < 0) us = -us
+        printf "   %-12s goldenpath %+6.1f%% (%+7.1f us)  wire %+6.1f%% (%+7.1f us)  %s\n", ph, g * 100, dg, w * 100, dw, (pts <= 5 || us <= 10) ? "agree" : "DO NOT AGREE"
+      }'
+  done
+fi
