@@ -63,36 +63,51 @@ func waitReadable(t *testing.T, fd int, want int16) {
 
 // The loops' sockets are edge-triggered: one event for what has
 // arrived. A read that fills the loop's buffer leaves the rest behind,
-// and the loop must still read it, with no more arriving to report it.
+// and the loop must still read it, with no more arriving to report it:
+// at once, and past maxRereads reads by asking epoll to report the rest.
 func TestLoopReadsWhatAFullBufferLeft(t *testing.T) {
 	if !pollable() {
 		t.Skip("no epoll loops here")
 	}
-	srv, fd := loopbackPair(t, true)
-	const size = 64<<10 + 1000 // more than one read of the loop's 64 KiB buffer
-	if _, err := srv.Write(make([]byte, size)); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"read again", 64<<10 + 1000},                    // one read more than the loop's 64 KiB buffer
+		{"reported again", (maxRereads+1)*64<<10 + 1000}, // more than the loop reads at once
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fd := loopbackPair(t, true)
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20); err != nil {
+				t.Fatal(err)
+			}
+			wrote := make(chan error, 1)
+			go func() { _, err := srv.Write(make([]byte, tc.size)); wrote <- err }()
+			deadline := time.Now().Add(2 * time.Second)
+			for unread(fd) < tc.size && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if n := unread(fd); n < tc.size {
+				t.Fatalf("only %d of %d bytes arrived", n, tc.size)
+			}
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
+			}
+			s := &sink{eof: make(chan struct{})}
+			p := pollerFor()
+			if err := p.watch(fd, s, false); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.remove(fd) }) // loopbackPair closes fd
+			for time.Now().Before(deadline.Add(2 * time.Second)) {
+				if s.bytes() == tc.size {
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			t.Fatalf("the loop read %d of the %d bytes waiting", s.bytes(), tc.size)
+		})
 	}
-	s := &sink{eof: make(chan struct{})}
-	deadline := time.Now().Add(time.Second)
-	for unread(fd) < size && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := unread(fd); n < size {
-		t.Fatalf("only %d of %d bytes arrived", n, size)
-	}
-	p := pollerFor()
-	if err := p.watch(fd, s, false); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.remove(fd) }) // loopbackPair closes fd
-	for time.Now().Before(deadline.Add(2 * time.Second)) {
-		if s.bytes() == size {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("the loop read %d of the %d bytes waiting", s.bytes(), size)
 }
 
 // A peer that writes and shuts its side at once makes one event: the
