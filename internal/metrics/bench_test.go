@@ -113,3 +113,41 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 }
 
 func testingProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkJourneyValues records one journey's values as the suites do
+// when it ends: 10 phases (two of them series histograms) and 15
+// counters, each call reading the clock (set) or all of them at one
+// instant read once (at).
+func BenchmarkJourneyValues(b *testing.B) {
+	phases := phaseNames(10)
+	counters := make([]string, 15)
+	for i := range counters {
+		counters[i] = fmt.Sprintf("counter_%02d", i)
+	}
+	ds := latencies(1024)
+	for _, mode := range []string{"set", "at"} {
+		b.Run(mode, func(b *testing.B) {
+			s := NewSet(WithSeriesHistograms(phases[:2]...))
+			i := 0
+			for b.Loop() {
+				if mode == "set" {
+					for _, p := range phases {
+						s.Record(p, ds[i&1023])
+					}
+					for _, c := range counters {
+						s.Add(c, 1)
+					}
+				} else {
+					at := s.At()
+					for _, p := range phases {
+						at.Record(p, ds[i&1023])
+					}
+					for _, c := range counters {
+						at.Add(c, 1)
+					}
+				}
+				i++
+			}
+		})
+	}
+}

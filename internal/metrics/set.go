@@ -144,9 +144,13 @@ func (s *Set) Record(name string, d time.Duration) {
 	if p.keyed {
 		sec, inSeries = s.second()
 	}
+	p.record(d, sec, inSeries)
+}
+
+func (p *phase) record(d time.Duration, sec int64, inSeries bool) {
 	p.mu.Lock()
 	p.h.Record(d)
-	if inSeries {
+	if inSeries && p.keyed {
 		v, _ := clamp(int64(d), int64(LowestTrackable), int64(HighestTrackable))
 		p.series.record(sec, v)
 	}
@@ -156,8 +160,11 @@ func (s *Set) Record(name string, d time.Duration) {
 // Add adds n to the counter called name, and to its current second in the
 // series.
 func (s *Set) Add(name string, n int64) {
-	c := s.counter(name)
 	sec, inSeries := s.second()
+	s.counter(name).add(n, sec, inSeries)
+}
+
+func (c *counter) add(n, sec int64, inSeries bool) {
 	c.mu.Lock()
 	c.total += n
 	if inSeries {
@@ -165,6 +172,28 @@ func (s *Set) Add(name string, n int64) {
 	}
 	c.mu.Unlock()
 }
+
+// At is s at this instant: its Add and Record put their values in the
+// second of the series that holds it, read from the clock once. A
+// journey's result recorded as it ends adds a few dozen values, all of
+// one instant.
+func (s *Set) At() At {
+	sec, inSeries := s.second()
+	return At{s: s, sec: sec, inSeries: inSeries}
+}
+
+// At is a [Set] at one instant ([Set.At]).
+type At struct {
+	s        *Set
+	sec      int64
+	inSeries bool
+}
+
+// Add is [Set.Add] at a's instant.
+func (a At) Add(name string, n int64) { a.s.counter(name).add(n, a.sec, a.inSeries) }
+
+// Record is [Set.Record] at a's instant.
+func (a At) Record(name string, d time.Duration) { a.s.phase(name).record(d, a.sec, a.inSeries) }
 
 // Gauge records that the gauge called name reads v now, such as the users
 // in a journey at this instant: the series keeps, for each second, the

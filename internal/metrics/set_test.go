@@ -366,3 +366,37 @@ func TestSnapshotUnmarshalRejects(t *testing.T) {
 		}
 	}
 }
+
+// Values added through At land in the second of At's instant, as Add and
+// Record at that instant put them, however late they are added; past
+// the series' limit, in the totals only.
+func TestSetAt(t *testing.T) {
+	clock := newFakeClock(testStart)
+	opts := []Option{WithNow(clock.Now), WithSeries(testStart), WithSeriesHistograms("journey"), WithSeriesLimit(10 * time.Second)}
+	direct, through := NewSet(opts...), NewSet(opts...)
+	for _, sec := range []int{0, 1, 12} { // the last is past the limit
+		clock.Set(testStart.Add(time.Duration(sec)*time.Second + 300*time.Millisecond))
+		direct.Add("journeys", 1)
+		direct.Record("journey", time.Duration(sec+1)*time.Millisecond)
+		direct.Record("login", time.Millisecond)
+		at := through.At()
+		clock.Set(clock.Now().Add(900 * time.Millisecond)) // the next second by now
+		at.Add("journeys", 1)
+		at.Record("journey", time.Duration(sec+1)*time.Millisecond)
+		at.Record("login", time.Millisecond)
+	}
+	a, err := json.Marshal(direct.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(through.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Errorf("through At:\n%s\nwant, as Add and Record at its instant:\n%s", b, a)
+	}
+	if through.Counter("journeys") != 3 || through.Histogram("journey").Count() != 3 {
+		t.Errorf("totals %d journeys, %d samples; want 3 and 3", through.Counter("journeys"), through.Histogram("journey").Count())
+	}
+}

@@ -59,7 +59,7 @@ func meetsSLO(ct journey.ChatTiming, sla SLA) bool {
 
 // recordChat counts a journey's chat requests, their goodput, tokens and
 // throttling.
-func recordChat(set *metrics.Set, res *journey.Result, sla SLA) {
+func recordChat(set metrics.At, res *journey.Result, sla SLA) {
 	if len(res.Chat) == 0 && res.Throttled == 0 {
 		return
 	}

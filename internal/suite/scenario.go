@@ -338,56 +338,57 @@ func (r *recorder) Start(ctx context.Context, it load.Iteration, done func(bool)
 // reports whether it succeeded.
 func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.Result, foreign *foreignOwners) bool {
 	Observe(r.obs, it, res)
+	at := r.set.At() // every value below is of this journey's end
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
-		r.set.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
+		at.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
 		return true
 	}
 	if r.onResult != nil {
 		r.onResult(it, res, r.set)
 	}
-	r.set.Add(CounterJourneys, 1)
-	recordTraffic(r.set, res)
+	at.Add(CounterJourneys, 1)
+	recordTraffic(at, res)
 	took := res.End.Sub(res.Start).Milliseconds()
-	r.set.Add(CounterJourneyMS, took)
+	at.Add(CounterJourneyMS, took)
 	if !res.OK() {
-		r.set.Add(CounterFailingMS, took)
+		at.Add(CounterFailingMS, took)
 	}
-	r.set.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
+	at.Record(PhaseSchedulingDelay, it.Started.Sub(it.Intended))
 	if res.ReadLag > 0 {
-		r.set.Record(PhaseReadLag, res.ReadLag)
+		at.Record(PhaseReadLag, res.ReadLag)
 	}
 	if res.ReadyUnseen {
-		r.set.Add(CounterWSReadyUnseen, 1)
+		at.Add(CounterWSReadyUnseen, 1)
 	}
-	recordChat(r.set, res, r.env.SLA)
+	recordChat(at, res, r.env.SLA)
 	var handshake time.Duration
 	for _, s := range res.Phases {
-		r.set.Record(s.Name, s.D)
+		at.Record(s.Name, s.D)
 		if s.Name == journey.PhaseWSConnect || s.Name == journey.PhaseWSReady {
 			handshake += s.D
 		}
 	}
 	if handshake > 0 {
-		r.set.Record(PhaseWSHandshake, handshake)
+		at.Record(PhaseWSHandshake, handshake)
 	}
 	for _, st := range res.Server {
 		if name := "server_" + strings.TrimSuffix(st.Name, "_ms"); r.allowServerName(name) {
-			r.set.Record(name, time.Duration(st.MS*float64(time.Millisecond)))
+			at.Record(name, time.Duration(st.MS*float64(time.Millisecond)))
 		}
 	}
 	for _, v := range res.Violations {
-		r.set.Add(prefixViolation+v.Kind, 1)
+		at.Add(prefixViolation+v.Kind, 1)
 		r.sample(results.Sample{Kind: prefixViolation + v.Kind, Detail: v.Detail, Frame: v.Sample,
 			Users: foreign.users(it, res, v.Kind == journey.ViolationForeignData)})
 	}
 	if res.Err != nil {
-		r.set.Add(CounterFailed, 1)
-		r.set.Add(prefixError+errorClass(res.Err), 1)
+		at.Add(CounterFailed, 1)
+		at.Add(prefixError+errorClass(res.Err), 1)
 		phase := res.Err.Phase
 		if phase == "" {
 			phase = "none"
 		}
-		r.set.Add(prefixErrorPhase+phase, 1)
+		at.Add(prefixErrorPhase+phase, 1)
 		r.sample(results.Sample{Kind: errorClass(res.Err), Phase: res.Err.Phase, Detail: res.Err.Message, Frame: res.Err.Sample,
 			Users: foreign.users(it, res, false)})
 		return false
@@ -395,12 +396,12 @@ func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.R
 	if !res.OK() {
 		// Completed, but with a finding: not a success. It fails as its
 		// first finding (error class violation:KIND), in no phase.
-		r.set.Add(CounterFailed, 1)
-		r.set.Add(prefixError+prefixViolation+res.Violations[0].Kind, 1)
+		at.Add(CounterFailed, 1)
+		at.Add(prefixError+prefixViolation+res.Violations[0].Kind, 1)
 		return false
 	}
-	r.set.Add(CounterSucceeded, 1)
-	r.set.Record(PhaseJourneyIntended, res.End.Sub(it.Intended))
+	at.Add(CounterSucceeded, 1)
+	at.Record(PhaseJourneyIntended, res.End.Sub(it.Intended))
 	return true
 }
 

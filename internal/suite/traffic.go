@@ -11,7 +11,7 @@ import (
 // recordTraffic counts what a journey exchanged with the target: its HTTP
 // replies by status and its WebSocket frames by type, as counters of
 // bounded names ([results.CounterHTTPPrefix] and the ws_ ones).
-func recordTraffic(set *metrics.Set, res *journey.Result) {
+func recordTraffic(set metrics.At, res *journey.Result) {
 	for _, code := range res.HTTPStatuses {
 		name := results.CounterHTTPPrefix + "other"
 		if code >= 100 && code <= 599 {
