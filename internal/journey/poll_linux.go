@@ -131,9 +131,9 @@ func (p *poller) handOver(fd int, pe pollee) {
 // the peer), and writable too when out. Edge-triggered: an event is
 // reported once per change, so a loop need not ask epoll_wait again
 // after reading what it reported (a level-triggered set reports every
-// socket it read once more, and each such call polls them all again). A
-// read that leaves bytes behind, or data read ahead of an end, is
-// rearmed (poller.rearm) so that the rest is reported.
+// socket it read once more, and each such call polls them all again).
+// What a read leaves behind, bytes or an end behind data, is read again
+// at once (poller.loop), and past a few reads rearmed (poller.rearm).
 func watchEvents(out bool) uint32 {
 	if out {
 		return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLOUT | unix.EPOLLET
