@@ -117,7 +117,8 @@ for pair in $pairs; do
   echo "-- $pair"
   for ph in $phases; do
     r="$(grep "^run [0-9]* $pair  *$ph " "$out/runs.txt" | awk '{print $NF}' | grep -v inf | sort -g | tr '\n' ' ' || true)"
-    d="$(grep "^run [0-9]* $pair  *$ph " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -g | tr '\n' ' ')"
+    d="$(grep "^run [0-9]* $pair  *$ph " "$out/runs.txt" | awk '{print $(NF-2)}' | sort -g | tr '\n' ' ' || true)"
+    [ -n "$d" ] || continue # a phase one side does not measure (plain has no ws_handshake)
     printf '%s|%s\n' "$r" "$d" | awk -F'|' -v ph="$ph" '
       function med(s,   a, n) { n = split(s, a, " "); if (n == 0) return "nan"; return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
       function trim(s) { sub(/ +$/, "", s); return s }
