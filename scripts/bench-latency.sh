@@ -107,7 +107,7 @@ for i in $(seq "$runs"); do
     done
   done
   lag="$(jq -r '.scenarios[] | select(.name=="integrated") | "p50 \(.phases.read_lag.p50_ms) ms, p99 \(.phases.read_lag.p99_ms) ms; ws_ready seen in \(.phases.ws_ready.count // 0), unseen in \(.metrics.counters.ws_ready_unseen // 0)"' "$dir/report/results.json")"
-  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt"), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag $lag"
+  echo "run $i journeys: plain $(awk '{print $2}' "$dir/plain.txt"), wire $(awk '{print $2}' "$dir/wire.txt") (ws_ready seen in $(grep -o 'ws_ready_seen [0-9]*' "$dir/wire.txt" | awk '{print $2}')), goldenpath $(jq -r '.scenarios[] | select(.name=="integrated") | .journeys' "$dir/report/results.json"); goldenpath read_lag $lag"
   [ -s "$dir/tap.txt" ] && echo "run $i tap: $(tail -1 "$dir/tap.txt")"
 done | tee "$out/runs.txt"
 

@@ -10,7 +10,7 @@
 // reads frames by hand (RFC 6455 headers, masked writes). It judges
 // nothing, keeps no histogram and prints, like bench/plainclient:
 //
-//	journeys N failed F seconds S cpu_us_per_journey C median_ms PHASE MS ... read_median_ms PHASE MS ...
+//	journeys N failed F seconds S cpu_us_per_journey C ws_ready_seen R median_ms PHASE MS ... read_median_ms PHASE MS ...
 //
 // Every reply and frame is timed by two clocks. median_ms: when its last
 // byte arrived, as the kernel noted it (SO_TIMESTAMPNS, the receive time
@@ -519,7 +519,7 @@ func main() {
 			all.read[k] = append(all.read[k], v...)
 		}
 	}
-	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f ws_ready_seen %d", n, failed.Load(), took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)), len(all.arrived["ws_ready"]))
 	for _, clock := range []struct {
 		name string
 		t    timings
