@@ -133,7 +133,7 @@ func (p *poller) handOver(fd int, pe pollee) {
 // after reading what it reported (a level-triggered set reports every
 // socket it read once more, and each such call polls them all again).
 // What a read leaves behind, bytes or an end behind data, is read again
-// at once (poller.loop), and past a few reads rearmed (poller.rearm).
+// at once (poller.handle), and past a few reads rearmed (poller.rearm).
 func watchEvents(out bool) uint32 {
 	if out {
 		return unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLOUT | unix.EPOLLET
@@ -142,20 +142,25 @@ func watchEvents(out bool) uint32 {
 }
 
 // maxRereads bounds the reads a loop makes of one socket for one event
-// before it lets epoll report the rest (poller.loop).
+// before it lets epoll report the rest (poller.handle).
 const maxRereads = 4
 
 // rearm asks epoll to look at fd again, for whoever has it now: what a
 // read left unread is reported as a new event.
 func (p *poller) rearm(fd int32) {
-	p.mu.Lock()
-	pe := p.conns[fd]
-	p.mu.Unlock()
+	pe := p.owner(fd)
 	if pe == nil {
 		return // closed: its socket left the set
 	}
 	ev := unix.EpollEvent{Events: pe.wants(), Fd: fd}
 	_ = rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+}
+
+// owner is what fd belongs to now, or nil.
+func (p *poller) owner(fd int32) pollee {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns[fd]
 }
 
 // remove forgets fd, which the caller closes right after.
@@ -184,33 +189,8 @@ func (p *poller) loop() {
 			return false // nothing ready: wait until the set is readable
 		}
 		for i := range n {
-			fd, ev := events[i].Fd, events[i].Events
-			p.mu.Lock()
-			pe := p.conns[fd]
-			p.mu.Unlock()
-			if pe == nil {
-				continue
-			}
-			rx.n = -1
-			pe.ready(int(fd), ev, rx)
-			// Edge-triggered: what a read left (it filled what it asked
-			// for, or the peer's end came behind the data) is read now,
-			// by whoever has fd after it (a 101's socket is its
-			// WebSocket's), a few times; then epoll is asked to report
-			// the rest, so that one busy socket does not hold the loop.
-			for again := 0; rx.more(ev); again++ {
-				if again == maxRereads {
-					p.rearm(fd)
-					break
-				}
-				p.mu.Lock()
-				pe = p.conns[fd]
-				p.mu.Unlock()
-				if pe == nil {
-					break
-				}
-				rx.n = -1
-				pe.ready(int(fd), unix.EPOLLIN|ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR), rx)
+			if pe := p.owner(events[i].Fd); pe != nil {
+				p.handle(events[i], pe, rx)
 			}
 		}
 		return n == len(events)
@@ -219,6 +199,28 @@ func (p *poller) loop() {
 		if err := p.rc.Read(harvest); err != nil {
 			panic("journey: the epoll set's descriptor: " + err.Error())
 		}
+	}
+}
+
+// handle gives one event to pe, its socket's owner. Edge-triggered: what
+// a read left (it filled what it asked for, or the peer's end came
+// behind the data) is read now, by whoever has the socket after it (a
+// 101's socket is its WebSocket's), a few times; then epoll is asked to
+// report the rest, so that one busy socket does not hold the loop.
+func (p *poller) handle(e unix.EpollEvent, pe pollee, rx *rxbuf) {
+	fd, ev := e.Fd, e.Events
+	rx.n = -1
+	pe.ready(int(fd), ev, rx)
+	for again := 0; rx.more(ev); again++ {
+		if again == maxRereads {
+			p.rearm(fd)
+			return
+		}
+		if pe = p.owner(fd); pe == nil {
+			return
+		}
+		rx.n = -1
+		pe.ready(int(fd), unix.EPOLLIN|ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR), rx)
 	}
 }
 

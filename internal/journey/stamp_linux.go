@@ -31,7 +31,7 @@ const maxLag = time.Minute
 // into it; one per loop, used only by it.
 type rxbuf struct {
 	b     []byte
-	n     int // what the last read returned (-1 on error), for the loop (poller.loop)
+	n     int // what the last read returned (-1 on error), for the loop (poller.handle)
 	limit int // what the last read asked for: len(b), or less (readUpTo)
 
 	lastK  int64     // the last kernel note read, in Unix nanoseconds,
@@ -71,10 +71,7 @@ func (r *rxbuf) readUpTo(fd int, want int) (n int, at time.Time, lag time.Durati
 	m, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 	at = time.Now()
 	n, err = rawResult(m, e)
-	r.n = n
-	if err != nil {
-		r.n = -1
-	}
+	r.n = n // -1 on error (rawResult)
 	if n <= 0 {
 		return n, at, 0, err
 	}
