@@ -19,11 +19,17 @@ import (
 // (docs/benchmarks.md).
 const cpuProfileEnv = "GOLDENPATH_CPUPROFILE"
 
+// memProfileEnv names a file that receives, when the command ends, a
+// profile of every allocation it made (`go tool pprof -sample_index
+// alloc_space`): what the load generator allocates per journey.
+const memProfileEnv = "GOLDENPATH_MEMPROFILE"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startCPUProfile()
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
+	writeMemProfile()
 	stop()
 	os.Exit(code)
 }
@@ -46,5 +52,24 @@ func startCPUProfile() func() {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
+	}
+}
+
+// writeMemProfile writes the allocation profile memProfileEnv asks for,
+// if any.
+func writeMemProfile() {
+	path := os.Getenv(memProfileEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "goldenpath: %s=%s: %v\n", memProfileEnv, path, err)
 	}
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/goldenpath-dev/goldenpath/internal/protocol"
 )
 
@@ -264,8 +262,7 @@ func (u *auser) sendNext() {
 	req := request{messageID: "m" + strconv.Itoa(i+1) + "-" + nonce, content: "golden path question " + strconv.Itoa(i+1) + ": " + nonce}
 	u.asked = append(u.asked, req)
 	u.oracle.Expect(req.messageID, req.content)
-	msg, err := jsonv1.Marshal(userMessage{Type: protocol.MessageUser,
-		Payload: protocol.UserMessage{MessageID: req.messageID, Content: req.content, ThreadID: u.thread}})
+	msg, err := encodeUserMessage(protocol.UserMessage{MessageID: req.messageID, Content: req.content, ThreadID: u.thread})
 	if err != nil {
 		u.over(&Error{Kind: FailInternal, Phase: PhaseFirstEvent, Message: "encode user_message: " + err.Error()})
 		return

@@ -20,7 +20,7 @@ import (
 
 // loginRaw sends the login; loggedIn goes on when the reply comes.
 func (u *auser) loginRaw(rt *rawTarget, acct Account) {
-	body, err := jsonv1.Marshal(protocol.Credentials{Email: acct.Email, Password: acct.Password})
+	body, err := encodeCredentials(protocol.Credentials{Email: acct.Email, Password: acct.Password})
 	if err != nil {
 		u.fail(&Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()})
 		return
