@@ -224,19 +224,41 @@ func (p *poller) handle(e unix.EpollEvent, pe pollee, rx *rxbuf) {
 	}
 }
 
-func (c *wsconn) wants() uint32 { return watchEvents(false) }
+func (c *wsconn) wants() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return watchEvents(len(c.out) > 0)
+}
 
-// ready reads what fd has, under c.mu; a stale event (c moved on, or
-// fd now another connection's) reads nothing it should not.
+// ready writes what waits to be written once fd is writable, and reads
+// what fd has, under c.mu; a stale event (c moved on, or fd now another
+// connection's) reads nothing it should not.
 // What the handler left to run once the lock is released (c.after: the
 // end of a journey that ended on this read) runs here, on the loop.
-func (c *wsconn) ready(fd int, _ uint32, rx *rxbuf) {
+func (c *wsconn) ready(fd int, events uint32, rx *rxbuf) {
 	c.mu.Lock()
 	if c.fd != fd || c.ended {
 		c.mu.Unlock()
 		return
 	}
 	c.inReady = true
+	if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && len(c.out) > 0 {
+		c.flush()
+	}
+	if !c.ended { // a failed write ends it, and shuts fd
+		c.read(fd, rx)
+	}
+	c.inReady = false
+	after := c.after
+	c.after = nil
+	c.mu.Unlock()
+	if after != nil {
+		after()
+	}
+}
+
+// read reads what fd has and parses it (mu held).
+func (c *wsconn) read(fd int, rx *rxbuf) {
 	n, at, lag, err := rx.read(fd)
 	switch {
 	case n > 0:
@@ -247,13 +269,6 @@ func (c *wsconn) ready(fd int, _ uint32, rx *rxbuf) {
 		c.readFailed(err)
 	default: // 0: the peer shut its side
 		c.readFailed(nil)
-	}
-	c.inReady = false
-	after := c.after
-	c.after = nil
-	c.mu.Unlock()
-	if after != nil {
-		after()
 	}
 }
 
@@ -320,29 +335,77 @@ func rawResult(n uintptr, e unix.Errno) (int, error) {
 	return int(n), nil
 }
 
-// writeFD writes all of b to the non-blocking socket fd, waiting for room
-// at most timeout in all.
-func writeFD(fd int, b []byte, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// send writes b, a whole frame, to the socket (mu held, epoll mode). What
+// the socket cannot take yet waits in c.out behind what already waits, and
+// the loop writes it when fd is writable (flush): a server that does not
+// read holds its own connection, never the loop. If it waits longer than
+// the write timeout, reading ends with errWriteTimeout.
+func (c *wsconn) send(b []byte) error {
+	if len(c.out) > 0 {
+		c.out = append(c.out, b...)
+		return nil
+	}
 	for len(b) > 0 {
-		n, err := rawWrite(fd, b)
-		if n > 0 {
-			b = b[n:]
-		}
+		n, err := rawWrite(c.fd, b)
 		switch {
-		case err == nil || err == unix.EINTR:
+		case err == nil:
+			b = b[n:]
+		case err == unix.EINTR:
 		case err == unix.EAGAIN:
-			left := time.Until(deadline)
-			if left <= 0 {
-				return errWriteTimeout
-			}
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-			if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			c.out = b // made for this frame by write: c's from now on
+			if err := c.p.rewatch(c.fd, true); err != nil {
+				c.out = nil
 				return err
 			}
+			timeout := c.wtimeout
+			if timeout <= 0 {
+				timeout = writeTimeout
+			}
+			if c.wtimer == nil {
+				c.wtimer = time.AfterFunc(timeout, c.writeTimedOut)
+			} else {
+				c.wtimer.Reset(timeout)
+			}
+			return nil
 		default:
-			return err
+			return os.NewSyscallError("write", err)
 		}
 	}
 	return nil
+}
+
+// flush writes what waits in c.out, now that fd is writable (mu held);
+// once all is written, fd is watched for reading alone again.
+func (c *wsconn) flush() {
+	for len(c.out) > 0 {
+		n, err := rawWrite(c.fd, c.out)
+		switch {
+		case err == nil:
+			c.out = c.out[n:]
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return // the next edge of writability
+		default:
+			c.out = nil
+			c.wtimer.Stop()
+			c.end(os.NewSyscallError("write", err))
+			return
+		}
+	}
+	c.out = nil
+	c.wtimer.Stop()
+	if err := c.p.rewatch(c.fd, false); err != nil {
+		c.end(err)
+	}
+}
+
+// writeTimedOut ends reading when what waited to be written still waits.
+func (c *wsconn) writeTimedOut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.out) == 0 || c.ended {
+		return // written meanwhile, or over
+	}
+	c.out = nil
+	c.end(errWriteTimeout)
 }

@@ -43,6 +43,14 @@ type wsconn struct {
 	lag              time.Duration // the longest an epoll loop's read of it came after its bytes arrived (rxbuf.read)
 	inReady          bool          // an epoll loop's read is being handled
 	after            func()        // set during it: run by the loop once mu is released
+
+	// Epoll mode's writes never wait: what the socket cannot take yet
+	// waits in out, in order, and the loop writes it when the socket is
+	// writable (wsconn.flush); a loop blocked on one server that does not
+	// read would stall every other connection it reads.
+	out      []byte
+	wtimer   *time.Timer   // ends the connection when out waits longer than wtimeout
+	wtimeout time.Duration // 0: writeTimeout
 }
 
 // frameHandler is told what a wsconn reads; both calls come with
@@ -232,7 +240,9 @@ func (c *wsconn) sendClose(code int) {
 }
 
 // write sends one masked frame of op with payload, within writeTimeout;
-// mu is held.
+// mu is held. In epoll mode it never waits: what the socket cannot take
+// yet is written by the loop (send), and a failure to write it in time
+// ends reading (the handler's ended) rather than returning here.
 func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 	if c.fd < 0 && c.nc == nil {
 		return net.ErrClosed
@@ -254,21 +264,22 @@ func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 	start := len(b)
 	b = append(b, payload...)
 	ws.Cipher(b[start:], mask, 0)
-	var err error
 	if c.nc != nil {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		_, err = c.nc.Write(b)
-	} else {
-		err = writeFD(c.fd, b, writeTimeout)
+		_, err := c.nc.Write(b)
+		return err
 	}
-	return err
+	return c.send(b)
 }
 
 // shut closes the connection, once; mu is held. Reading ends without
 // telling the handler: whoever shuts knows why.
 func (c *wsconn) shut() {
 	c.ended = true
-	c.pend, c.msg = nil, nil
+	c.pend, c.msg, c.out = nil, nil, nil
+	if c.wtimer != nil {
+		c.wtimer.Stop()
+	}
 	switch {
 	case c.p != nil && c.fd >= 0:
 		c.p.remove(c.fd)

@@ -1,0 +1,138 @@
+//go:build linux
+
+package journey
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// floodPings writes n pings (payloads "ping 0", "ping 1", ...) to a
+// client that must answer each with a pong, and reads none of the pongs.
+func floodPings(srv interface{ Write([]byte) (int, error) }, n int) {
+	var b []byte
+	for i := range n {
+		p := fmt.Appendf(nil, "ping %d %s", i, bytes.Repeat([]byte("x"), 100))
+		b = append(b, serverFrame(ws.OpPing, true, p, false)...)
+	}
+	_, _ = srv.Write(b) // fails once the test closed srv: nothing to tell then
+}
+
+// pending is what c still has to write.
+func pending(c *wsconn) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.out)
+}
+
+// A server that sends and does not read fills the client's socket: a
+// pong (or any frame) then finds no room. The loop that read the ping
+// must not wait there for room, which it did for up to the write timeout
+// (10 s), while every other socket in its set waited with it. What does
+// not fit waits in the connection and goes out, in order, once the
+// server reads.
+func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops here")
+	}
+	srv, fd := loopbackPair(t, true)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	rec := newWireRecorder()
+	c := &wsconn{h: rec, fd: fd}
+	p := pollerFor()
+	if err := p.add(fd, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.remove(fd) }) // loopbackPair closes fd
+	const pings = 4000                 // half a megabyte of pongs: more than both sockets hold
+	go floodPings(srv, pings)
+	deadline := time.Now().Add(5 * time.Second)
+	for pending(c) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if pending(c) == 0 {
+		t.Fatal("the pongs never filled the socket: the test shows nothing")
+	}
+
+	// Another socket in the same loop's set must still be read while the
+	// first one's pongs wait; 5 s is half the write timeout the loop
+	// used to wait out.
+	other, ofd := loopbackPair(t, true)
+	s := &sink{eof: make(chan struct{})}
+	if err := p.watch(ofd, s, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.remove(ofd) })
+	if _, err := other.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	for s.bytes() < 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.bytes() < 5 {
+		t.Fatalf("the loop read %d of another socket's 5 bytes while a write waited for room", s.bytes())
+	}
+	if pending(c) == 0 {
+		t.Fatal("the pongs went out before the server read: the other socket's read proves nothing")
+	}
+
+	// The server reads now: every pong, whole and in order.
+	r := bufio.NewReader(srv)
+	_ = srv.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range pings {
+		op, payload := readClientFrame(t, r)
+		want := fmt.Sprintf("ping %d ", i)
+		if op != ws.OpPong || !bytes.HasPrefix(payload, []byte(want)) || len(payload) != len(want)+100 {
+			t.Fatalf("frame %d: %v %.20q, want the pong of %q", i, op, payload, want)
+		}
+	}
+	for pending(c) > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := pending(c); n > 0 {
+		t.Fatalf("%d bytes still wait after the server read them all", n)
+	}
+	select {
+	case err := <-rec.ends:
+		t.Fatalf("reading ended: %v", err)
+	default:
+	}
+}
+
+// What waits to be written longer than the write timeout ends reading
+// with a timeout, as the write that waited for it used to return.
+func TestWriteThatFindsNoRoomTimesOut(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops here")
+	}
+	srv, fd := loopbackPair(t, true)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	rec := newWireRecorder()
+	c := &wsconn{h: rec, fd: fd, wtimeout: 200 * time.Millisecond}
+	p := pollerFor()
+	if err := p.add(fd, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.remove(fd) })
+	go floodPings(srv, 4000)
+	select {
+	case err := <-rec.ends:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("reading ended with %v, want the write timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write that never found room never timed out")
+	}
+}
