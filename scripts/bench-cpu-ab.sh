@@ -56,8 +56,7 @@ for b in "$@"; do
 done
 # With bench/plainclient among the binaries: each other binary's ratio to it, run by run (the two
 # ran minutes apart at most, so the machine's drift over the script cancels), the median of those
-# ratios and a 95% confidence interval for it that assumes nothing of their distribution (the order
-# statistics x(k) and x(n+1-k) with P(Binomial(n, 1/2) < k) <= 2.5%; it needs 6 runs or more).
+# ratios and a 95% confidence interval for it (scripts/ratio-interval.awk; 6 runs or more).
 if grep -q '^run [0-9]* plainclient ' "$out/runs.txt"; then
   echo "== each run's ratio to plainclient: median, 95% interval of the median (the runs in brackets)"
   for b in "$@"; do
@@ -66,17 +65,6 @@ if grep -q '^run [0-9]* plainclient ' "$out/runs.txt"; then
     awk -v n="$name" '
       $1 == "run" && $3 == "plainclient" { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") p[$2] = $(i + 1) }
       $1 == "run" && $3 == n { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") g[$2] = $(i + 1) }
-      END {
-        k = 0
-        for (r in g) if (r in p && p[r] > 0) x[++k] = g[r] / p[r]
-        for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
-        m = (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2
-        # the largest c with P(B < c) <= 0.025, B ~ Binomial(k, 1/2)
-        c = 0; cum = 0; pr = 0.5 ^ k
-        for (i = 0; i < k; i++) { if (cum + pr > 0.025) break; cum += pr; c = i + 1; pr = pr * (k - i) / (i + 1) }
-        s = ""; for (i = 1; i <= k; i++) s = s sprintf("%s%.3f", (i > 1 ? " " : ""), x[i])
-        if (c >= 1) printf "%-20s %.3f  95%% [%.3f, %.3f]  [%s]\n", n, m, x[c], x[k + 1 - c], s
-        else printf "%-20s %.3f  (too few runs for an interval)  [%s]\n", n, m, s
-      }' "$out/runs.txt"
+      END { for (r in g) if (r in p) print g[r], p[r] }' "$out/runs.txt" | awk -v name="$name" -f scripts/ratio-interval.awk
   done
 fi

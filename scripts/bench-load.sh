@@ -75,6 +75,12 @@ for kind in minimal full; do
   awk -v g="$(eval echo \$med_${kind}_goldenpath)" -v p="$(eval echo \$med_${kind}_plain)" -v k="$kind" \
     'BEGIN { printf "%-8s goldenpath / plain = %.2fx\n", k, g / p }'
 done
+echo "== each run's ratio goldenpath / plain (a pair ran back to back): median, 95% interval of it (6 runs or more)"
+for kind in minimal full; do
+  awk -v k="$kind" '$1 == k { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") v[$2, $3] = $(i + 1) }
+    END { for (key in v) { split(key, a, SUBSEP); if (a[2] == "goldenpath:" && (a[1], "plain:") in v) print v[key], v[a[1], "plain:"] } }' \
+    "$out/runs.txt" | awk -v name="$kind" -f scripts/ratio-interval.awk
+done
 fi
 
 if want memory; then
