@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -17,13 +18,32 @@ import (
 
 // floodPings writes n pings (payloads "ping 0", "ping 1", ...) to a
 // client that must answer each with a pong, and reads none of the pongs.
-func floodPings(srv interface{ Write([]byte) (int, error) }, n int) {
+func floodPings(srv net.Conn, n int) {
 	var b []byte
 	for i := range n {
 		p := fmt.Appendf(nil, "ping %d %s", i, bytes.Repeat([]byte("x"), 100))
 		b = append(b, serverFrame(ws.OpPing, true, p, false)...)
 	}
 	_, _ = srv.Write(b) // fails once the test closed srv: nothing to tell then
+}
+
+// pongingConn is a WebSocket client on an epoll loop (c, in p's set),
+// with a small send buffer, whose server side is srv; rec is told what c
+// reads. wtimeout 0 is the package's write timeout.
+func pongingConn(t *testing.T, wtimeout time.Duration) (srv net.Conn, c *wsconn, p *poller, rec *wireRecorder) {
+	t.Helper()
+	srv, fd := loopbackPair(t, true)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	rec = newWireRecorder()
+	c = &wsconn{h: rec, fd: fd, wtimeout: wtimeout}
+	p = pollerFor()
+	if err := p.add(fd, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.remove(fd) }) // loopbackPair closes fd
+	return srv, c, p, rec
 }
 
 // pending is what c still has to write.
@@ -43,18 +63,8 @@ func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
 	if !pollable() {
 		t.Skip("no epoll loops here")
 	}
-	srv, fd := loopbackPair(t, true)
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-		t.Fatal(err)
-	}
-	rec := newWireRecorder()
-	c := &wsconn{h: rec, fd: fd}
-	p := pollerFor()
-	if err := p.add(fd, c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.remove(fd) }) // loopbackPair closes fd
-	const pings = 4000                 // half a megabyte of pongs: more than both sockets hold
+	const pings = 4000 // half a megabyte of pongs: more than both sockets hold
+	srv, c, p, rec := pongingConn(t, 0)
 	go floodPings(srv, pings)
 	deadline := time.Now().Add(5 * time.Second)
 	for pending(c) == 0 && time.Now().Before(deadline) {
@@ -115,17 +125,7 @@ func TestWriteThatFindsNoRoomTimesOut(t *testing.T) {
 	if !pollable() {
 		t.Skip("no epoll loops here")
 	}
-	srv, fd := loopbackPair(t, true)
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-		t.Fatal(err)
-	}
-	rec := newWireRecorder()
-	c := &wsconn{h: rec, fd: fd, wtimeout: 200 * time.Millisecond}
-	p := pollerFor()
-	if err := p.add(fd, c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.remove(fd) })
+	srv, _, _, rec := pongingConn(t, 200*time.Millisecond)
 	go floodPings(srv, 4000)
 	select {
 	case err := <-rec.ends:
