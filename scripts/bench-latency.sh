@@ -26,12 +26,14 @@
 # its replies and frames waited in the kernel before it read them) is printed beside.
 #
 # With PIN=1 the backend runs on core 0 and the clients and the tap on core 1 (taskset), so that no
-# client's process competes with the server for its core.
+# client's process competes with the server for its core. With PLAIN=0 the plain client is left out:
+# goldenpath and the wire client, the pair the issue compares, share the machine with one program
+# fewer (the pairs with plain are then not printed).
 #
 # Last, each client's error against the capture of its own frames, goldenpath's beside the wire
 # client's: the server's different treatment of two clients taken out.
 #
-# Usage: [PIN=1] scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
+# Usage: [PIN=1] [PLAIN=0] scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
@@ -89,13 +91,18 @@ for i in $(seq "$runs"); do
       tap_ok=0; tap_pid=""
     fi
   fi
-  $pin "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
-  plain_pid=$!
+  plain_pid=""
+  if [ "${PLAIN:-1}" = 1 ]; then
+    $pin "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey minimal >"$dir/plain.txt" &
+    plain_pid=$!
+  else
+    : >"$dir/plain.txt"
+  fi
   $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" ${WIRE_FLAGS-"-shared-api"} >"$dir/wire.txt" &
   wire_pid=$!
   $pin "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
     --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
-  wait "$plain_pid" "$wire_pid"
+  wait $plain_pid "$wire_pid"
   if [ -n "$tap_pid" ]; then kill -INT "$tap_pid"; wait "$tap_pid" || true; fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   for pair in $pairs; do
