@@ -58,7 +58,10 @@ if [ "${PIN:-0}" = 1 ]; then
   echo "== pinned: the backend on core 0, the clients and the tap on core 1"
 fi
 
-phases="login ws_connect ws_ready ws_handshake first_event answer journey"
+# ws_dial and ws_upgrade split ws_connect, and only the tap has them: the SYN to the upgrade request
+# (the client's own time: its handshake's end and what it does before it writes), and the request to
+# the 101 (the server's).
+phases="login ws_connect ws_ready ws_handshake first_event answer journey ws_dial ws_upgrade"
 
 # median SOURCE DIR PHASE: one source's median of PHASE in one run, in ms ("" when it has none).
 median() {
@@ -73,7 +76,9 @@ median() {
 }
 
 # the pairs compared: "A/B" reads as A's median over B's
-pairs="goldenpath/wire goldenpath/tap_gp wire/tap_wire wire_read/tap_wire plain/tap_plain goldenpath/plain"
+# (tap_gp/tap_wire: the wire's own view of the two clients' journeys, where the server's different
+# answers to them show, and the two clients' own dialing, in ws_dial.)
+pairs="goldenpath/wire goldenpath/tap_gp wire/tap_wire wire_read/tap_wire plain/tap_plain goldenpath/plain tap_gp/tap_wire"
 
 tap_ok=1
 echo "== $runs runs: $users + $users + $users users at once for $dur, model time $think per run, $(nproc) cores"

@@ -24,6 +24,11 @@
 //	answer       user_message to agent_completed
 //	journey      the login request to agent_completed
 //
+// and two that split ws_connect, which no client times: ws_dial, the SYN to
+// the upgrade request's first byte (the client's own time: its handshake's
+// end, and whatever it does before it writes), and ws_upgrade, the upgrade
+// request to the 101 (the server's).
+//
 // Connections are told apart by client: the login's email up to its first
 // '-' (goldenpath's accounts, bench/plainclient's "plain-...",
 // bench/wireclient's "wire-..."), a WebSocket by the bearer token its
@@ -59,7 +64,7 @@ import (
 	"unsafe"
 )
 
-var phases = []string{"login", "ws_connect", "ws_ready", "ws_handshake", "first_event", "answer", "journey"}
+var phases = []string{"login", "ws_connect", "ws_ready", "ws_handshake", "first_event", "answer", "journey", "ws_dial", "ws_upgrade"}
 
 // seg is where a segment's bytes end in their stream and when it arrived.
 type seg struct {
@@ -124,6 +129,7 @@ type conn struct {
 	pending []request
 	// a WebSocket's
 	token    string
+	asked    time.Time // the upgrade request's first byte
 	upgraded time.Time
 	ready    time.Time
 	sent     map[string]time.Time
@@ -273,7 +279,7 @@ func (t *tap) fromClient(c *conn) {
 			_ = json.Unmarshal(b, &body)
 			r.login, r.email = true, body.Email
 		case strings.EqualFold(req.Header.Get("Upgrade"), "websocket"):
-			c.upgrade = true
+			c.upgrade, c.asked = true, r.at
 			c.token = strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
 		}
 		c.pending = append(c.pending, r)
@@ -356,6 +362,8 @@ func (t *tap) event(c *conn, payload []byte, at time.Time) {
 		t.record(l.client, "first_event", started.Sub(sent))
 		t.record(l.client, "answer", at.Sub(sent))
 		t.record(l.client, "journey", at.Sub(l.at))
+		t.record(l.client, "ws_dial", c.asked.Sub(c.syn))
+		t.record(l.client, "ws_upgrade", c.upgraded.Sub(c.asked))
 		t.done[l.client]++
 	}
 }

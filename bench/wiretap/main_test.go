@@ -43,7 +43,7 @@ func TestSplitMessages(t *testing.T) {
 		{"login reply's last byte alone at 14",
 			split(t, s, "login reply", len(reply)-1, 14), phasesWith(map[string]float64{"login": 13})},
 		{"101 cut inside its head, the rest at 26",
-			split(t, s, "101", 20, 26), phasesWith(map[string]float64{"ws_connect": 6, "ws_ready": 1})},
+			split(t, s, "101", 20, 26), phasesWith(map[string]float64{"ws_connect": 6, "ws_ready": 1, "ws_upgrade": 4})},
 		{"agent_completed cut mid-payload, the rest at 45",
 			split(t, s, "agent_completed", len(completed)/2, 45), phasesWith(map[string]float64{"answer": 15, "journey": 44})},
 		{"agent_completed cut inside its 16-bit length, the rest at 45",
@@ -304,7 +304,7 @@ func TestSYNAgain(t *testing.T) {
 		isn  uint32
 		want map[string]float64
 	}{
-		{"the same SYN at 15, retried at 20", gp.isn[0], phasesWith(map[string]float64{"ws_connect": 10, "ws_handshake": 12})},
+		{"the same SYN at 15, retried at 20", gp.isn[0], phasesWith(map[string]float64{"ws_connect": 10, "ws_handshake": 12, "ws_dial": 7})},
 		{"another connection's SYN at 15, this one's at 20", gp.isn[0] + 77, gpPhases},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

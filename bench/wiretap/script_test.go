@@ -208,7 +208,7 @@ var gp = journey{email: "gp-abc-0@example.test", token: "tok1", messageID: "m1",
 // script is j's steps. The times the phases come from:
 //
 //	login request 1, its reply 11            login 10
-//	SYN 20, 101 25                           ws_connect 5
+//	SYN 20, upgrade 22, 101 25               ws_connect 5, ws_dial 2, ws_upgrade 3
 //	connection_established 27                ws_ready 2, ws_handshake 7
 //	user_message 30, agent_started 33        first_event 3
 //	agent_completed 42                       answer 12, journey 41
@@ -238,7 +238,7 @@ func (j journey) script() []step {
 
 // gpPhases is what gp's script gives, in ms.
 var gpPhases = map[string]float64{"login": 10, "ws_connect": 5, "ws_ready": 2, "ws_handshake": 7,
-	"first_event": 3, "answer": 12, "journey": 41}
+	"first_event": 3, "answer": 12, "journey": 41, "ws_dial": 2, "ws_upgrade": 3}
 
 // phasesWith is gpPhases with changes.
 func phasesWith(changes map[string]float64) map[string]float64 {
