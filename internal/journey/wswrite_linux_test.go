@@ -46,9 +46,16 @@ func pongingConn(t *testing.T, wtimeout time.Duration) (srv net.Conn, c *wsconn,
 	return srv, c, p, rec
 }
 
-// pending is what c still has to write.
-func pending(c *wsconn) int {
-	c.mu.Lock()
+// pending is what c still has to write. A loop that waits for room holds
+// c's lock while it waits: pending fails t rather than wait with it past
+// a few seconds.
+func pending(t *testing.T, c *wsconn) int {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); !c.mu.TryLock(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop held the connection's lock for 3 s: it is waiting for room to write")
+		}
+	}
 	defer c.mu.Unlock()
 	return len(c.out)
 }
@@ -67,10 +74,10 @@ func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
 	srv, c, p, rec := pongingConn(t, 0)
 	go floodPings(srv, pings)
 	deadline := time.Now().Add(5 * time.Second)
-	for pending(c) == 0 && time.Now().Before(deadline) {
+	for pending(t, c) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if pending(c) == 0 {
+	if pending(t, c) == 0 {
 		t.Fatal("the pongs never filled the socket: the test shows nothing")
 	}
 
@@ -92,7 +99,7 @@ func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
 	if s.bytes() < 5 {
 		t.Fatalf("the loop read %d of another socket's 5 bytes while a write waited for room", s.bytes())
 	}
-	if pending(c) == 0 {
+	if pending(t, c) == 0 {
 		t.Fatal("the pongs went out before the server read: the other socket's read proves nothing")
 	}
 
@@ -106,10 +113,10 @@ func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
 			t.Fatalf("frame %d: %v %.20q, want the pong of %q", i, op, payload, want)
 		}
 	}
-	for pending(c) > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
+	for pending(t, c) > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
 		time.Sleep(time.Millisecond)
 	}
-	if n := pending(c); n > 0 {
+	if n := pending(t, c); n > 0 {
 		t.Fatalf("%d bytes still wait after the server read them all", n)
 	}
 	select {
