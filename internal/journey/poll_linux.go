@@ -338,8 +338,8 @@ func rawResult(n uintptr, e unix.Errno) (int, error) {
 // send writes b, a whole frame, to the socket (mu held, epoll mode). What
 // the socket cannot take yet waits in c.out behind what already waits, and
 // the loop writes it when fd is writable (flush): a server that does not
-// read holds its own connection, never the loop. If it waits longer than
-// the write timeout, reading ends with errWriteTimeout.
+// read holds its own connection, never the loop. If no byte of it goes out
+// for the write timeout, reading ends with errWriteTimeout.
 func (c *wsconn) send(b []byte) error {
 	if len(c.out) > 0 {
 		c.out = append(c.out, b...)
@@ -357,15 +357,7 @@ func (c *wsconn) send(b []byte) error {
 				c.out = nil
 				return err
 			}
-			timeout := c.wtimeout
-			if timeout <= 0 {
-				timeout = writeTimeout
-			}
-			if c.wtimer == nil {
-				c.wtimer = time.AfterFunc(timeout, c.writeTimedOut)
-			} else {
-				c.wtimer.Reset(timeout)
-			}
+			c.armWrite()
 			return nil
 		default:
 			return os.NewSyscallError("write", err)
@@ -377,13 +369,16 @@ func (c *wsconn) send(b []byte) error {
 // flush writes what waits in c.out, now that fd is writable (mu held);
 // once all is written, fd is watched for reading alone again.
 func (c *wsconn) flush() {
-	for len(c.out) > 0 {
+	for wrote := false; len(c.out) > 0; {
 		n, err := rawWrite(c.fd, c.out)
 		switch {
 		case err == nil:
-			c.out = c.out[n:]
+			c.out, wrote = c.out[n:], true
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
+			if wrote {
+				c.armWrite() // a server that reads, however slowly, is not timed out
+			}
 			return // the next edge of writability
 		default:
 			c.out = nil
@@ -397,6 +392,19 @@ func (c *wsconn) flush() {
 	if err := c.p.rewatch(c.fd, false); err != nil {
 		c.end(err)
 	}
+}
+
+// armWrite (re)starts the write timeout of what waits in c.out (mu held).
+func (c *wsconn) armWrite() {
+	timeout := c.wtimeout
+	if timeout <= 0 {
+		timeout = writeTimeout
+	}
+	if c.wtimer == nil {
+		c.wtimer = time.AfterFunc(timeout, c.writeTimedOut)
+		return
+	}
+	c.wtimer.Reset(timeout)
 }
 
 // writeTimedOut ends reading when what waited to be written still waits.

@@ -143,3 +143,45 @@ func TestWriteThatFindsNoRoomTimesOut(t *testing.T) {
 		t.Fatal("a write that never found room never timed out")
 	}
 }
+
+// The write timeout is for a socket that takes nothing: a server that
+// reads, however slowly, keeps its connection while the pongs drain for
+// longer than the timeout in all.
+func TestSlowReaderIsNotTimedOut(t *testing.T) {
+	if !pollable() {
+		t.Skip("no epoll loops here")
+	}
+	const pings = 12000 // 1.3 MB of pongs
+	srv, c, _, rec := pongingConn(t, 300*time.Millisecond)
+	go floodPings(srv, pings)
+	deadline := time.Now().Add(5 * time.Second)
+	for pending(t, c) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if pending(t, c) == 0 {
+		t.Fatal("the pongs never filled the socket: the test shows nothing")
+	}
+	// Read 64 KiB every 50 ms (less would not open the window enough for
+	// the client's kernel to send more): draining takes well over the
+	// 300 ms timeout, and no 300 ms passes without progress.
+	start := time.Now()
+	buf := make([]byte, 64<<10)
+	got := 0
+	for got < pings*(6+106) && time.Since(start) < 30*time.Second {
+		_ = srv.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := srv.Read(buf)
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", got, err)
+		}
+		got += n
+		select {
+		case err := <-rec.ends:
+			t.Fatalf("reading ended after %v with %d bytes drained: %v", time.Since(start), got, err)
+		default:
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(start); took < 600*time.Millisecond {
+		t.Fatalf("drained in %v: not over the timeout, the test shows nothing", took)
+	}
+}
