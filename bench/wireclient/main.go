@@ -119,7 +119,8 @@ func (c *timedConn) recv(p []byte, flags int) (int, error) {
 // client is one user's connections.
 type client struct {
 	host, base string
-	api        *timedConn // kept-alive for the API
+	addr       *net.TCPAddr // host resolved once, nil when it is not IPv4 (dialWriting)
+	api        *timedConn   // kept-alive for the API
 	apiR       *bufio.Reader
 	pool       *apiPool // when the users share their API connections
 }
@@ -228,7 +229,7 @@ func (c *client) dial(token string) (*wsConn, error) {
 	_, _ = rand.Read(k[:])
 	req := "GET " + c.base + "/ws HTTP/1.1\r\nHost: " + c.host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
 		base64.StdEncoding.EncodeToString(k[:]) + "\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token + "\r\n\r\n"
-	nc, err := dialWriting(c.host, []byte(req))
+	nc, err := dialWriting(c.addr, c.host, []byte(req))
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func (c *client) dial(token string) (*wsConn, error) {
 	return &wsConn{tc: tc}, nil
 }
 
-// dialWriting connects to host (an IPv4 address and port) and writes req
+// dialWriting connects to addr (host resolved) and writes req
 // the moment the connect returns: a blocking connect(2) on this
 // goroutine's thread (on loopback the handshake completes within it), the
 // write, and only then the socket handed to Go's netpoller. net.Dial
@@ -258,10 +259,9 @@ func (c *client) dial(token string) (*wsConn, error) {
 // put this client's upgrade about 44 us after its SYN later than
 // goldenpath's, which writes at once (bench/wiretap's ws_dial), so that
 // the two clients did not ask the server the same thing at the same
-// moments. Any other address goes through net.Dial.
-func dialWriting(host string, req []byte) (net.Conn, error) {
-	addr, err := net.ResolveTCPAddr("tcp", host)
-	if err != nil || addr.IP.To4() == nil {
+// moments. Without an IPv4 addr, host goes through net.Dial.
+func dialWriting(addr *net.TCPAddr, host string, req []byte) (net.Conn, error) {
+	if addr == nil {
 		nc, err := net.Dial("tcp", host)
 		if err == nil {
 			_, err = nc.Write(req)
@@ -518,12 +518,16 @@ func main() {
 		log.Fatalf("-target %q: want http://host:port", *target)
 	}
 	base := string(bytes.TrimRight([]byte(u.EscapedPath()), "/"))
+	addr, err := net.ResolveTCPAddr("tcp", u.Host)
+	if err != nil || addr.IP.To4() == nil {
+		addr = nil // dialWriting leaves it to net.Dial
+	}
 	tag := time.Now().UnixNano()
 	clients := make([]*client, *users)
 	emails := make([]string, *users)
 	const password = "wire-password-1"
 	for i := range clients {
-		clients[i] = &client{host: u.Host, base: base, pool: pool}
+		clients[i] = &client{host: u.Host, addr: addr, base: base, pool: pool}
 		emails[i] = fmt.Sprintf("wire-%x-%d@example.test", tag, i)
 		if _, err := clients[i].call(http.MethodPost, "/api/v1/auth/register", "", map[string]string{"email": emails[i], "password": password}, http.StatusCreated, nil); err != nil {
 			log.Fatalf("register %s: %v", emails[i], err)
