@@ -189,18 +189,27 @@ func (s *fastScan) str(dst *string) {
 		}
 	}
 	*dst = string(v)
-	r.s[r.next%uint8(len(r.s))] = *dst
-	r.next++
+	r.add(*dst)
 }
 
 var eventTypes = [...]string{protocol.EventConnectionEstablished, protocol.EventAgentStarted, protocol.EventAgentThinking,
 	protocol.EventToolExecuting, protocol.EventToolCompleted, protocol.EventAgentCompleted, protocol.EventAgentError,
 	protocol.EventPong, protocol.EventHeartbeat, protocol.EventErrorMessage}
 
-// recentStrings are the last strings a decoder made.
+// recentStrings are the last strings a decoder made, or was told to
+// expect (the oracle's user_id and message_ids).
 type recentStrings struct {
 	s    [8]string
 	next uint8
+}
+
+// add keeps t in place of the oldest.
+func (r *recentStrings) add(t string) {
+	if t == "" {
+		return
+	}
+	r.s[r.next%uint8(len(r.s))] = t
+	r.next++
 }
 
 // stamp reads a plain string into dst as the general decoder would.

@@ -58,9 +58,14 @@ type Oracle struct {
 	lost      []seqRange // recently counted lost, for late arrivals
 	unclaimed int        // lost frames not yet blamed on a run
 
-	runs   map[string]*run   // by message_id
-	order  []*run            // in Expect order
-	runIDs map[string]string // run_id -> message_id
+	order []*run // in Expect order
+	// The run of each message_id and the message_id of each run_id
+	// claimed: found in order and claimed while there are few (a
+	// journey's one or two runs make no map), in runs and runIDs past
+	// smallRuns.
+	runs    map[string]*run
+	claimed []claim
+	runIDs  map[string]string
 
 	out []Violation // the current call's findings
 }
@@ -84,10 +89,63 @@ type run struct {
 
 type toolCall struct{ id, name string }
 
+// claim is a run_id and the message_id whose run first carried it.
+type claim struct{ runID, messageID string }
+
+// smallRuns is how many runs or claims an oracle searches in order
+// before it keeps them in maps.
+const smallRuns = 8
+
+// runOf is the run of messageID, nil if it was never expected.
+func (o *Oracle) runOf(messageID string) *run {
+	if o.runs != nil {
+		return o.runs[messageID]
+	}
+	for _, r := range o.order {
+		if r.messageID == messageID {
+			return r
+		}
+	}
+	return nil
+}
+
+// claimOf is the message_id whose run claimed runID, if one did.
+func (o *Oracle) claimOf(runID string) (string, bool) {
+	if o.runIDs != nil {
+		m, ok := o.runIDs[runID]
+		return m, ok
+	}
+	for _, c := range o.claimed {
+		if c.runID == runID {
+			return c.messageID, true
+		}
+	}
+	return "", false
+}
+
+// claim records that messageID's run carries runID.
+func (o *Oracle) claim(runID, messageID string) {
+	switch {
+	case o.runIDs != nil:
+		o.runIDs[runID] = messageID
+		return
+	case len(o.claimed) < smallRuns:
+		o.claimed = append(o.claimed, claim{runID, messageID})
+		return
+	}
+	o.runIDs = make(map[string]string, 2*smallRuns)
+	for _, c := range o.claimed {
+		o.runIDs[c.runID] = c.messageID
+	}
+	o.runIDs[runID] = messageID
+	o.claimed = nil
+}
+
 // NewOracle returns an oracle for a connection of userID. With an empty
 // userID it adopts the user_id of connection_established.
 func NewOracle(userID string, opts ...OracleOption) *Oracle {
-	o := &Oracle{userID: userID, next: 1, runs: make(map[string]*run, 4), runIDs: make(map[string]string, 4)}
+	o := &Oracle{userID: userID, next: 1}
+	o.dec.recent.add(userID)
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -99,12 +157,21 @@ func NewOracle(userID string, opts ...OracleOption) *Oracle {
 // request content, or the nonce within it). A message_id registered twice
 // keeps its first content.
 func (o *Oracle) Expect(messageID, content string) {
-	if _, dup := o.runs[messageID]; dup {
+	if o.runOf(messageID) != nil {
 		return
 	}
 	r := &run{messageID: messageID, content: content}
-	o.runs[messageID] = r
 	o.order = append(o.order, r)
+	o.dec.recent.add(messageID)
+	switch {
+	case o.runs != nil:
+		o.runs[messageID] = r
+	case len(o.order) > smallRuns:
+		o.runs = make(map[string]*run, 2*len(o.order))
+		for _, r := range o.order {
+			o.runs[r.messageID] = r
+		}
+	}
 }
 
 // Observe decodes and judges one frame. It returns the decoded frame (the
@@ -275,18 +342,18 @@ func (o *Oracle) checkRun(f Frame, raw []byte, late bool) {
 		o.report(ViolationForeignUser, f.RunID, f.Type+" carries user_id "+f.UserID+", want "+o.userID, raw)
 		return
 	}
-	r := o.runs[f.MessageID]
+	r := o.runOf(f.MessageID)
 	if r == nil {
 		o.report(ViolationForeignMessage, f.RunID, f.Type+" answers message_id "+f.MessageID+", which this connection never sent", raw)
 		return
 	}
 	if r.runID == "" {
-		if other, taken := o.runIDs[f.RunID]; taken {
+		if other, taken := o.claimOf(f.RunID); taken {
 			o.report(ViolationForeignMessage, f.RunID, f.Type+" for message "+f.MessageID+" carries run_id "+f.RunID+" of message "+other, raw)
 			return
 		}
 		r.runID, r.threadID = f.RunID, f.ThreadID
-		o.runIDs[f.RunID] = f.MessageID
+		o.claim(f.RunID, f.MessageID)
 		if o.unclaimed > 0 && f.Type != protocol.EventAgentStarted {
 			r.lossy = true
 			o.unclaimed--

@@ -205,3 +205,47 @@ func TestOracleFrame(t *testing.T) {
 		t.Errorf("Observe(completed) = %+v", f)
 	}
 }
+
+// TestOracleManyRuns: past the few runs an oracle searches in order, it
+// keeps them in maps, and judges them alike: twenty distinct runs are
+// clean; a run that takes the run_id of one claimed before the switch,
+// or after it, is refused.
+func TestOracleManyRuns(t *testing.T) {
+	const n = 20
+	for _, tc := range []struct {
+		name      string
+		reuse, of int // run reuse carries run of's run_id; -1: none
+		want      []string
+	}{
+		{"distinct", -1, -1, nil},
+		{"claimed in order", 15, 2, []string{journey.ViolationForeignMessage, journey.ViolationMissingTerm}},
+		{"claimed in the map", 18, 12, []string{journey.ViolationForeignMessage, journey.ViolationMissingTerm}},
+		{"within the first few", 5, 1, []string{journey.ViolationForeignMessage, journey.ViolationMissingTerm}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := journey.NewOracle(me)
+			evs := cleanRun()[:1]
+			for i := range n {
+				mid, rid := fmt.Sprintf("m%d", i), fmt.Sprintf("r-%d", i)
+				if i == tc.reuse {
+					rid = fmt.Sprintf("r-%d", tc.of)
+				}
+				o.Expect(mid, content)
+				o.Expect(mid, "a second content, which must not replace the first")
+				for _, e := range cleanRun()[1:] {
+					e.data = strings.ReplaceAll(strings.ReplaceAll(e.data, `"r1"`, `"`+rid+`"`), mid1, mid)
+					evs = append(evs, e)
+				}
+			}
+			var got []journey.Violation
+			for _, f := range number(evs) {
+				_, vs := o.Observe(f)
+				got = append(got, vs...)
+			}
+			got = append(got, o.Done()...)
+			if ks := slices.Compact(kinds(got)); !slices.Equal(ks, tc.want) {
+				t.Errorf("violation kinds %v (%v); want %v", ks, got, tc.want)
+			}
+		})
+	}
+}

@@ -223,12 +223,12 @@ func checkUpgrade(resp *http.Response, key string, protos []string) error {
 		return ws.ErrHandshakeBadUpgrade
 	case !headerHasToken(h, "Connection", "upgrade"):
 		return ws.ErrHandshakeBadConnection
-	case h.Get("Sec-WebSocket-Accept") != acceptOf(key):
+	case !acceptsKey(headerValue(h, "Sec-Websocket-Accept"), key):
 		return ws.ErrHandshakeBadSecAccept
-	case h.Get("Sec-WebSocket-Extensions") != "":
+	case headerValue(h, "Sec-Websocket-Extensions") != "":
 		return ws.ErrHandshakeBadExtensions
 	}
-	if p := h.Get("Sec-WebSocket-Protocol"); p != "" {
+	if p := headerValue(h, "Sec-Websocket-Protocol"); p != "" {
 		for _, o := range protos {
 			if o == p {
 				return nil
@@ -249,6 +249,31 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
+}
+
+// headerValue is h.Get(name) for a name in canonical form, which Get
+// would make anew each time ("Sec-WebSocket-*" is not Go's canonical
+// form).
+func headerValue(h http.Header, name string) string {
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// acceptsKey reports whether accept is acceptOf(key), making no string.
+func acceptsKey(accept, key string) bool {
+	const guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+	var in [64]byte
+	if len(key)+len(guid) > len(in) {
+		return accept == acceptOf(key)
+	}
+	n := copy(in[:], key)
+	n += copy(in[n:], guid)
+	sum := sha1.Sum(in[:n])
+	var out [28]byte // base64 of 20 bytes
+	base64.StdEncoding.Encode(out[:], sum[:])
+	return accept == string(out[:])
 }
 
 // acceptOf is the Sec-WebSocket-Accept of key.

@@ -147,3 +147,19 @@ func TestUpgradeRequest(t *testing.T) {
 }
 
 func newBufReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// acceptsKey is acceptOf's comparison without its strings, for keys of
+// every length (a key too long for its buffer falls back to acceptOf).
+func TestAcceptsKey(t *testing.T) {
+	for _, key := range []string{"dGhlIHNhbXBsZSBub25jZQ==", "", "k", strings.Repeat("x", 28), strings.Repeat("y", 29), strings.Repeat("z", 200)} {
+		if !acceptsKey(acceptOf(key), key) {
+			t.Errorf("key %q: its own accept is refused", key)
+		}
+		if acceptsKey(acceptOf(key+"!"), key) || acceptsKey("", key) {
+			t.Errorf("key %q: another accept passes", key)
+		}
+	}
+	if !acceptsKey("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "dGhlIHNhbXBsZSBub25jZQ==") {
+		t.Error("RFC 6455's example fails")
+	}
+}

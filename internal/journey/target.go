@@ -400,6 +400,37 @@ const (
 	maxTimingName    = 32
 )
 
+// httpTimingNames holds TimingHTTPPrefix + name for the first names
+// met, so that each reply's timings make no new strings; a target that
+// invents names past the bound gets them made each time.
+var httpTimingNames struct {
+	sync.RWMutex
+	m map[string]string // name: its timing's name
+}
+
+// maxHTTPTimingNames bounds httpTimingNames.
+const maxHTTPTimingNames = 64
+
+// httpTimingName is TimingHTTPPrefix + name.
+func httpTimingName(name string) string {
+	httpTimingNames.RLock()
+	full, ok := httpTimingNames.m[name]
+	httpTimingNames.RUnlock()
+	if ok {
+		return full
+	}
+	full = TimingHTTPPrefix + name
+	httpTimingNames.Lock()
+	defer httpTimingNames.Unlock()
+	if httpTimingNames.m == nil {
+		httpTimingNames.m = map[string]string{}
+	}
+	if len(httpTimingNames.m) < maxHTTPTimingNames {
+		httpTimingNames.m[strings.Clone(name)] = full
+	}
+	return full
+}
+
 // appendServerTiming parses W3C Server-Timing headers ("name;dur=1.5;desc=x,
 // ...") and appends each entry with a dur as TimingHTTPPrefix+name.
 func appendServerTiming(dst []ServerTiming, h http.Header) []ServerTiming {
@@ -420,7 +451,7 @@ func appendServerTiming(dst []ServerTiming, h http.Header) []ServerTiming {
 					continue
 				}
 				if ms, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(val), `"`), 64); err == nil && ms >= 0 {
-					dst = append(dst, ServerTiming{Name: TimingHTTPPrefix + name, MS: ms})
+					dst = append(dst, ServerTiming{Name: httpTimingName(name), MS: ms})
 					n++
 				}
 				break

@@ -245,9 +245,10 @@ type recorder struct {
 	obs      ScenarioObserver // nil: not observed
 	active   atomic.Int64     // journeys running
 
-	mu          sync.Mutex
-	samples     []results.Sample
-	serverNames map[string]bool
+	mu           sync.Mutex
+	samples      []results.Sample
+	serverNames  map[string]bool   // the server_* histograms kept
+	serverNameOf map[string]string // a timing's name: its histogram's, "" for none
 }
 
 // maxServerNames bounds the server_* histograms one scenario keeps: their
@@ -255,20 +256,31 @@ type recorder struct {
 // invents a new name per reply must not grow our memory without limit.
 const maxServerNames = 32
 
-func (r *recorder) allowServerName(name string) bool {
+// serverName is the histogram a server timing named raw goes to
+// ("server_" and raw less a "_ms"), or "" once the scenario keeps
+// maxServerNames others. What each raw name goes to is kept, up to a
+// bound, so that a journey's timings make no new strings.
+func (r *recorder) serverName(raw string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if name, ok := r.serverNameOf[raw]; ok {
+		return name
+	}
 	if r.serverNames == nil {
-		r.serverNames = map[string]bool{}
+		r.serverNames, r.serverNameOf = map[string]bool{}, map[string]string{}
 	}
-	if r.serverNames[name] {
-		return true
+	name := "server_" + strings.TrimSuffix(raw, "_ms")
+	if !r.serverNames[name] {
+		if len(r.serverNames) >= maxServerNames {
+			name = ""
+		} else {
+			r.serverNames[name] = true
+		}
 	}
-	if len(r.serverNames) >= maxServerNames {
-		return false
+	if len(r.serverNameOf) < 4*maxServerNames {
+		r.serverNameOf[raw] = name
 	}
-	r.serverNames[name] = true
-	return true
+	return name
 }
 
 // sample keeps s as evidence: the first MaxSamples samples, except that
@@ -372,7 +384,7 @@ func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.R
 		at.Record(PhaseWSHandshake, handshake)
 	}
 	for _, st := range res.Server {
-		if name := "server_" + strings.TrimSuffix(st.Name, "_ms"); r.allowServerName(name) {
+		if name := r.serverName(st.Name); name != "" {
 			at.Record(name, time.Duration(st.MS*float64(time.Millisecond)))
 		}
 	}

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -293,5 +294,33 @@ func TestReadLagNote(t *testing.T) {
 		if late := strings.Contains(got, "scheduling_delay"); late != (tc.name == "late, journeys late") {
 			t.Errorf("%s: note %q says journeys started late: %v", tc.name, got, late)
 		}
+	}
+}
+
+// A target's Server-Timing names make histograms "server_NAME" (less a
+// "_ms"), at most maxServerNames of them however many names it invents,
+// and the same name always goes to the same histogram.
+func TestServerNamesAreBounded(t *testing.T) {
+	r := &recorder{}
+	if got := r.serverName("db_ms"); got != "server_db" {
+		t.Fatalf("db_ms goes to %q, want server_db", got)
+	}
+	if got := r.serverName("db"); got != "server_db" {
+		t.Fatalf("db goes to %q, want server_db (the same histogram as db_ms)", got)
+	}
+	for i := range 10 * maxServerNames {
+		r.serverName(fmt.Sprintf("n%d_ms", i))
+	}
+	if len(r.serverNames) != maxServerNames {
+		t.Fatalf("%d histograms kept, want the bound %d", len(r.serverNames), maxServerNames)
+	}
+	if got := r.serverName(fmt.Sprintf("n%d_ms", 10*maxServerNames-1)); got != "" {
+		t.Fatalf("a name past the bound goes to %q, want none", got)
+	}
+	if got := r.serverName("n0_ms"); got != "server_n0" {
+		t.Fatalf("n0_ms, kept before the bound, goes to %q", got)
+	}
+	if got := r.serverName("db_ms"); got != "server_db" {
+		t.Fatalf("db_ms now goes to %q", got)
 	}
 }
