@@ -8,12 +8,18 @@
 # seconds; then each binary's median over the runs.
 #
 # With bench/plainclient among them, each one's run-by-run ratio to it too, with a 95% interval.
+# Each run also shows the backend's own CPU per journey (server_cpu_us_per_journey, from /proc): a
+# slow minute of the machine costs every process more CPU for the same work.
 #
-# Usage: scripts/bench-cpu-ab.sh RUNS BINARY...   e.g. build two commits' cmd/goldenpath to
+# With PIN=1 the backend runs on core 0 and each client on core 1 (taskset; Go then gives each
+# client one P), so that the two never share a core. The backend then has one core, not the two it
+# shares otherwise, and does fewer journeys a second: another load than the issue's figure.
+#
+# Usage: [PIN=1] scripts/bench-cpu-ab.sh RUNS BINARY...   e.g. build two commits' cmd/goldenpath to
 #        /tmp/old and /tmp/new, then: scripts/bench-cpu-ab.sh 5 /tmp/old /tmp/new
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,19p' "$0"; exit 2; }
 runs=$1
 shift
 out=bench-out/cpu-ab
@@ -28,30 +34,42 @@ for b in "$@"; do
   if [ "$(basename "$b")" != plainclient ]; then ln -sf "$(realpath "$b")" "$out/goldenpath"; break; fi
 done
 [ -e "$out/goldenpath" ] || go build -o "$out/goldenpath" ./cmd/goldenpath
+client_pin=""
+if [ "${PIN:-0}" = 1 ]; then
+  serve_pin="taskset -c 0"
+  client_pin="taskset -c 1"
+fi
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh
+# ticks: a process's CPU so far (user and system) in clock ticks, from /proc.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz="$(getconf CLK_TCK)"
 for i in $(seq "$runs"); do
   for b in "$@"; do
     name="$(basename "$b")"
     dir="$out/run-$i-$name"
     mkdir -p "$dir"
     serve "$dir" --think 0
+    s0="$(ticks "$pid")"
     if [ "$name" = plainclient ]; then
-      r="$(/usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" -target "$url" -users 50 -duration 10s -journey "$kind" |
+      r="$($client_pin /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" -target "$url" -users 50 -duration 10s -journey "$kind" |
         grep -o 'journeys [0-9]*\|failed [0-9]*\|cpu_us_per_journey [0-9.]*' | tr '\n' ' ')"
     else
-      /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" run --target "$url" --journey "$kind" --suite integrated \
+      $client_pin /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" run --target "$url" --journey "$kind" --suite integrated \
         --users 50 --duration 10s --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
       r="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10)"' "$dir/report/results.json")"
     fi
+    s1="$(ticks "$pid")"
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    echo "run $i $name $r time_user_sys $(tail -1 "$dir/time.txt")"
+    j="$(echo "$r" | grep -o 'journeys [0-9]*' | awk '{ print $2 }')"
+    srv="$(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v j="${j:-0}" 'BEGIN { printf "%.1f", (j > 0 ? (b - a) * 1e6 / hz / j : 0) }')"
+    echo "run $i $name $r server_cpu_us_per_journey $srv time_user_sys $(tail -1 "$dir/time.txt")"
   done
 done | tee "$out/runs.txt"
 echo "== medians of cpu_us_per_journey (the runs in brackets)"
 for b in "$@"; do
   name="$(basename "$b")"
-  v="$(grep "^run [0-9]* $name " "$out/runs.txt" | grep -o 'cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -g | tr '\n' ' ')"
+  v="$(grep "^run [0-9]* $name " "$out/runs.txt" | grep -o ' cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -g | tr '\n' ' ')"
   echo "$v" | awk -v n="$name" '{ k = split($0, a, " "); m = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2; sub(/ +$/, "", $0); printf "%-20s %.1f us [%s]\n", n, m, $0 }'
 done
 # With bench/plainclient among the binaries: each other binary's ratio to it, run by run (the two
