@@ -32,6 +32,9 @@ type analysis struct {
 	phases   []phaseRow
 	// phaseSource names what phases summarises: a scenario, or "" for all.
 	phaseSource string
+	// readyNote says how few handshakes ws_ready timed, when it timed
+	// fewer than all ("" otherwise).
+	readyNote string
 }
 
 type counts struct{ pass, fail, skip int }
@@ -135,7 +138,33 @@ func analyse(r *Results) *analysis {
 		return x.hasMargin && x.margin < y.margin
 	})
 	a.phases, a.phaseSource = phaseRows(r, a.rules)
+	a.readyNote = readyNote(a.phases)
 	return a
+}
+
+// readyNote says, when ws_ready timed fewer handshakes than ws_handshake
+// did, how many and why: a ws_ready sample exists only where the 101 and
+// connection_established reached goldenpath apart, and what it timed is
+// no sample of every handshake (a missing sample is not a zero, nor a
+// typical one).
+func readyNote(phases []phaseRow) string {
+	var ready, all int64
+	for _, p := range phases {
+		switch p.name {
+		case "ws_ready":
+			ready = p.sum.count
+		case "ws_handshake":
+			all = p.sum.count
+		}
+	}
+	if all == 0 || ready >= all {
+		return ""
+	}
+	return fmt.Sprintf("ws_ready is timed only where the HTTP 101 and connection_established reached goldenpath apart: "+
+		"%d of %d handshakes here (%.0f%%). In the others the kernel handed the two over at once (sent in one segment, "+
+		"or merged while the 101 waited to be read), and no client can time the gap between them (or, off Linux's "+
+		"epoll loops, the two were timed by clocks that could not split them); ws_handshake covers every one. "+
+		"The timed ones lean long, a short gap being the likelier to merge.", ready, all, 100*float64(ready)/float64(all))
 }
 
 func lessMargin(x, y slaRow) bool {

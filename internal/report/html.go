@@ -64,6 +64,7 @@ type htmlPage struct {
 	Scenarios                   []Scenario
 	Phases                      []htmlPhase
 	PhaseSource                 string
+	ReadyNote                   string // how few handshakes ws_ready timed (analysis.readyNote)
 	Notes                       []string
 	Checks                      []Check
 	HasOperations               bool // a scenario drove operations that are not journeys
@@ -153,6 +154,7 @@ func newHTMLPage(a *analysis) *htmlPage {
 	if a.phaseSource != "" {
 		p.PhaseSource = "scenario " + a.phaseSource + ", the one the SLA checks judge"
 	}
+	p.ReadyNote = a.readyNote
 	for _, ph := range a.phases {
 		p.Phases = append(p.Phases, htmlPhase{Name: ph.name, Count: ph.sum.count, P50: fmtLatency(ph.sum.p50), P95: fmtLatency(ph.sum.p95),
 			P99: fmtLatency(ph.sum.p99), Max: fmtLatency(ph.sum.max), Rule: ph.rule})

@@ -196,6 +196,9 @@ func (m *mdWriter) summarySection(a *analysis) {
 			}
 			m.row(mdCellCode(p.name), fmt.Sprint(p.sum.count), fmtLatency(p.sum.p50), fmtLatency(p.sum.p95), fmtLatency(p.sum.p99), fmtLatency(p.sum.max), rule)
 		}
+		if a.readyNote != "" {
+			m.printf("\n%s\n", mdText(a.readyNote))
+		}
 	}
 	if len(r.Notes) > 0 {
 		m.printf("\n### Notes\n\n")

@@ -5,7 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/goldenpath-dev/goldenpath/internal/metrics"
 	"github.com/goldenpath-dev/goldenpath/internal/report"
 )
 
@@ -172,6 +174,48 @@ func TestWriteMarkdownReproduce(t *testing.T) {
 			}
 			if !strings.Contains(b.String(), "  ```sh\n  "+tc.want+"\n  ```\n") {
 				t.Errorf("WriteMarkdown's race catalog lacks the command %q:\n%s", tc.want, b.String())
+			}
+		})
+	}
+}
+
+// When ws_ready timed fewer handshakes than ws_handshake, the phases say
+// how many, in both documents; when it timed all, they say nothing.
+func TestReadyNote(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		ready, hands int
+		want         string
+	}{
+		{"few timed", 3, 60, "3 of 60 handshakes here (5%)"},
+		{"none timed", 0, 60, "0 of 60 handshakes here (0%)"},
+		{"all timed", 60, 60, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set := metrics.NewSet()
+			for i := range tc.hands {
+				set.Record("ws_handshake", time.Duration(30+i)*time.Millisecond)
+			}
+			for i := range tc.ready {
+				set.Record("ws_ready", time.Duration(40+i)*time.Microsecond)
+			}
+			snap := set.Snapshot()
+			r := &report.Results{Phases: snap.Summaries()}
+			var md, html bytes.Buffer
+			if err := report.WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.WriteHTML(&html, r); err != nil {
+				t.Fatal(err)
+			}
+			for doc, b := range map[string]string{"markdown": md.String(), "html": html.String()} {
+				has := strings.Contains(b, "ws_ready is timed only where")
+				if tc.want == "" && has {
+					t.Errorf("%s: a note though every handshake was timed", doc)
+				}
+				if tc.want != "" && !strings.Contains(b, tc.want) {
+					t.Errorf("%s lacks %q", doc, tc.want)
+				}
 			}
 		})
 	}
