@@ -31,7 +31,10 @@
 # fewer (the pairs with plain are then not printed).
 #
 # Last, each client's error against the capture of its own frames, goldenpath's beside the wire
-# client's: the server's different treatment of two clients taken out.
+# client's: the server's different treatment of two clients taken out. And, with the capture,
+# ws_ready journey by journey: goldenpath (GOLDENPATH_JOURNEYS) and the wire client (-journeys) name
+# each journey's WebSocket port, the tap (-conns) its reading of the same connection; so each
+# client's error on the very journeys it timed, and which journeys it could not time, show apart.
 #
 # Usage: [PIN=1] [PLAIN=0] scripts/bench-latency.sh [RUNS] [USERS] [DURATION] [THINK]   (default 3, 25, 15s, 100ms)
 set -euo pipefail
@@ -88,7 +91,7 @@ for i in $(seq "$runs"); do
   serve "$dir" --think "$think"
   tap_pid=""
   if [ "$tap_ok" = 1 ]; then
-    $pin "$out/wiretap" -target "$url" -duration 10m >"$dir/tap.txt" 2>"$dir/tap.err" &
+    $pin "$out/wiretap" -target "$url" -duration 10m -conns "$dir/tap-conns.txt" >"$dir/tap.txt" 2>"$dir/tap.err" &
     tap_pid=$!
     for _ in $(seq 50); do grep -q capturing "$dir/tap.err" 2>/dev/null && break; kill -0 "$tap_pid" 2>/dev/null || break; sleep 0.1; done
     if ! grep -q capturing "$dir/tap.err"; then
@@ -103,9 +106,9 @@ for i in $(seq "$runs"); do
   else
     : >"$dir/plain.txt"
   fi
-  $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" ${WIRE_FLAGS-"-shared-api"} >"$dir/wire.txt" &
+  $pin "$out/wireclient" -target "$url" -users "$users" -duration "$dur" -journeys "$dir/wire-journeys.txt" ${WIRE_FLAGS-"-shared-api"} >"$dir/wire.txt" &
   wire_pid=$!
-  $pin "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
+  GOLDENPATH_JOURNEYS="$dir/gp-journeys.txt" $pin "$out/goldenpath" run --target "$url" --journey minimal --suite integrated --users "$users" --duration "$dur" \
     --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
   wait $plain_pid "$wire_pid"
   if [ -n "$tap_pid" ]; then kill -INT "$tap_pid"; wait "$tap_pid" || true; fi
@@ -163,5 +166,37 @@ if grep -q "^run [0-9]* goldenpath/tap_gp " "$out/runs.txt" && grep -q "^run [0-
         pts = (g - w) * 100; if (pts < 0) pts = -pts; us = dg - dw; if (us < 0) us = -us
         printf "   %-12s goldenpath %+6.1f%% (%+7.1f us)  wire %+6.1f%% (%+7.1f us)  %s\n", ph, g * 100, dg, w * 100, dw, (pts <= 5 || us <= 10) ? "agree" : "DO NOT AGREE"
       }'
+  done
+fi
+
+# ws_ready journey by journey: each client's line per journey (its WebSocket's port and its ws_ready,
+# "-" when it could not time it) matched with the tap's reading of the same connection (the n-th
+# journey on a port with the tap's n-th on it). Over every run together: on the journeys a client
+# timed, its error, journey by journey; and the tap's ws_ready on the journeys it timed beside those
+# it could not (of them, how many came in the 101's own segment, which nothing can split).
+# quantile FILE P: the P quantile of FILE's numbers, one a line ("-" when it has none).
+quantile() { sort -g "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.1f", a[int(p * (NR - 1)) + 1] }'; }
+if ls "$out"/run-*/tap-conns.txt >/dev/null 2>&1; then
+  echo "== ws_ready journey by journey against the capture of the same connection (every run)"
+  for side in "goldenpath gp gp-journeys.txt" "wire wire wire-journeys.txt"; do
+    set -- $side
+    for i in $(seq "$runs"); do
+      dir="$out/run-$i"
+      [ -s "$dir/tap-conns.txt" ] && [ -s "$dir/$3" ] || continue
+      awk -v tc="$2" '
+        FNR == NR { if ($1 == tc) { k = $2 SUBSEP (++tn[$2]); tap[k] = $3; one[k] = $4 } next }
+        { k = $2 SUBSEP (++cn[$2]); if (k in tap) print $3, tap[k], one[k] }' "$dir/tap-conns.txt" "$dir/$3"
+    done >"$out/ready-$1.txt"
+    m="$out/ready-$1.txt"
+    n="$(wc -l <"$m")"
+    if [ "$n" = 0 ]; then echo "   $1: no journey matched"; continue; fi
+    awk '$1 != "-" { print $1 - $2 }' "$m" >"$m.err"
+    awk '$1 != "-" { print $2 }' "$m" >"$m.timed"
+    awk '$1 == "-" { print $2 }' "$m" >"$m.untimed"
+    awk '{ print $2 }' "$m" >"$m.all"
+    timed="$(wc -l <"$m.err")"
+    same="$(awk '$1 == "-" && $3 == "true"' "$m" | wc -l)"
+    echo "   $1: $n journeys matched; timed $timed ($(awk -v a="$timed" -v b="$n" 'BEGIN { printf "%.0f", 100 * a / b }')%): error $(quantile "$m.err" 0.5) us median [p10 $(quantile "$m.err" 0.1), p90 $(quantile "$m.err" 0.9)]"
+    echo "   $1: the tap's ws_ready (us): all $(quantile "$m.all" 0.5); on those it timed $(quantile "$m.timed" 0.5); on the $((n - timed)) it could not $(quantile "$m.untimed" 0.5) ($same of them in the 101's own segment)"
   done
 fi

@@ -372,6 +372,13 @@ func (w *wsConn) write(op byte, payload []byte) error {
 	return err
 }
 
+// journeysOut, when -journeys asks, gets a line per journey: "wire",
+// its WebSocket's local port and its ws_ready in us ("-" unseen).
+var (
+	journeysOut io.Writer
+	journeysMu  sync.Mutex
+)
+
 var phases = []string{"login", "ws_connect", "ws_ready", "ws_handshake", "first_event", "answer", "journey"}
 
 // stamp is when the bytes that completed something arrived and when the
@@ -476,6 +483,15 @@ func journey(c *client, email, password string, n int, t clocks) bool {
 			break
 		}
 	}
+	if journeysOut != nil {
+		ready := "-" // unseen
+		if v := mine.arrived["ws_ready"]; len(v) > 0 {
+			ready = strconv.FormatFloat(v[0]*1000, 'f', 3, 64)
+		}
+		journeysMu.Lock()
+		fmt.Fprintf(journeysOut, "wire %d %s\n", ws.tc.LocalAddr().(*net.TCPAddr).Port, ready)
+		journeysMu.Unlock()
+	}
 	for k, v := range mine.arrived {
 		t.arrived[k] = append(t.arrived[k], v...)
 	}
@@ -507,8 +523,18 @@ func main() {
 	target := flag.String("target", "http://127.0.0.1:8080", "base URL of a PROTOCOL v1 server (plain http)")
 	users := flag.Int("users", 25, "concurrent users")
 	duration := flag.Duration("duration", 10*time.Second, "how long the load runs")
+	journeysFile := flag.String("journeys", "", "also write each journey's WebSocket local port and ws_ready (us, - when unseen) to this file")
 	shared := flag.Bool("shared-api", false, "the users share their kept-alive API connections, the last put back taken first, as goldenpath keeps its own (else one each)")
 	flag.Parse()
+	if *journeysFile != "" {
+		f, err := os.Create(*journeysFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		defer func() { _ = w.Flush(); _ = f.Close() }()
+		journeysOut = w
+	}
 	var pool *apiPool
 	if *shared {
 		pool = new(apiPool)

@@ -120,6 +120,7 @@ func (s *stream) consume(n int) {
 
 // conn is one TCP connection to the server.
 type conn struct {
+	port     uint16 // the client's
 	c2s, s2c stream
 	syn      time.Time
 	broken   bool
@@ -157,6 +158,10 @@ type tap struct {
 	done    map[string]int
 	lost    int
 	segs    int
+	// each journey's WebSocket, when -conns asks: the client, its port,
+	// its ws_ready in microseconds and whether the 101 and
+	// connection_established came in one segment
+	journeysOut io.Writer
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -195,7 +200,7 @@ func (t *tap) packet(b []byte, at time.Time) {
 			if c := t.conns[sport]; c != nil && c.c2s.isn == sq && c.c2s.base == 0 && len(c.c2s.buf) == 0 {
 				return // the same SYN again (the first was dropped): the connection began with the first
 			}
-			t.conns[sport] = &conn{syn: at, c2s: stream{isn: sq}, sent: map[string]time.Time{}, started: map[string]time.Time{}}
+			t.conns[sport] = &conn{port: sport, syn: at, c2s: stream{isn: sq}, sent: map[string]time.Time{}, started: map[string]time.Time{}}
 			return
 		}
 		c := t.conns[sport]
@@ -365,6 +370,9 @@ func (t *tap) event(c *conn, payload []byte, at time.Time) {
 		t.record(l.client, "ws_dial", c.asked.Sub(c.syn))
 		t.record(l.client, "ws_upgrade", c.upgraded.Sub(c.asked))
 		t.done[l.client]++
+		if t.journeysOut != nil {
+			fmt.Fprintf(t.journeysOut, "%s %d %.3f %t\n", l.client, c.port, float64(c.ready.Sub(c.upgraded))/float64(time.Microsecond), c.ready.Equal(c.upgraded))
+		}
 	}
 }
 
@@ -543,6 +551,7 @@ func drops(fd int) uint32 {
 func main() {
 	target := flag.String("target", "", "base URL of the server whose port is watched (http://127.0.0.1:PORT)")
 	duration := flag.Duration("duration", time.Minute, "how long to capture at most (SIGINT or SIGTERM ends it sooner)")
+	connsOut := flag.String("conns", "", "also write each journey's WebSocket to this file: client, local port, ws_ready in us, and whether the 101 and connection_established came in one segment")
 	flag.Parse()
 	host, portS, err := net.SplitHostPort(strings.TrimPrefix(*target, "http://"))
 	var port int
@@ -561,6 +570,15 @@ func main() {
 	fmt.Fprintln(os.Stderr, "wiretap: capturing")
 	t := &tap{port: uint16(port), conns: map[uint16]*conn{}, tokens: map[string]login{},
 		results: map[string]map[string][]float64{}, done: map[string]int{}}
+	if *connsOut != "" {
+		f, err := os.Create(*connsOut)
+		if err != nil {
+			log.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		defer func() { _ = w.Flush(); _ = f.Close() }()
+		t.journeysOut = w
+	}
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, 64)
 	deadline := time.Now().Add(*duration)

@@ -96,6 +96,11 @@ type Options struct {
 	// Subprotocol sends the token as the subprotocol pair
 	// "jwt-auth, jwt.<token>" instead of an Authorization header.
 	Subprotocol bool
+	// LocalPort records the WebSocket's local TCP port in
+	// [Result.LocalPort] (one getsockname(2) a journey), so that a
+	// packet capture's connections can be matched to journeys. The
+	// epoll loops' path only.
+	LocalPort bool
 	// Nonce returns a string unique to each request; it goes into the
 	// message_id and the content, and the answer must quote it
 	// (nil: 26 random base32 characters from crypto/rand).
@@ -201,6 +206,9 @@ type Result struct {
 	// PhaseWSReady sample, rather than a 0 nobody measured, and its
 	// PhaseWSConnect runs to that one time: at most the gap long.
 	ReadyUnseen bool
+	// LocalPort is the WebSocket's local TCP port when Options.LocalPort
+	// asked for it and the epoll loops' path ran the journey; 0 otherwise.
+	LocalPort int
 	// Err is the failure that ended the journey, nil when it completed.
 	Err *Error
 	// Violations are the protocol breaches found, at most 64; the rest are

@@ -123,6 +123,9 @@ func (u *auser) upgradedRaw(r reply, key string, protos []string) {
 		return
 	}
 	u.sample(PhaseWSConnect, u.upgraded.Sub(u.dialed))
+	if u.opts.LocalPort {
+		u.res.LocalPort = localPort(r.fd)
+	}
 	if e := u.checkProtocol(r.resp.Header.Get("Sec-WebSocket-Protocol")); e != nil {
 		closeRaw(r.p, r.fd)
 		u.fail(e)

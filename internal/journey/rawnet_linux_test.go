@@ -313,3 +313,21 @@ func TestRawExchangesBounded(t *testing.T) {
 		t.Fatalf("%d logins at once; want at most the limit, 3 (and more than one)", peak.Load())
 	}
 }
+
+// Options.LocalPort gives the journey's WebSocket's local port, the one
+// the server saw its upgrade come from; without it, none.
+func TestRawLocalPort(t *testing.T) {
+	ports := make(chan int, 2)
+	tgt := rawServer(t, append(established(), closeFrame(1011)...), func(c net.Conn) {
+		ports <- c.RemoteAddr().(*net.TCPAddr).Port
+		hold(c)
+	})
+	r := runRaw(t, tgt, Options{RunTimeout: 2 * time.Second, LocalPort: true})
+	if want := <-ports; r.LocalPort != want {
+		t.Fatalf("LocalPort %d; the server saw the upgrade come from port %d (journey: %v)", r.LocalPort, want, r.Err)
+	}
+	if r := runRaw(t, tgt, Options{RunTimeout: 2 * time.Second}); r.LocalPort != 0 {
+		t.Fatalf("LocalPort %d without Options.LocalPort", r.LocalPort)
+	}
+	<-ports
+}

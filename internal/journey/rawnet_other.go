@@ -23,3 +23,6 @@ func closeRaw(*poller, int)                                          {}
 func (rt *rawTarget) do(_ context.Context, _ []byte, _ bool, _ time.Duration, done func(reply)) {
 	done(reply{err: errors.ErrUnsupported, fd: -1})
 }
+
+// localPort is never asked for here: the raw path does not run.
+func localPort(int) int { return 0 }

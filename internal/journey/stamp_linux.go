@@ -123,3 +123,18 @@ func stampArrivals(fd int) {
 	one := int32(1)
 	_, _, _ = unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, uintptr(unsafe.Pointer(&one)), 4, 0)
 }
+
+// localPort is fd's local TCP port, 0 if it cannot be read.
+func localPort(fd int) int {
+	switch sa, err := unix.Getsockname(fd); a := sa.(type) {
+	case *unix.SockaddrInet4:
+		if err == nil {
+			return a.Port
+		}
+	case *unix.SockaddrInet6:
+		if err == nil {
+			return a.Port
+		}
+	}
+	return 0
+}

@@ -158,6 +158,7 @@ func (e *Env) ScenarioFunc(ctx context.Context, name, suiteName string, plan loa
 	stopActive := set.Poll(results.GaugeActiveUsers, 250*time.Millisecond, rec.active.Load)
 	st, err := load.Run(ctx, plan, rec, load.WithLive(live))
 	stopActive()
+	flushJourneyLog()
 	if cpu1, ok := procs.ProcessCPU(); ok && cpuOK {
 		// goldenpath's own CPU while the scenario ran: what a journey costs
 		// the generator (the whole process: the engine, the journeys, the
@@ -339,6 +340,7 @@ func (r *recorder) Start(ctx context.Context, it load.Iteration, done func(bool)
 	}
 	foreign := new(foreignOwners)
 	jo.Foreign = foreign.watch(jo.Foreign)
+	jo.LocalPort = journeyLogOn()
 	journey.Start(ctx, r.env.Target, r.env.Account(it.VU), jo, func(res *journey.Result) {
 		ok := r.record(ctx, it, res, foreign)
 		r.active.Add(-1)
@@ -350,6 +352,9 @@ func (r *recorder) Start(ctx context.Context, it load.Iteration, done func(bool)
 // reports whether it succeeded.
 func (r *recorder) record(ctx context.Context, it load.Iteration, res *journey.Result, foreign *foreignOwners) bool {
 	Observe(r.obs, it, res)
+	if res.LocalPort != 0 {
+		logJourney(res)
+	}
 	at := r.set.At() // every value below is of this journey's end
 	if res.Err != nil && res.Err.Kind == journey.FailCancelled {
 		at.Add(CounterCancelled, 1) // stopped by us (Ctrl-C, grace), not the target's fault
