@@ -152,8 +152,8 @@ done
 if grep -q "^run [0-9]* goldenpath/tap_gp " "$out/runs.txt" && grep -q "^run [0-9]* wire/tap_wire " "$out/runs.txt"; then
   echo "== each client's error against the capture of its own frames (medians over the runs): goldenpath's beside the wire client's"
   for ph in $phases; do
-    g="$(grep "^run [0-9]* goldenpath/tap_gp  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}')"
-    w="$(grep "^run [0-9]* wire/tap_wire  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}')"
+    g="$(grep "^run [0-9]* goldenpath/tap_gp  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}' || true)" # none for ws_dial
+    w="$(grep "^run [0-9]* wire/tap_wire  *$ph " "$out/runs.txt" | awk '{print $NF, $(NF-2)}' || true)"
     [ -n "$g" ] && [ -n "$w" ] || continue
     printf '%s\n--\n%s\n' "$g" "$w" | awk -v ph="$ph" '
       function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }

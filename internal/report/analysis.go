@@ -164,7 +164,7 @@ func readyNote(phases []phaseRow) string {
 		"%d of %d handshakes here (%.0f%%). In the others the kernel handed the two over at once (sent in one segment, "+
 		"or merged while the 101 waited to be read), and no client can time the gap between them (or, off Linux's "+
 		"epoll loops, the two were timed by clocks that could not split them); ws_handshake covers every one. "+
-		"The timed ones lean long, a short gap being the likelier to merge.", ready, all, 100*float64(ready)/float64(all))
+		"The timed ones are no random sample of all: the merges come where a 101 waited longest to be read.", ready, all, 100*float64(ready)/float64(all))
 }
 
 func lessMargin(x, y slaRow) bool {
