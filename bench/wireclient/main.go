@@ -57,7 +57,13 @@ type timedConn struct {
 	rc      syscall.RawConn
 	last    time.Time // when the last read returned
 	arrived time.Time // when the kernel received the last byte it read; last when the kernel did not say
-	oob     [64]byte
+	// the kernel's last time (Unix ns) and what it was read as: two reads
+	// of one segment (the 101 and its frame merged while the 101 was
+	// unread, read apart) get one time, as goldenpath's do, and not two a
+	// few tens of nanoseconds apart by the jitter of reading the two clocks
+	lastK       int64
+	lastArrived time.Time
+	oob         [64]byte
 }
 
 // newTimedConn asks the kernel to note when nc's segments arrive.
@@ -109,7 +115,10 @@ func (c *timedConn) recv(p []byte, flags int) (int, error) {
 			sec := int64(binary.NativeEndian.Uint64(m.Data[0:]))
 			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
 			if d := c.last.Sub(time.Unix(sec, nsec)); d >= 0 && d < time.Minute { // else the wall clock stepped
-				c.arrived = c.last.Add(-d)
+				if k := sec*1e9 + nsec; k != c.lastK {
+					c.lastK, c.lastArrived = k, c.last.Add(-d)
+				}
+				c.arrived = c.lastArrived
 			}
 		}
 	}
