@@ -60,6 +60,18 @@ func pending(t *testing.T, c *wsconn) int {
 	return len(c.out)
 }
 
+// waitPending waits, at most 5 s, until c has pongs it could not write,
+// and fails the test when it never has: without them it shows nothing.
+func waitPending(t *testing.T, c *wsconn) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); pending(t, c) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if pending(t, c) == 0 {
+		t.Fatal("the pongs never filled the socket: the test shows nothing")
+	}
+}
+
 // A server that sends and does not read fills the client's socket: a
 // pong (or any frame) then finds no room. The loop that read the ping
 // must not wait there for room, which it did for up to the write timeout
@@ -74,12 +86,7 @@ func TestLoopDoesNotWaitForRoomToWrite(t *testing.T) {
 	srv, c, p, rec := pongingConn(t, 0)
 	go floodPings(srv, pings)
 	deadline := time.Now().Add(5 * time.Second)
-	for pending(t, c) == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if pending(t, c) == 0 {
-		t.Fatal("the pongs never filled the socket: the test shows nothing")
-	}
+	waitPending(t, c)
 
 	// Another socket in the same loop's set must still be read while the
 	// first one's pongs wait; 5 s is half the write timeout the loop
@@ -154,13 +161,7 @@ func TestSlowReaderIsNotTimedOut(t *testing.T) {
 	const pings = 12000 // 1.3 MB of pongs
 	srv, c, _, rec := pongingConn(t, 300*time.Millisecond)
 	go floodPings(srv, pings)
-	deadline := time.Now().Add(5 * time.Second)
-	for pending(t, c) == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if pending(t, c) == 0 {
-		t.Fatal("the pongs never filled the socket: the test shows nothing")
-	}
+	waitPending(t, c)
 	// Read 64 KiB every 50 ms (less would not open the window enough for
 	// the client's kernel to send more): draining takes well over the
 	// 300 ms timeout, and no 300 ms passes without progress.
