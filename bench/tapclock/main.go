@@ -3,7 +3,7 @@
 // Command tapclock measures how far apart the kernel's two receive times
 // of one loopback TCP segment are: the one a receiving TCP socket reports
 // (SO_TIMESTAMPNS, which goldenpath and bench/wireclient read) and the
-// one a packet socket reports for its copy (which bench/wiretap reads).
+// one bench/wiretap's capture (bench/internal/loopcap) reports for its copy.
 // scripts/bench-latency.sh judges the clients against bench/wiretap, so
 // this is the finest difference that comparison can resolve.
 //
@@ -28,10 +28,9 @@ import (
 	"sort"
 	"syscall"
 	"time"
-	"unsafe"
-)
 
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
+	"github.com/goldenpath-dev/goldenpath/bench/internal/loopcap"
+)
 
 // stamp is the SCM_TIMESTAMPNS in oob, in Unix nanoseconds.
 func stamp(oob []byte) int64 {
@@ -44,41 +43,6 @@ func stamp(oob []byte) int64 {
 	return 0
 }
 
-// capture is a packet socket on lo taking the received copies (PACKET_HOST) of
-// the segments from port, with their kernel times.
-func capture(port uint16) int {
-	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, int(htons(syscall.ETH_P_IP)))
-	if err != nil {
-		log.Fatalf("a packet socket (run as root, or with CAP_NET_RAW): %v", err)
-	}
-	lo, err := net.InterfaceByName("lo")
-	if err != nil {
-		log.Fatal(err)
-	}
-	const skfAdPkttype = 0xfffff004
-	prog := []syscall.SockFilter{
-		{Code: syscall.BPF_LD | syscall.BPF_W | syscall.BPF_ABS, K: skfAdPkttype},
-		{Code: syscall.BPF_JMP | syscall.BPF_JEQ | syscall.BPF_K, K: syscall.PACKET_HOST, Jt: 0, Jf: 4},
-		{Code: syscall.BPF_LDX | syscall.BPF_B | syscall.BPF_MSH, K: 0},
-		{Code: syscall.BPF_LD | syscall.BPF_H | syscall.BPF_IND, K: 0},
-		{Code: syscall.BPF_JMP | syscall.BPF_JEQ | syscall.BPF_K, K: uint32(port), Jt: 0, Jf: 1},
-		{Code: syscall.BPF_RET | syscall.BPF_K, K: 1 << 16},
-		{Code: syscall.BPF_RET | syscall.BPF_K, K: 0},
-	}
-	fprog := syscall.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	if _, _, e := syscall.Syscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_ATTACH_FILTER,
-		uintptr(unsafe.Pointer(&fprog)), unsafe.Sizeof(fprog), 0); e != 0 {
-		log.Fatalf("attach the filter: %v", e)
-	}
-	if err := syscall.Bind(fd, &syscall.SockaddrLinklayer{Protocol: htons(syscall.ETH_P_IP), Ifindex: lo.Index}); err != nil {
-		log.Fatal(err)
-	}
-	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
-		log.Fatal(err)
-	}
-	return fd
-}
-
 func main() {
 	n := flag.Int("n", 2000, "messages")
 	gap := flag.Duration("gap", 200*time.Microsecond, "pause between two messages")
@@ -88,7 +52,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pfd := capture(uint16(ln.Addr().(*net.TCPAddr).Port))
+	pfd, err := loopcap.Open(uint16(ln.Addr().(*net.TCPAddr).Port)) // bench/wiretap's very capture
+	if err != nil {
+		log.Fatal(err)
+	}
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {

@@ -61,6 +61,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/goldenpath-dev/goldenpath/bench/internal/loopcap"
 )
 
 var phases = []string{"login", "ws_connect", "ws_ready", "ws_handshake", "first_event", "answer", "journey", "ws_dial", "ws_upgrade"}
@@ -502,8 +504,13 @@ func main() {
 	if err != nil || (host != "127.0.0.1" && host != "localhost") || port <= 0 || port > 65535 {
 		log.Fatalf("-target %q: want http://127.0.0.1:PORT (a loopback server)", *target)
 	}
-	fd, err := capture(uint16(port))
+	fd, err := loopcap.Open(uint16(port))
 	if err != nil {
+		log.Fatal(err)
+	}
+	// a read that waits at most 100 ms, to see the end come
+	tv := syscall.Timeval{Usec: 100_000}
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
 		log.Fatal(err)
 	}
 	stop := make(chan os.Signal, 1)
@@ -552,5 +559,5 @@ func main() {
 		}
 		fmt.Println()
 	}
-	fmt.Printf("segments %d dropped %d connections_left_out %d\n", t.segs, drops(fd), t.lost)
+	fmt.Printf("segments %d dropped %d connections_left_out %d\n", t.segs, loopcap.Drops(fd), t.lost)
 }

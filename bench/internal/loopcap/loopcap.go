@@ -1,6 +1,11 @@
 //go:build linux
 
-package main
+// Package loopcap is the packet capture of the bench programs: the copies
+// of a loopback port's IPv4 TCP segments that the receiving sockets get,
+// with the kernel's times of them. bench/wiretap times the phases from it;
+// bench/tapclock measures how far its times stand from the receiving
+// socket's own. Not part of goldenpath.
+package loopcap
 
 import (
 	"fmt"
@@ -11,10 +16,10 @@ import (
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// capture opens a packet socket on lo that takes, of the IPv4 TCP
+// Open opens a packet socket on lo that takes, of the IPv4 TCP
 // segments to or from port, the copies delivered to the receiving socket,
 // with their kernel receive times.
-func capture(port uint16) (int, error) {
+func Open(port uint16) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, int(htons(syscall.ETH_P_IP)))
 	if err != nil {
 		return -1, fmt.Errorf("a packet socket (run as root, or with CAP_NET_RAW): %w", err)
@@ -50,16 +55,11 @@ func capture(port uint16) (int, error) {
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
 		return -1, err
 	}
-	// a read that waits at most 100 ms, to see the end come
-	tv := syscall.Timeval{Usec: 100_000}
-	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
-		return -1, err
-	}
 	return fd, nil
 }
 
-// drops is the kernel's count of segments the socket had no room for.
-func drops(fd int) uint32 {
+// Drops is the kernel's count of segments the socket had no room for.
+func Drops(fd int) uint32 {
 	var st struct{ packets, drops uint32 }
 	l := uint32(unsafe.Sizeof(st))
 	_, _, _ = syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.SOL_PACKET, 6, // PACKET_STATISTICS
