@@ -50,9 +50,70 @@ func (r *shortReader) Read(p []byte) (int, error) {
 // parsedReply is one whole HTTP reply: its head, its body (at most
 // bodyMax bytes kept), and how many bytes of the input it took.
 type parsedReply struct {
-	resp *http.Response
+	replyHead
 	body []byte
 	used int
+}
+
+// replyHead is a reply's status line and header fields. The fast path
+// (fastReply) keeps its fields in order in fields; a reply read by
+// net/http keeps net/http's Header. Either way a field's name is in
+// textproto's canonical form ("Sec-Websocket-Accept").
+type replyHead struct {
+	code   int
+	status string // "200 OK", as http.Response.Status
+	close  bool   // the connection must not carry another exchange (http.Response.Close)
+	n      int
+	fields [maxFastFields]headerField
+	header http.Header // parseSlow's; nil for the fast path's
+}
+
+// headerField is one header line of a reply, its name canonical.
+type headerField struct{ name, value string }
+
+// maxFastFields bounds the header lines the fast path takes; a reply
+// with more is read by net/http.
+const maxFastFields = 16
+
+// get is the first value of the field called name (canonical), or "".
+func (h *replyHead) get(name string) string {
+	if h.header != nil {
+		if vs := h.header[name]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	for _, f := range h.fields[:h.n] {
+		if f.name == name {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// values appends the values of the field called name (canonical) to dst.
+func (h *replyHead) values(name string, dst []string) []string {
+	if h.header != nil {
+		return append(dst, h.header[name]...)
+	}
+	for _, f := range h.fields[:h.n] {
+		if f.name == name {
+			dst = append(dst, f.value)
+		}
+	}
+	return dst
+}
+
+// httpHeader is the head's fields as net/http's Header.
+func (h *replyHead) httpHeader() http.Header {
+	if h.header != nil {
+		return h.header
+	}
+	hdr := http.Header{}
+	for _, f := range h.fields[:h.n] {
+		hdr[f.name] = append(hdr[f.name], f.value)
+	}
+	return hdr
 }
 
 // parseReply parses one HTTP/1.1 reply from in, read so far, after the
@@ -66,7 +127,7 @@ func parseReply(in []byte, eof bool, bodyMax int) (r parsedReply, ok bool, err e
 	skipped := 0
 	for range maxInterim + 1 {
 		r, ok, err = parseOne(in[skipped:], eof, bodyMax)
-		if !ok || err != nil || r.resp.StatusCode/100 != 1 || r.resp.StatusCode == http.StatusSwitchingProtocols {
+		if !ok || err != nil || r.code/100 != 1 || r.code == http.StatusSwitchingProtocols {
 			r.used += skipped
 			return r, ok, err
 		}
@@ -107,7 +168,7 @@ func parseSlow(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok boo
 	case err != nil:
 		return r, false, err
 	}
-	r.resp = resp
+	r.code, r.status, r.header = resp.StatusCode, resp.Status, resp.Header
 	if resp.StatusCode/100 == 1 { // 101 or interim: no body
 		r.used = len(in) - len(sr.b) - br.Buffered()
 		return r, true, nil
@@ -125,6 +186,7 @@ func parseSlow(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok boo
 	if body.Len() >= bodyMax {
 		resp.Close = true
 	}
+	r.close = resp.Close
 	r.body = body.Bytes()
 	r.used = len(in) - len(sr.b) - br.Buffered()
 	return r, true, nil
@@ -216,19 +278,19 @@ func upgradeRequest(host, path string, hdr http.Header, protos []string) ([]byte
 // must: Upgrade websocket, Connection upgrade, the key's accept, no
 // extension and a subprotocol only among those offered. The errors are
 // gobwas/ws's, as the dialer's own handshake returns them.
-func checkUpgrade(resp *http.Response, key string, protos []string) error {
-	h := resp.Header
+func checkUpgrade(h *replyHead, key string, protos []string) error {
+	var conn [4]string
 	switch {
-	case !strings.EqualFold(strings.TrimSpace(h.Get("Upgrade")), "websocket"):
+	case !strings.EqualFold(strings.TrimSpace(h.get("Upgrade")), "websocket"):
 		return ws.ErrHandshakeBadUpgrade
-	case !headerHasToken(h, "Connection", "upgrade"):
+	case !hasToken(h.values("Connection", conn[:0]), "upgrade"):
 		return ws.ErrHandshakeBadConnection
-	case !acceptsKey(headerValue(h, "Sec-Websocket-Accept"), key):
+	case !acceptsKey(h.get("Sec-Websocket-Accept"), key):
 		return ws.ErrHandshakeBadSecAccept
-	case headerValue(h, "Sec-Websocket-Extensions") != "":
+	case h.get("Sec-Websocket-Extensions") != "":
 		return ws.ErrHandshakeBadExtensions
 	}
-	if p := headerValue(h, "Sec-Websocket-Protocol"); p != "" {
+	if p := h.get("Sec-Websocket-Protocol"); p != "" {
 		for _, o := range protos {
 			if o == p {
 				return nil
@@ -241,7 +303,12 @@ func checkUpgrade(resp *http.Response, key string, protos []string) error {
 
 // headerHasToken reports whether a comma-separated header has token.
 func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
+	return hasToken(h.Values(name), token)
+}
+
+// hasToken reports whether comma-separated values have token.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
@@ -249,16 +316,6 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
-}
-
-// headerValue is h.Get(name) for a name in canonical form, which Get
-// would make anew each time ("Sec-WebSocket-*" is not Go's canonical
-// form).
-func headerValue(h http.Header, name string) string {
-	if vs := h[name]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
 }
 
 // acceptsKey reports whether accept is acceptOf(key), making no string.

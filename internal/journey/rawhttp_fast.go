@@ -25,11 +25,9 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 	if !good {
 		return r, false, false
 	}
-	// The values are pieces of one string of the head, and each name's
-	// first value a piece of one slice, as textproto makes them.
-	lines := bytes.Count(rest, []byte("\r\n")) + 1
-	hdr := make(http.Header, lines)
-	strs := make([]string, lines)
+	// The names and values are pieces of one string of the head (but for
+	// a name not written canonically); nothing else is made per field.
+	r.code, r.status = code, status
 	text := string(rest)
 	length := int64(-1)
 	for at := 0; at < len(text); {
@@ -40,7 +38,7 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 		lineAt := at
 		at += len(l) + 2
 		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !isToken(l[:colon]) {
+		if colon <= 0 || !isToken(l[:colon]) || r.n == maxFastFields {
 			return r, false, false
 		}
 		raw := l[colon+1:]
@@ -48,7 +46,7 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 		if !plainValue(v) {
 			return r, false, false
 		}
-		key := canonicalKey(l[:colon])
+		key := canonicalKey(l[:colon], text[lineAt:lineAt+colon])
 		switch key {
 		case "Content-Length":
 			if length >= 0 || len(v) == 0 || len(v) > 18 || !digitsOnly(v) {
@@ -63,24 +61,15 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 			}
 		}
 		vAt := lineAt + colon + 1 + len(raw) - len(bytes.TrimLeft(raw, " \t"))
-		value := text[vAt : vAt+len(v)]
-		if vv := hdr[key]; vv == nil {
-			vv, strs = strs[:1:1], strs[1:]
-			vv[0] = value
-			hdr[key] = vv
-		} else {
-			hdr[key] = append(vv, value)
-		}
+		r.fields[r.n] = headerField{name: key, value: text[vAt : vAt+len(v)]}
+		r.n++
 	}
-	resp := &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Body: http.NoBody}
 	used := end + 4
 	switch {
 	case code == http.StatusSwitchingProtocols:
 		if length >= 0 {
 			return r, false, false
 		}
-		resp.ContentLength = 0
 	case length < 0 || length >= int64(bodyMax):
 		return r, false, false
 	case int64(len(in)-used) < length:
@@ -89,11 +78,10 @@ func fastReply(in []byte, end int, eof bool, bodyMax int) (r parsedReply, ok, ha
 		}
 		return r, false, true // not whole yet
 	default:
-		resp.ContentLength = length
 		r.body = bytes.Clone(in[used : used+int(length)]) // empty, not nil, as parseSlow's
 		used += int(length)
 	}
-	r.resp, r.used = resp, used
+	r.used = used
 	return r, true, true
 }
 
@@ -181,8 +169,9 @@ func trimSpaceTab(b []byte) []byte {
 }
 
 // canonicalKey is textproto.CanonicalMIMEHeaderKey of a token, the
-// common names without a new string.
-func canonicalKey(name []byte) string {
+// common names without a new string, and a name already canonical as
+// same (name's own text).
+func canonicalKey(name []byte, same string) string {
 	var buf [64]byte
 	if len(name) > len(buf) {
 		return http.CanonicalHeaderKey(string(name))
@@ -201,6 +190,9 @@ func canonicalKey(name []byte) string {
 	}
 	if k, ok := commonKeys[string(c)]; ok {
 		return k
+	}
+	if string(c) == same {
+		return same
 	}
 	return string(c)
 }

@@ -38,9 +38,10 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 		return
 	}
 	u.res.ReadLag = max(u.res.ReadLag, r.lag)
-	status := r.resp.StatusCode
+	status := r.code
 	noteReply(u.ctx, status)
-	u.res.Server = appendServerTiming(u.res.Server, r.resp.Header)
+	var st [2]string
+	u.res.Server = appendTimings(u.res.Server, r.values("Server-Timing", st[:0]))
 	what := http.MethodPost + " " + protocol.PathLogin
 	if status != http.StatusOK {
 		u.fail(statusError(PhaseLogin, what, status, r.body))
@@ -99,21 +100,21 @@ func (u *auser) upgradedRaw(r reply, key string, protos []string) {
 	if r.err == nil {
 		u.upgraded = r.at
 		u.res.ReadLag = max(u.res.ReadLag, r.lag)
-		noteReply(u.ctx, r.resp.StatusCode)
+		noteReply(u.ctx, r.code)
 	}
 	switch {
 	case r.err != nil:
 		u.fail(classify(u.ctx, PhaseWSConnect, r.err))
 		return
-	case r.resp.StatusCode != http.StatusSwitchingProtocols && u.ctx.Err() == nil:
-		u.fail(statusError(PhaseWSConnect, "GET "+protocol.PathWS, r.resp.StatusCode, r.body))
+	case r.code != http.StatusSwitchingProtocols && u.ctx.Err() == nil:
+		u.fail(statusError(PhaseWSConnect, "GET "+protocol.PathWS, r.code, r.body))
 		return
 	case u.ctx.Err() != nil:
 		closeRaw(r.p, r.fd)
 		u.fail(classify(u.ctx, PhaseWSConnect, u.ctx.Err()))
 		return
 	}
-	if err := checkUpgrade(r.resp, key, protos); err != nil {
+	if err := checkUpgrade(&r.replyHead, key, protos); err != nil {
 		closeRaw(r.p, r.fd)
 		if errors.Is(err, ws.ErrHandshakeBadSubProtocol) {
 			u.fail(&Error{Kind: FailProtocol, Phase: PhaseWSConnect, Message: "server selected a subprotocol that was not offered"})
@@ -126,7 +127,7 @@ func (u *auser) upgradedRaw(r reply, key string, protos []string) {
 	if u.opts.LocalPort {
 		u.res.LocalPort = localPort(r.fd)
 	}
-	if e := u.checkProtocol(r.resp.Header.Get("Sec-WebSocket-Protocol")); e != nil {
+	if e := u.checkProtocol(r.get("Sec-Websocket-Protocol")); e != nil {
 		closeRaw(r.p, r.fd)
 		u.fail(e)
 		return

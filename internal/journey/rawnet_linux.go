@@ -369,11 +369,11 @@ func (h *hconn) ready(fd int, events uint32, rx *rxbuf) {
 	h.end(x)
 	rep := reply{parsedReply: r, at: at, lag: lag, fd: -1}
 	switch {
-	case x.upgrade && r.resp.StatusCode == http.StatusSwitchingProtocols:
+	case x.upgrade && r.code == http.StatusSwitchingProtocols:
 		h.rt.headLen.Store(int32(min(r.used, math.MaxInt32)))
 		rep.fd, rep.p, rep.rest = h.fd, h.p, append([]byte(nil), h.in[r.used:]...)
 		h.fd, h.in = -1, nil // the socket is done's now
-	case x.upgrade || r.resp.Close || r.used != len(h.in) || n == 0:
+	case x.upgrade || r.close || r.used != len(h.in) || n == 0:
 		h.closeLocked()
 	default:
 		h.reused = true

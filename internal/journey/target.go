@@ -434,8 +434,13 @@ func httpTimingName(name string) string {
 // appendServerTiming parses W3C Server-Timing headers ("name;dur=1.5;desc=x,
 // ...") and appends each entry with a dur as TimingHTTPPrefix+name.
 func appendServerTiming(dst []ServerTiming, h http.Header) []ServerTiming {
+	return appendTimings(dst, h.Values("Server-Timing"))
+}
+
+// appendTimings is appendServerTiming of a header's values.
+func appendTimings(dst []ServerTiming, values []string) []ServerTiming {
 	n := 0
-	for _, v := range h.Values("Server-Timing") {
+	for _, v := range values {
 		for entry := range strings.SplitSeq(v, ",") {
 			if n >= maxTimingEntries {
 				return dst
