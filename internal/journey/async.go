@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -61,8 +62,15 @@ type auser struct {
 	sentN    int // requests sent
 	answered int
 	deadline time.Time // of the wait the state is in
-	timer    *time.Timer
-	unwatch  func() bool
+	// One timer and one context watch per journey: before its socket is
+	// read they end the exchange under way (xcur, rawnet_linux.go), from
+	// then on the wait the state is in (timedOut, cancelled). xmu guards
+	// them, xcur and socket.
+	xmu     sync.Mutex
+	timer   *time.Timer
+	unwatch func() bool
+	xcur    exchangeRef
+	socket  bool
 	// result and server are the journey's Result and the first of its
 	// server timings (a login's and two runs' events have about six), held
 	// here so that a journey makes one allocation for the three.
@@ -183,11 +191,16 @@ func (u *auser) listen(attach func(*wsconn)) {
 	u.oracle = NewOracle(u.sess.UserID, oo...)
 	u.st, u.deadline = stHello, u.upgraded.Add(u.opts.RunTimeout)
 	u.c = &wsconn{h: u, fd: -1}
-	u.c.mu.Lock() // the callbacks wait until both are set, whenever they fire
-	u.timer = time.AfterFunc(u.opts.RunTimeout, u.timedOut)
-	u.unwatch = context.AfterFunc(u.ctx, u.cancelled)
+	u.c.mu.Lock() // the callbacks wait until the socket's state is set, whenever they fire
+	u.xmu.Lock()
+	u.socket, u.xcur = true, exchangeRef{}
+	u.xmu.Unlock()
+	u.arm(u.opts.RunTimeout)
 	u.c.mu.Unlock()
 	attach(u.c) // shut meanwhile: it closes the connection
+	if u.ctx.Err() != nil {
+		go u.cancelled() // the watch may have fired before the socket, with nothing to end
+	}
 }
 
 // message judges one frame and moves the journey on (wsconn.mu held).
@@ -488,8 +501,7 @@ func (u *auser) over(err *Error) {
 		go u.complete(err)
 	}()
 	u.res.ReadLag = max(u.res.ReadLag, u.c.lag)
-	u.timer.Stop()
-	u.unwatch()
+	u.disarm()
 	u.c.shut()
 }
 
@@ -511,6 +523,7 @@ func (u *auser) complete(err *Error) {
 			u.done(u.res)
 		}
 	}()
+	u.disarm() // a journey that ended before its socket was read
 	if u.oracle != nil {
 		for _, v := range u.oracle.Done() {
 			if err == nil || v.Kind != ViolationMissingTerm { // a failed run is the Error already

@@ -25,7 +25,7 @@ func (u *auser) loginRaw(rt *rawTarget, acct Account) {
 		u.fail(&Error{Kind: FailInternal, Phase: PhaseLogin, Message: "encode request: " + err.Error()})
 		return
 	}
-	rt.do(u.ctx, postJSON(rt.host, rt.prefix+protocol.PathLogin, body), false, rt.timeout,
+	rt.do(u, postJSON(rt.host, rt.prefix+protocol.PathLogin, body), false, rt.timeout,
 		func(r reply) { u.loggedIn(rt, r) })
 }
 
@@ -89,7 +89,7 @@ func (u *auser) openRaw(rt *rawTarget) {
 	if timeout <= 0 {
 		timeout = rt.timeout
 	}
-	rt.do(u.ctx, req, true, timeout, func(r reply) { u.upgradedRaw(r, key, protos) })
+	rt.do(u, req, true, timeout, func(r reply) { u.upgradedRaw(r, key, protos) })
 }
 
 // upgradedRaw judges the upgrade's reply and hands its socket to the

@@ -126,17 +126,29 @@ func (rt *rawTarget) dial() (int, error) {
 	return int(fd), nil
 }
 
-// exchange is one request on an hconn and who waits for its reply.
+// exchange is one request on an hconn and who waits for its reply. Its
+// journey's one timer and context watch stand for its deadline and its
+// context while it is under way (auser.track).
 type exchange struct {
 	req     []byte
 	upgrade bool
 	done    func(reply)
-	timer   *time.Timer
-	unwatch func() bool
+	owner   *auser
 	ctx     context.Context
 	until   time.Time // the exchange's deadline
 	tried   bool      // sent once on a reused connection that then failed
 }
+
+// exchangeRef is an exchange under way on its connection, as its journey
+// tracks it.
+type exchangeRef struct {
+	h *hconn
+	x *exchange
+}
+
+func (r exchangeRef) live() bool       { return r.x != nil }
+func (r exchangeRef) until() time.Time { return r.x.until }
+func (r exchangeRef) fail(err error)   { r.h.fail(r.x, err) }
 
 // hconn is one HTTP/1.1 connection of the raw path. Its events come from
 // an epoll loop; its exchange ends there, or by its timer or its context.
@@ -153,14 +165,14 @@ type hconn struct {
 	got     bool // a byte of the current reply arrived
 }
 
-// do sends req (an upgrade when upgrade: on a new connection, never
+// do sends req for u (an upgrade when upgrade: on a new connection, never
 // reused) and calls done once with the reply: on a loop's goroutine when
 // the reply arrives, on another when it fails. A 101 reply's socket is
 // done's; done must take it over (wsconn.adopt) or close it before it
 // returns. At most maxInFlight exchanges are under way at once; the rest
 // wait their turn, in order, their deadline running.
-func (rt *rawTarget) do(ctx context.Context, req []byte, upgrade bool, timeout time.Duration, done func(reply)) {
-	x := &exchange{req: req, upgrade: upgrade, ctx: ctx, until: time.Now().Add(timeout)}
+func (rt *rawTarget) do(u *auser, req []byte, upgrade bool, timeout time.Duration, done func(reply)) {
+	x := &exchange{req: req, upgrade: upgrade, owner: u, ctx: u.ctx, until: time.Now().Add(timeout)}
 	x.done = func(r reply) {
 		rt.release()
 		done(r)
@@ -218,12 +230,12 @@ func (rt *rawTarget) dispatch(x *exchange) {
 	h.send(x)
 }
 
-// send starts x on h: its deadline and its context watch, then its request.
+// send starts x on h: its journey tracks it (its deadline, its
+// context), then its request goes.
 func (h *hconn) send(x *exchange) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	x.timer = time.AfterFunc(time.Until(x.until), func() { h.fail(x, os.ErrDeadlineExceeded) })
-	x.unwatch = context.AfterFunc(x.ctx, func() { h.fail(x, x.ctx.Err()) })
+	x.owner.track(exchangeRef{h, x}, x.until)
 	h.start(x)
 	if !h.watched && h.fd >= 0 {
 		if err := h.p.watch(h.fd, h, len(h.out) > 0); err != nil {
@@ -411,11 +423,10 @@ func (rt *rawTarget) putIdle(h *hconn) bool {
 	return true
 }
 
-// end detaches x from h (h.mu held): its timer and watch stop.
+// end detaches x from h (h.mu held): its journey no longer tracks it.
 func (h *hconn) end(x *exchange) {
 	h.x, h.out = nil, nil
-	x.timer.Stop()
-	x.unwatch()
+	x.owner.untrack(exchangeRef{h, x})
 }
 
 // fail ends x with err if it is still h's exchange (a timer, a context).

@@ -268,6 +268,21 @@ func TestRawRefusedAndCancelled(t *testing.T) {
 	if r := Run(ctx, tgt, Account{Email: "a@b", Password: "pw"}, onlyHello); r.Err == nil || r.Err.Kind != FailCancelled || r.Err.Phase != PhaseLogin {
 		t.Fatalf("cancelled during the login: err %+v; want cancelled in login", r.Err)
 	}
+
+	// The second exchange is ended by the journey's one watch too, at
+	// once, not at the handshake's deadline (30 s by default).
+	s = &scripted{login: func(c net.Conn, _, _ int) bool { _, err := c.Write([]byte(loginReply())); return err == nil },
+		up: func(net.Conn, *http.Request) { time.Sleep(2 * time.Second) }}
+	tgt = s.start(t)
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	if r := Run(ctx, tgt, Account{Email: "a@b", Password: "pw"}, onlyHello); r.Err == nil || r.Err.Kind != FailCancelled || r.Err.Phase != PhaseWSConnect {
+		t.Fatalf("cancelled during the upgrade: err %+v; want cancelled in ws_connect", r.Err)
+	}
+	if took := time.Since(began); took >= 2*time.Second {
+		t.Fatalf("cancelled during the upgrade: ended after %s, when the server gave up; want at the cancellation", took)
+	}
 }
 
 // A target whose login reply's token holds a line break gets no forged

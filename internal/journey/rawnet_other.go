@@ -3,7 +3,6 @@
 package journey
 
 import (
-	"context"
 	"errors"
 	"net/url"
 	"time"
@@ -20,9 +19,16 @@ func rawFor(*Target) *rawTarget                                      { return ni
 func newRawTarget(*Target, *url.URL, bool, time.Duration) *rawTarget { return nil }
 func closeRaw(*poller, int)                                          {}
 
-func (rt *rawTarget) do(_ context.Context, _ []byte, _ bool, _ time.Duration, done func(reply)) {
+func (rt *rawTarget) do(_ *auser, _ []byte, _ bool, _ time.Duration, done func(reply)) {
 	done(reply{err: errors.ErrUnsupported, fd: -1})
 }
+
+// exchangeRef is Linux's exchange under way; elsewhere there is none.
+type exchangeRef struct{}
+
+func (exchangeRef) live() bool       { return false }
+func (exchangeRef) until() time.Time { return time.Time{} }
+func (exchangeRef) fail(error)       {}
 
 // localPort is never asked for here: the raw path does not run.
 func localPort(int) int { return 0 }
