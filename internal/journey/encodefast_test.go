@@ -2,6 +2,8 @@ package journey
 
 import (
 	"bytes"
+	cryptorand "crypto/rand"
+	"strings"
 	"testing"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -70,4 +72,30 @@ func BenchmarkEncodeUserMessage(b *testing.B) {
 			_, _ = jsonv1.Marshal(userMessage{Type: protocol.MessageUser, Payload: m})
 		}
 	})
+}
+
+// BenchmarkNonce: a request's id from math/rand/v2 (nonce) and from
+// crypto/rand (rand.Text, the earlier default), side by side.
+func BenchmarkNonce(b *testing.B) {
+	b.Run("math_rand_v2", func(b *testing.B) {
+		for b.Loop() {
+			_ = nonce()
+		}
+	})
+	b.Run("crypto_rand_Text", func(b *testing.B) {
+		for b.Loop() {
+			_ = cryptorand.Text()
+		}
+	})
+}
+
+func TestNonce(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		n := nonce()
+		if len(n) != len(cryptorand.Text()) || strings.Trim(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" || seen[n] {
+			t.Fatalf("nonce %q: want 26 base32 letters, as rand.Text's, never repeated", n)
+		}
+		seen[n] = true
+	}
 }

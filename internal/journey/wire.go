@@ -1,10 +1,10 @@
 package journey
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -258,8 +258,10 @@ func (c *wsconn) write(op ws.OpCode, payload []byte) error {
 		b = append(b, 0x80|127)
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
+	// As gorilla/websocket and gobwas/ws make theirs: math/rand/v2's
+	// generator (ChaCha8, seeded from the system's entropy per thread).
 	var mask [4]byte
-	_, _ = rand.Read(mask[:])
+	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
 	b = append(b, mask[:]...)
 	start := len(b)
 	b = append(b, payload...)
