@@ -26,7 +26,7 @@ type poller struct {
 	f     *os.File        // epfd as a pollable file: keeps it open and in Go's netpoller
 	rc    syscall.RawConn // f's, whose Read parks until epfd is readable
 	mu    sync.Mutex
-	conns map[int32]pollee
+	conns []pollee // by descriptor: a process's descriptors are small numbers, reused
 }
 
 // pollee is what a socket in an epoll set belongs to: a WebSocket
@@ -84,7 +84,7 @@ func startPollers() {
 			pollers.err = err
 			return
 		}
-		p := &poller{epfd: fd, conns: map[int32]pollee{}, f: f, rc: rc}
+		p := &poller{epfd: fd, f: f, rc: rc}
 		pollers.ps = append(pollers.ps, p)
 		go p.loop()
 	}
@@ -102,9 +102,7 @@ func (p *poller) add(fd int, c *wsconn) error {
 
 // watch adds fd to the set for pe: readable, and writable too when out.
 func (p *poller) watch(fd int, pe pollee, out bool) error {
-	p.mu.Lock()
-	p.conns[int32(fd)] = pe
-	p.mu.Unlock()
+	p.set(fd, pe)
 	ev := unix.EpollEvent{Events: watchEvents(out), Fd: int32(fd)}
 	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.remove(fd)
@@ -121,9 +119,20 @@ func (p *poller) rewatch(fd int, out bool) error {
 
 // handOver gives fd's events to pe from now on; the loop calling it
 // (from an event of fd) reads no more of fd for the old owner.
-func (p *poller) handOver(fd int, pe pollee) {
+func (p *poller) handOver(fd int, pe pollee) { p.set(fd, pe) }
+
+// set makes pe fd's owner (nil: none).
+func (p *poller) set(fd int, pe pollee) {
 	p.mu.Lock()
-	p.conns[int32(fd)] = pe
+	if fd >= len(p.conns) {
+		if pe == nil {
+			p.mu.Unlock()
+			return
+		}
+		p.conns = append(p.conns, make([]pollee, fd+1-len(p.conns))...)
+		p.conns = p.conns[:cap(p.conns)]
+	}
+	p.conns[fd] = pe
 	p.mu.Unlock()
 }
 
@@ -160,6 +169,9 @@ func (p *poller) rearm(fd int32) {
 func (p *poller) owner(fd int32) pollee {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if int(fd) >= len(p.conns) {
+		return nil
+	}
 	return p.conns[fd]
 }
 
@@ -167,11 +179,7 @@ func (p *poller) owner(fd int32) pollee {
 // Closing fd takes it out of the set (no other descriptor refers to its
 // socket: the raw path's are its own, and detach closes Go's), so no
 // EPOLL_CTL_DEL is made.
-func (p *poller) remove(fd int) {
-	p.mu.Lock()
-	delete(p.conns, int32(fd))
-	p.mu.Unlock()
-}
+func (p *poller) remove(fd int) { p.set(fd, nil) }
 
 // loop waits, parked in Go's netpoller, until the epoll set has ready
 // sockets, then reads each one once. It asks again at once only when
