@@ -171,6 +171,15 @@ func (u *auser) wsAuth() (http.Header, []string) {
 	return hdr, nil
 }
 
+// wsAuthRaw is wsAuth for the raw path: the Authorization header's value
+// ("" when the token goes as a subprotocol) and the subprotocols.
+func (u *auser) wsAuthRaw() (string, []string) {
+	if u.opts.Subprotocol {
+		return "", []string{protocol.SubprotocolAuth, protocol.SubprotocolTokenPrefix + u.sess.Token}
+	}
+	return "Bearer " + u.sess.Token, nil
+}
+
 // checkProtocol judges the subprotocol the server selected.
 func (u *auser) checkProtocol(selected string) *Error {
 	if u.opts.Subprotocol && selected != protocol.SubprotocolAuth {

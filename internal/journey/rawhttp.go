@@ -238,8 +238,9 @@ func postJSON(host, path string, body []byte) []byte {
 
 // upgradeRequest is the bytes of a WebSocket upgrade of path on host
 // (RFC 6455 section 4.1) and the key whose accept the reply must carry;
-// hdr and protos go into it.
-func upgradeRequest(host, path string, hdr http.Header, protos []string) ([]byte, string, error) {
+// auth (an Authorization header's value, if not empty) and protos go
+// into it.
+func upgradeRequest(host, path, auth string, protos []string) ([]byte, string, error) {
 	var k [16]byte
 	_, _ = rand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
@@ -260,16 +261,13 @@ func upgradeRequest(host, path string, hdr http.Header, protos []string) ([]byte
 		b = append(b, p...)
 		b = append(b, "\r\n"...)
 	}
-	for name, vs := range hdr {
-		for _, v := range vs {
-			if !validHeaderValue(v) {
-				return nil, "", errBadHeaderValue
-			}
-			b = append(b, name...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
+	if auth != "" {
+		if !validHeaderValue(auth) {
+			return nil, "", errBadHeaderValue
 		}
+		b = append(b, "Authorization: "...)
+		b = append(b, auth...)
+		b = append(b, "\r\n"...)
 	}
 	return append(b, "\r\n"...), key, nil
 }

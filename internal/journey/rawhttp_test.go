@@ -127,8 +127,7 @@ func TestCheckUpgrade(t *testing.T) {
 }
 
 func TestUpgradeRequest(t *testing.T) {
-	hdr := http.Header{"Authorization": {"Bearer tok"}}
-	b, key, err := upgradeRequest("h:1", "/p/ws", hdr, []string{"jwt-auth", "jwt.x"})
+	b, key, err := upgradeRequest("h:1", "/p/ws", "Bearer tok", []string{"jwt-auth", "jwt.x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +142,10 @@ func TestUpgradeRequest(t *testing.T) {
 	}
 	// A token from the target's own reply with a line break would forge a header: it is not sent.
 	for _, bad := range []string{"tok\r\nX-Forged: 1", "tok\n", "a\x00b"} {
-		if _, _, err := upgradeRequest("h", "/ws", http.Header{"Authorization": {"Bearer " + bad}}, nil); err != errBadHeaderValue {
+		if _, _, err := upgradeRequest("h", "/ws", "Bearer "+bad, nil); err != errBadHeaderValue {
 			t.Errorf("token %q: err %v, want errBadHeaderValue", bad, err)
 		}
-		if _, _, err := upgradeRequest("h", "/ws", nil, []string{"jwt." + bad}); err != errBadHeaderValue {
+		if _, _, err := upgradeRequest("h", "/ws", "", []string{"jwt." + bad}); err != errBadHeaderValue {
 			t.Errorf("subprotocol %q: err %v, want errBadHeaderValue", bad, err)
 		}
 	}

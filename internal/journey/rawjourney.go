@@ -78,9 +78,9 @@ func (u *auser) loggedIn(rt *rawTarget, r reply) {
 
 // openRaw dials and sends the upgrade; upgradedRaw goes on with its reply.
 func (u *auser) openRaw(rt *rawTarget) {
-	hdr, protos := u.wsAuth()
+	auth, protos := u.wsAuthRaw()
 	u.dialed = time.Now()
-	req, key, err := upgradeRequest(rt.host, rt.wsPath, hdr, protos)
+	req, key, err := upgradeRequest(rt.host, rt.wsPath, auth, protos)
 	if err != nil {
 		u.fail(classify(u.ctx, PhaseWSConnect, err))
 		return
