@@ -199,3 +199,33 @@ func FuzzFastLoginReply(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { fastLoginAgrees(t, b) })
 }
+
+// referenceFrames are a journey's six frames as the reference backend
+// sends them (ids of 26 characters, an answer with escapes).
+var referenceFrames = []string{
+	`{"type":"connection_established","seq":1,"timestamp":"2026-12-07T20:05:46.769973555Z","data":{"connection_id":"c_a1e8fd36205e7254e8d92bcf","user_id":"u_78753ccff4ae06a8825641a3","server_time":"2026-12-07T20:05:46.76995722Z"}}`,
+	`{"type":"agent_started","seq":2,"timestamp":"2026-12-07T20:05:46.770528132Z","data":{"run_id":"r_f7c79953b71c90fb4148c7b6","thread_id":"t_ce0629b293db94c11a392fd8","message_id":"m1-5CWYICTD2HOBWWRKK7F6HAYPSI","user_id":"u_78753ccff4ae06a8825641a3","agent_name":"golden-agent","agent_instance_id":"a_9ac3ab6a0e1207e28b42012e","timings":{"factory_ms":0.00147,"config_ms":0.000566}}}`,
+	`{"type":"agent_thinking","seq":3,"timestamp":"2026-12-07T20:05:46.770591195Z","data":{"run_id":"r_f7c79953b71c90fb4148c7b6","thread_id":"t_ce0629b293db94c11a392fd8","message_id":"m1-5CWYICTD2HOBWWRKK7F6HAYPSI","user_id":"u_78753ccff4ae06a8825641a3","reasoning":"step 1/1: working on \"golden path question 1: 5CWYICTD2HOBWWRKK7F6HAYPSI\""}}`,
+	`{"type":"tool_executing","seq":4,"timestamp":"2026-12-07T20:05:46.770599512Z","data":{"run_id":"r_f7c79953b71c90fb4148c7b6","thread_id":"t_ce0629b293db94c11a392fd8","message_id":"m1-5CWYICTD2HOBWWRKK7F6HAYPSI","user_id":"u_78753ccff4ae06a8825641a3","tool_name":"search_docs","tool_call_id":"call_1_r_f7c79953b71c90fb4148c7b6"}}`,
+	`{"type":"tool_completed","seq":5,"timestamp":"2026-12-07T20:05:46.770605Z","data":{"run_id":"r_f7c79953b71c90fb4148c7b6","thread_id":"t_ce0629b293db94c11a392fd8","message_id":"m1-5CWYICTD2HOBWWRKK7F6HAYPSI","user_id":"u_78753ccff4ae06a8825641a3","tool_name":"search_docs","tool_call_id":"call_1_r_f7c79953b71c90fb4148c7b6","result":{"query":"golden path question 1: 5CWYICTD2HOBWWRKK7F6HAYPSI","matches":1}}}`,
+	`{"type":"agent_completed","seq":6,"timestamp":"2026-12-07T20:05:46.770613732Z","data":{"run_id":"r_f7c79953b71c90fb4148c7b6","thread_id":"t_ce0629b293db94c11a392fd8","message_id":"m1-5CWYICTD2HOBWWRKK7F6HAYPSI","user_id":"u_78753ccff4ae06a8825641a3","result":{"content":"Simulated answer (thinking steps: 1, tool calls: 1).\n\nYou asked: \"golden path question 1: 5CWYICTD2HOBWWRKK7F6HAYPSI\""},"completed_at":"2026-12-07T20:05:46.7705524Z","timings":{"execution_ms":0.145881,"db_ms":0.379338}}}`,
+}
+
+// BenchmarkFastDecode reads a journey's frames from the reference backend
+// by the fast path.
+func BenchmarkFastDecode(b *testing.B) {
+	frames := make([][]byte, len(referenceFrames))
+	for i, f := range referenceFrames {
+		frames[i] = []byte(f)
+	}
+	var dc decoder
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range frames {
+			dc.w, dc.d = wireFrame{}, wireData{}
+			if !dc.fastDecode(f) {
+				b.Fatalf("the fast path left %s to the general decoder", f)
+			}
+		}
+	}
+}
