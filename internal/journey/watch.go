@@ -55,25 +55,25 @@ func (u *auser) disarm() {
 	}
 }
 
+// current is the exchange under way, the journey's timer, and whether
+// its socket is read (the timer and the watch are then its wait's).
+func (u *auser) current() (exchangeRef, *time.Timer, bool) {
+	u.xmu.Lock()
+	defer u.xmu.Unlock()
+	return u.xcur, u.timer, u.socket
+}
+
 // fired is the journey's timer: the deadline of the exchange under way,
 // or of the wait the socket's state is in.
 func (u *auser) fired() {
-	u.xmu.Lock()
-	if u.socket {
-		u.xmu.Unlock()
+	ref, t, socket := u.current()
+	switch {
+	case socket:
 		u.timedOut()
-		return
-	}
-	ref := u.xcur
-	if ref.live() {
-		if left := time.Until(ref.until()); left > 0 {
-			u.timer.Reset(left) // an earlier exchange's deadline
-			u.xmu.Unlock()
-			return
-		}
-	}
-	u.xmu.Unlock()
-	if ref.live() {
+	case !ref.live():
+	case time.Until(ref.until()) > 0:
+		t.Reset(time.Until(ref.until())) // the timer was an earlier exchange's
+	default:
 		ref.fail(os.ErrDeadlineExceeded)
 	}
 }
@@ -81,15 +81,11 @@ func (u *auser) fired() {
 // ctxDone is the end of the journey's context: it ends the exchange under
 // way, or the socket's wait.
 func (u *auser) ctxDone() {
-	u.xmu.Lock()
-	if u.socket {
-		u.xmu.Unlock()
+	ref, _, socket := u.current()
+	switch {
+	case socket:
 		u.cancelled()
-		return
-	}
-	ref := u.xcur
-	u.xmu.Unlock()
-	if ref.live() {
+	case ref.live():
 		ref.fail(u.ctx.Err())
 	}
 }
