@@ -7,7 +7,9 @@
 # over its journeys; for bench/plainclient its own count), and /usr/bin/time's user and system
 # seconds; then each binary's median over the runs.
 #
-# With bench/plainclient among them, each one's run-by-run ratio to it too, with a 95% interval.
+# With bench/plainclient among them, each one's run-by-run ratio to it too, with a 95% interval;
+# with bench/floorclient (the floor: the journey's system calls and next to nothing else), each
+# one's ratio to that too.
 # Each run also shows the backend's own CPU per journey (server_cpu_us_per_journey, from /proc): a
 # slow minute of the machine costs every process more CPU for the same work.
 #
@@ -31,7 +33,7 @@ for b in "$@"; do
 done
 # serve-backend.sh wants $out/goldenpath: the first goldenpath binary given serves
 for b in "$@"; do
-  if [ "$(basename "$b")" != plainclient ]; then ln -sf "$(realpath "$b")" "$out/goldenpath"; break; fi
+  if [ "$(basename "$b")" != plainclient ] && [ "$(basename "$b")" != floorclient ]; then ln -sf "$(realpath "$b")" "$out/goldenpath"; break; fi
 done
 [ -e "$out/goldenpath" ] || go build -o "$out/goldenpath" ./cmd/goldenpath
 client_pin=""
@@ -51,7 +53,7 @@ for i in $(seq "$runs"); do
     mkdir -p "$dir"
     serve "$dir" --think 0
     s0="$(ticks "$pid")"
-    if [ "$name" = plainclient ]; then
+    if [ "$name" = plainclient ] || [ "$name" = floorclient ]; then
       r="$($client_pin /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" -target "$url" -users 50 -duration 10s -journey "$kind" |
         grep -o 'journeys [0-9]*\|failed [0-9]*\|cpu_us_per_journey [0-9.]*' | tr '\n' ' ')"
     else
@@ -72,17 +74,19 @@ for b in "$@"; do
   v="$(grep "^run [0-9]* $name " "$out/runs.txt" | grep -o ' cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -g | tr '\n' ' ')"
   echo "$v" | awk -v n="$name" '{ k = split($0, a, " "); m = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2; sub(/ +$/, "", $0); printf "%-20s %.1f us [%s]\n", n, m, $0 }'
 done
-# With bench/plainclient among the binaries: each other binary's ratio to it, run by run (the two
-# ran minutes apart at most, so the machine's drift over the script cancels), the median of those
-# ratios and a 95% confidence interval for it (scripts/ratio-interval.awk; 6 runs or more).
-if grep -q '^run [0-9]* plainclient ' "$out/runs.txt"; then
-  echo "== each run's ratio to plainclient: median, 95% interval of the median (the runs in brackets)"
+# With bench/plainclient (or bench/floorclient) among the binaries: each other binary's ratio to
+# it, run by run (the two ran minutes apart at most, so the machine's drift over the script
+# cancels), the median of those ratios and a 95% confidence interval for it
+# (scripts/ratio-interval.awk; 6 runs or more).
+for base in plainclient floorclient; do
+  grep -q "^run [0-9]* $base " "$out/runs.txt" || continue
+  echo "== each run's ratio to $base: median, 95% interval of the median (the runs in brackets)"
   for b in "$@"; do
     name="$(basename "$b")"
-    [ "$name" = plainclient ] && continue
-    awk -v n="$name" '
-      $1 == "run" && $3 == "plainclient" { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") p[$2] = $(i + 1) }
+    [ "$name" = "$base" ] && continue
+    awk -v n="$name" -v base="$base" '
+      $1 == "run" && $3 == base { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") p[$2] = $(i + 1) }
       $1 == "run" && $3 == n { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") g[$2] = $(i + 1) }
       END { for (r in g) if (r in p) print g[r], p[r] }' "$out/runs.txt" | awk -v name="$name" -f scripts/ratio-interval.awk
   done
-fi
+done

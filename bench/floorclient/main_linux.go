@@ -1,0 +1,515 @@
+//go:build linux
+
+// Command floorclient is the floor of scripts/bench-cpu-ab.sh: the least
+// CPU a client can spend on goldenpath's minimal journey of PROTOCOL v1
+// (../shared/PROTOCOL.md) on this machine. It makes the system calls the
+// journey needs and next to nothing else: one thread, one epoll set, every
+// socket non-blocking and edge-triggered, each user's login on a kept-alive
+// connection of its own, the WebSocket dialled and upgraded by hand.
+//
+// It judges almost nothing: a login's token is cut out of its reply with
+// no JSON parsing, a 101 is taken on its status line, and the journey's
+// end is the first text frame holding "agent_completed" and the message's
+// id. It keeps no timings, no histograms and no oracle. It is a
+// yardstick, never a load generator: what it spends is the kernel's share
+// of the journey plus a sliver, so goldenpath's CPU over it is goldenpath's
+// own cost above the wire's, and an absolute goal below it cannot be met by
+// any client on the same machine.
+//
+// It registers its users first (with net/http, before the load), then
+// runs the load and prints one line, as bench/plainclient does:
+//
+//	journeys N failed F seconds S cpu_us_per_journey C
+//
+// where C is this process's user + system CPU during the load divided by
+// the journeys. It imports nothing of goldenpath.
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// journeyTimeout fails a journey that has not ended in this long.
+const journeyTimeout = 30 * time.Second
+
+type step int
+
+const (
+	idle       step = iota // no journey: the load is over
+	loggingIn              // the login's request is written; its reply is awaited
+	connecting             // the WebSocket's socket is connecting
+	upgrading              // the upgrade request is written; the 101 is awaited
+	ready                  // waiting for connection_established
+	running                // the user_message is written; waiting for its agent_completed
+	closing                // close 1000 is written; waiting for the server's close
+)
+
+// user is one user's state: its kept-alive login connection and, during
+// a journey, its WebSocket.
+type user struct {
+	n         int
+	login     []byte // the login request, ready to write
+	hfd       int    // the login connection
+	hbuf      []byte // what the login connection has read, not yet used
+	wfd       int    // the WebSocket, -1 when none
+	wbuf      []byte
+	step      step
+	token     []byte
+	id        []byte // the current journey's message id
+	begun     time.Time
+	journey   int
+	loginSent bool // the login's request went out (not yet, while its connection connects)
+}
+
+type client struct {
+	epfd    int
+	addr    unix.SockaddrInet4
+	host    string
+	byFD    map[int]*user
+	users   []*user
+	rx      []byte
+	ok      int
+	failed  int
+	stopAt  time.Time
+	running int
+}
+
+func main() {
+	target := flag.String("target", "http://127.0.0.1:8080", "base URL of a PROTOCOL v1 server on IPv4 loopback")
+	users := flag.Int("users", 50, "concurrent users")
+	duration := flag.Duration("duration", 10*time.Second, "how long the load runs")
+	kind := flag.String("journey", "minimal", "minimal (the only journey the floor makes)")
+	flag.Parse()
+	if *kind != "minimal" {
+		log.Fatalf("floorclient: -journey %s: only minimal is made; use bench/plainclient for full", *kind)
+	}
+	if *users < 1 {
+		log.Fatalf("floorclient: -users %d: give at least 1", *users)
+	}
+	c, err := newClient(*target)
+	if err != nil {
+		log.Fatalf("floorclient: %v", err)
+	}
+	base := strings.TrimRight(*target, "/")
+	hc := &http.Client{Timeout: 30 * time.Second}
+	tag := time.Now().UnixNano()
+	for i := range *users {
+		email, pass := fmt.Sprintf("floor-%x-%d@example.test", tag, i), "floor-password-1"
+		body, _ := json.Marshal(map[string]string{"email": email, "password": pass})
+		resp, err := hc.Post(base+"/api/v1/auth/register", "application/json", bytes.NewReader(body))
+		if err != nil {
+			log.Fatalf("floorclient: register %s: %v", email, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			log.Fatalf("floorclient: register %s: status %d", email, resp.StatusCode)
+		}
+		u := &user{n: i, wfd: -1, hfd: -1}
+		u.login = fmt.Appendf(nil, "POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", c.host, len(body), body)
+		c.users = append(c.users, u)
+	}
+	runtime.LockOSThread()
+	start, cpu0 := time.Now(), cpu()
+	c.stopAt = start.Add(*duration)
+	for _, u := range c.users {
+		if err := c.dialLogin(u); err != nil {
+			log.Fatalf("floorclient: the login connection: %v", err)
+		}
+		c.begin(u)
+	}
+	c.loop()
+	took, used := time.Since(start), cpu()-cpu0
+	n := c.ok + c.failed
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f\n", n, c.failed, took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+}
+
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func newClient(target string) (*client, error) {
+	t, err := url.Parse(target)
+	if err != nil || t.Scheme != "http" {
+		return nil, fmt.Errorf("-target %q: give an http:// URL of a server on IPv4 loopback", target)
+	}
+	ap, err := net.ResolveTCPAddr("tcp4", t.Host)
+	if err != nil || !ap.IP.IsLoopback() {
+		return nil, fmt.Errorf("-target %q: the floor loads IPv4 loopback only", target)
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{epfd: epfd, host: t.Host, byFD: map[int]*user{}, rx: make([]byte, 64<<10)}
+	c.addr.Port = ap.Port
+	copy(c.addr.Addr[:], ap.IP.To4())
+	return c, nil
+}
+
+// socket opens a non-blocking TCP socket to the target, connecting, in
+// the epoll set.
+func (c *client) socket(u *user) (int, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := unix.Connect(fd, &c.addr); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		unix.Close(fd)
+		return -1, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(c.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	c.byFD[fd] = u
+	return fd, nil
+}
+
+func (c *client) dialLogin(u *user) error {
+	fd, err := c.socket(u)
+	u.hfd = fd
+	return err
+}
+
+func (c *client) shut(fd int) {
+	delete(c.byFD, fd)
+	unix.Close(fd)
+}
+
+// begin starts u's next journey (or none after the deadline).
+func (c *client) begin(u *user) {
+	if !time.Now().Before(c.stopAt) {
+		u.step = idle
+		return
+	}
+	c.running++
+	u.journey++
+	u.begun = time.Now()
+	u.id = fmt.Appendf(u.id[:0], "floor-%d-%d", u.n, u.journey)
+	u.step = loggingIn
+	if u.hfd < 0 {
+		if err := c.dialLogin(u); err != nil {
+			c.end(u, false)
+			return
+		}
+	}
+	_, err := unix.Write(u.hfd, u.login)
+	switch {
+	case err == nil:
+		u.loginSent = true
+	case errors.Is(err, unix.EAGAIN): // still connecting: the writable edge sends it
+		u.loginSent = false
+	default:
+		c.end(u, false)
+	}
+}
+
+// end ends u's journey and starts the next.
+func (c *client) end(u *user, ok bool) {
+	if ok {
+		c.ok++
+	} else {
+		c.failed++
+		if u.hfd >= 0 {
+			c.shut(u.hfd)
+			u.hfd = -1
+			u.hbuf = u.hbuf[:0]
+		}
+	}
+	if u.wfd >= 0 {
+		c.shut(u.wfd)
+		u.wfd = -1
+	}
+	u.wbuf = u.wbuf[:0]
+	c.running--
+	c.begin(u)
+}
+
+func (c *client) loop() {
+	events := make([]unix.EpollEvent, 256)
+	checked := time.Now()
+	for c.running > 0 {
+		n, err := unix.EpollWait(c.epfd, events, 1000)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			log.Fatalf("floorclient: epoll_wait: %v", err)
+		}
+		for i := range max(n, 0) {
+			fd := int(events[i].Fd)
+			if u := c.byFD[fd]; u != nil {
+				c.ready(u, fd, events[i].Events)
+			}
+		}
+		if now := time.Now(); now.Sub(checked) > time.Second {
+			checked = now
+			for _, u := range c.users {
+				if u.step != idle && now.Sub(u.begun) > journeyTimeout {
+					c.end(u, false)
+				}
+			}
+		}
+	}
+}
+
+// drain reads all fd has onto buf; closed is whether the peer's end came.
+func (c *client) drain(fd int, buf []byte) (_ []byte, closed bool, err error) {
+	for {
+		k, err := unix.Read(fd, c.rx)
+		switch {
+		case k > 0:
+			buf = append(buf, c.rx[:k]...)
+			if k < len(c.rx) {
+				return buf, false, nil
+			}
+		case k == 0:
+			return buf, true, nil
+		case errors.Is(err, unix.EAGAIN):
+			return buf, false, nil
+		case errors.Is(err, unix.EINTR):
+		default:
+			return buf, false, err
+		}
+	}
+}
+
+func (c *client) ready(u *user, fd int, ev uint32) {
+	if fd == u.hfd {
+		c.loginReady(u, ev)
+		return
+	}
+	if fd != u.wfd {
+		return
+	}
+	if u.step == connecting {
+		if ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			c.end(u, false)
+			return
+		}
+		if ev&unix.EPOLLOUT == 0 {
+			return
+		}
+		u.step = upgrading
+		req := fmt.Appendf(nil, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: Zmxvb3JjbGllbnQga2V5IQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n", c.host, u.token)
+		if _, err := unix.Write(fd, req); err != nil {
+			c.end(u, false)
+		}
+		return
+	}
+	var closed bool
+	var err error
+	if u.wbuf, closed, err = c.drain(fd, u.wbuf); err != nil {
+		c.end(u, false)
+		return
+	}
+	if u.step == upgrading {
+		h := bytes.Index(u.wbuf, []byte("\r\n\r\n"))
+		if h < 0 {
+			if closed {
+				c.end(u, false)
+			}
+			return
+		}
+		if !bytes.HasPrefix(u.wbuf, []byte("HTTP/1.1 101 ")) {
+			c.end(u, false)
+			return
+		}
+		u.wbuf = append(u.wbuf[:0], u.wbuf[h+4:]...)
+		u.step = ready
+	}
+	c.frames(u, fd)
+	if closed && u.wfd == fd {
+		c.end(u, u.step == closing)
+	}
+}
+
+// frames reads the whole frames u.wbuf holds.
+func (c *client) frames(u *user, fd int) {
+	for u.wfd == fd {
+		b := u.wbuf
+		if len(b) < 2 {
+			return
+		}
+		op, n, h := b[0]&0x0f, int(b[1]&0x7f), 2
+		switch n {
+		case 126:
+			if len(b) < 4 {
+				return
+			}
+			n, h = int(binary.BigEndian.Uint16(b[2:])), 4
+		case 127:
+			if len(b) < 10 {
+				return
+			}
+			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
+		}
+		if len(b) < h+n {
+			return
+		}
+		c.frame(u, fd, op, b[h:h+n])
+		if u.wfd == fd {
+			u.wbuf = u.wbuf[:copy(u.wbuf, b[h+n:])]
+		}
+	}
+}
+
+// mask is the frames' mask: the floor's frames need one, not a random one.
+var mask = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+// send writes one masked client frame.
+func send(fd int, op byte, payload []byte) error {
+	f := make([]byte, 0, 14+len(payload))
+	f = append(f, 0x80|op)
+	switch {
+	case len(payload) < 126:
+		f = append(f, 0x80|byte(len(payload)))
+	case len(payload) < 1<<16:
+		f = append(f, 0x80|126, byte(len(payload)>>8), byte(len(payload)))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(len(payload)))
+	}
+	f = append(f, mask[:]...)
+	for i, b := range payload {
+		f = append(f, b^mask[i&3])
+	}
+	_, err := unix.Write(fd, f)
+	return err
+}
+
+func (c *client) frame(u *user, fd int, op byte, p []byte) {
+	switch op {
+	case 0x8: // close: the server's answer to ours, or its own
+		if u.step == closing {
+			c.end(u, true)
+			return
+		}
+		c.end(u, false)
+	case 0x9:
+		_ = send(fd, 0xA, p)
+	case 0x1:
+		switch u.step {
+		case ready:
+			if !bytes.Contains(p, []byte("connection_established")) {
+				return
+			}
+			u.step = running
+			msg := fmt.Appendf(nil, `{"type":"user_message","payload":{"message_id":"%s","content":"floor question %s"}}`, u.id, u.id)
+			if send(fd, 0x1, msg) != nil {
+				c.end(u, false)
+			}
+		case running:
+			if !bytes.Contains(p, u.id) {
+				return
+			}
+			if bytes.Contains(p, []byte(`"agent_error"`)) {
+				c.end(u, false)
+				return
+			}
+			if bytes.Contains(p, []byte(`"agent_completed"`)) {
+				u.step = closing
+				if send(fd, 0x8, []byte{0x03, 0xe8}) != nil {
+					c.end(u, false)
+				}
+			}
+		}
+	}
+}
+
+// loginReady reads the login's reply: its token, cut out of the body.
+func (c *client) loginReady(u *user, ev uint32) {
+	if u.step != loggingIn {
+		return // the kept-alive connection between logins: its close shows at the next
+	}
+	if ev&unix.EPOLLERR != 0 {
+		c.end(u, false)
+		return
+	}
+	if !u.loginSent && ev&unix.EPOLLOUT != 0 { // connected now: begin's write met EAGAIN
+		if _, err := unix.Write(u.hfd, u.login); err != nil {
+			c.end(u, false)
+			return
+		}
+		u.loginSent = true
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP) == 0 {
+		return
+	}
+	var closed bool
+	var err error
+	if u.hbuf, closed, err = c.drain(u.hfd, u.hbuf); err != nil {
+		c.end(u, false)
+		return
+	}
+	h := bytes.Index(u.hbuf, []byte("\r\n\r\n"))
+	if h < 0 {
+		if closed {
+			c.end(u, false)
+		}
+		return
+	}
+	head := u.hbuf[:h]
+	i := bytes.Index(bytes.ToLower(head), []byte("\r\ncontent-length:"))
+	if i < 0 {
+		c.end(u, false)
+		return
+	}
+	line := head[i+17:]
+	if j := bytes.IndexByte(line, '\r'); j >= 0 {
+		line = line[:j]
+	}
+	n, err := strconv.Atoi(string(bytes.TrimSpace(line)))
+	if err != nil || len(u.hbuf) < h+4+n {
+		if err != nil || closed {
+			c.end(u, false)
+		}
+		return
+	}
+	body := u.hbuf[h+4 : h+4+n]
+	ok := bytes.HasPrefix(head, []byte("HTTP/1.1 200 "))
+	const key = `"access_token":"`
+	t := bytes.Index(body, []byte(key))
+	if ok && t >= 0 {
+		rest := body[t+len(key):]
+		if e := bytes.IndexByte(rest, '"'); e >= 0 {
+			u.token = append(u.token[:0], rest[:e]...)
+		} else {
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+	u.hbuf = u.hbuf[:copy(u.hbuf, u.hbuf[h+4+n:])]
+	if closed {
+		c.shut(u.hfd)
+		u.hfd = -1
+	}
+	if !ok {
+		c.end(u, false)
+		return
+	}
+	fd, err := c.socket(u)
+	if err != nil {
+		c.end(u, false)
+		return
+	}
+	u.wfd, u.step = fd, connecting
+}
