@@ -9,7 +9,8 @@
 #
 # With bench/plainclient among them, each one's run-by-run ratio to it too, with a 95% interval;
 # with bench/floorclient (the floor: the journey's system calls and next to nothing else), each
-# one's ratio to that too.
+# one's ratio to that too. A binary named plainclient* or floorclient* (a wrapper adding a flag, say)
+# is run as those are.
 # Each run also shows the backend's own CPU per journey (server_cpu_us_per_journey, from /proc): a
 # slow minute of the machine costs every process more CPU for the same work.
 #
@@ -33,7 +34,7 @@ for b in "$@"; do
 done
 # serve-backend.sh wants $out/goldenpath: the first goldenpath binary given serves
 for b in "$@"; do
-  if [ "$(basename "$b")" != plainclient ] && [ "$(basename "$b")" != floorclient ]; then ln -sf "$(realpath "$b")" "$out/goldenpath"; break; fi
+  case "$(basename "$b")" in plainclient* | floorclient*) ;; *) ln -sf "$(realpath "$b")" "$out/goldenpath"; break ;; esac
 done
 [ -e "$out/goldenpath" ] || go build -o "$out/goldenpath" ./cmd/goldenpath
 client_pin=""
@@ -53,7 +54,7 @@ for i in $(seq "$runs"); do
     mkdir -p "$dir"
     serve "$dir" --think 0
     s0="$(ticks "$pid")"
-    if [ "$name" = plainclient ] || [ "$name" = floorclient ]; then
+    if [[ "$name" == plainclient* || "$name" == floorclient* ]]; then
       r="$($client_pin /usr/bin/time -f '%U %S' -o "$dir/time.txt" "$b" -target "$url" -users 50 -duration 10s -journey "$kind" |
         grep -o 'journeys [0-9]*\|failed [0-9]*\|cpu_us_per_journey [0-9.]*' | tr '\n' ' ')"
     else

@@ -5,7 +5,10 @@
 // (../shared/PROTOCOL.md) on this machine. It makes the system calls the
 // journey needs and next to nothing else: one thread, one epoll set, every
 // socket non-blocking and edge-triggered, each user's login on a kept-alive
-// connection of its own, the WebSocket dialled and upgraded by hand.
+// connection of its own, the WebSocket dialled and upgraded by hand. The
+// thread waits in epoll_wait: waiting in Go's netpoller instead (-netpoll)
+// costs it about 1.5x as much (docs/benchmarks.md), so the floor waits the
+// cheaper way.
 //
 // It judges almost nothing: a login's token is cut out of its reply with
 // no JSON parsing, a 101 is taken on its status line, and the journey's
@@ -36,6 +39,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -44,6 +48,9 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// netpoll makes the loop wait in Go's netpoller (-netpoll).
+var netpoll bool
 
 // journeyTimeout fails a journey that has not ended in this long.
 const journeyTimeout = 30 * time.Second
@@ -95,6 +102,7 @@ func main() {
 	users := flag.Int("users", 50, "concurrent users")
 	duration := flag.Duration("duration", 10*time.Second, "how long the load runs")
 	kind := flag.String("journey", "minimal", "minimal (the only journey the floor makes)")
+	flag.BoolVar(&netpoll, "netpoll", false, "wait in Go's netpoller, not in epoll_wait")
 	flag.Parse()
 	if *kind != "minimal" {
 		log.Fatalf("floorclient: -journey %s: only minimal is made; use bench/plainclient for full", *kind)
@@ -102,41 +110,58 @@ func main() {
 	if *users < 1 {
 		log.Fatalf("floorclient: -users %d: give at least 1", *users)
 	}
-	c, err := newClient(*target)
+	r, err := run(*target, *users, *duration)
 	if err != nil {
 		log.Fatalf("floorclient: %v", err)
 	}
-	base := strings.TrimRight(*target, "/")
+	n := r.ok + r.failed
+	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f\n", n, r.failed, r.took.Seconds(), float64(r.cpu.Microseconds())/float64(max(n, 1)))
+}
+
+// result is a load's outcome: the journeys that ended well and badly,
+// how long the load took and the CPU this process spent on it.
+type result struct {
+	ok, failed int
+	took, cpu  time.Duration
+}
+
+// run registers users users on target, then loads it for duration.
+func run(target string, users int, duration time.Duration) (result, error) {
+	c, err := newClient(target)
+	if err != nil {
+		return result{}, err
+	}
+	defer unix.Close(c.epfd)
+	base := strings.TrimRight(target, "/")
 	hc := &http.Client{Timeout: 30 * time.Second}
 	tag := time.Now().UnixNano()
-	for i := range *users {
+	for i := range users {
 		email, pass := fmt.Sprintf("floor-%x-%d@example.test", tag, i), "floor-password-1"
 		body, _ := json.Marshal(map[string]string{"email": email, "password": pass})
 		resp, err := hc.Post(base+"/api/v1/auth/register", "application/json", bytes.NewReader(body))
 		if err != nil {
-			log.Fatalf("floorclient: register %s: %v", email, err)
+			return result{}, fmt.Errorf("register %s: %w", email, err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
-			log.Fatalf("floorclient: register %s: status %d", email, resp.StatusCode)
+			return result{}, fmt.Errorf("register %s: status %d, want 201", email, resp.StatusCode)
 		}
 		u := &user{n: i, wfd: -1, hfd: -1}
 		u.login = fmt.Appendf(nil, "POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", c.host, len(body), body)
 		c.users = append(c.users, u)
 	}
 	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start, cpu0 := time.Now(), cpu()
-	c.stopAt = start.Add(*duration)
+	c.stopAt = start.Add(duration)
 	for _, u := range c.users {
-		if err := c.dialLogin(u); err != nil {
-			log.Fatalf("floorclient: the login connection: %v", err)
-		}
 		c.begin(u)
 	}
 	c.loop()
-	took, used := time.Since(start), cpu()-cpu0
-	n := c.ok + c.failed
-	fmt.Printf("journeys %d failed %d seconds %.1f cpu_us_per_journey %.1f\n", n, c.failed, took.Seconds(), float64(used.Microseconds())/float64(max(n, 1)))
+	for fd := range c.byFD {
+		unix.Close(fd)
+	}
+	return result{ok: c.ok, failed: c.failed, took: time.Since(start), cpu: cpu() - cpu0}, nil
 }
 
 func cpu() time.Duration {
@@ -246,6 +271,10 @@ func (c *client) end(u *user, ok bool) {
 }
 
 func (c *client) loop() {
+	if netpoll {
+		c.loopNetpoll()
+		return
+	}
 	events := make([]unix.EpollEvent, 256)
 	checked := time.Now()
 	for c.running > 0 {
@@ -253,20 +282,66 @@ func (c *client) loop() {
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			log.Fatalf("floorclient: epoll_wait: %v", err)
 		}
-		for i := range max(n, 0) {
-			fd := int(events[i].Fd)
-			if u := c.byFD[fd]; u != nil {
-				c.ready(u, fd, events[i].Events)
-			}
+		c.handle(events[:max(n, 0)])
+		checked = c.timeouts(checked)
+	}
+}
+
+func (c *client) handle(events []unix.EpollEvent) {
+	for _, e := range events {
+		fd := int(e.Fd)
+		if u := c.byFD[fd]; u != nil {
+			c.ready(u, fd, e.Events)
 		}
-		if now := time.Now(); now.Sub(checked) > time.Second {
-			checked = now
-			for _, u := range c.users {
-				if u.step != idle && now.Sub(u.begun) > journeyTimeout {
-					c.end(u, false)
-				}
-			}
+	}
+}
+
+// timeouts fails the journeys older than journeyTimeout, once a second.
+func (c *client) timeouts(checked time.Time) time.Time {
+	now := time.Now()
+	if now.Sub(checked) < time.Second {
+		return checked
+	}
+	for _, u := range c.users {
+		if u.step != idle && now.Sub(u.begun) > journeyTimeout {
+			c.end(u, false)
 		}
+	}
+	return now
+}
+
+// loopNetpoll waits in Go's netpoller instead of in epoll_wait: the epoll
+// set is itself a pollable descriptor, readable while it has ready sockets.
+func (c *client) loopNetpoll() {
+	if err := unix.SetNonblock(c.epfd, true); err != nil {
+		log.Fatalf("floorclient: %v", err)
+	}
+	fd, err := unix.Dup(c.epfd)
+	if err != nil {
+		log.Fatalf("floorclient: %v", err)
+	}
+	f := os.NewFile(uintptr(fd), "floor-epoll")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		log.Fatalf("floorclient: %v", err)
+	}
+	events := make([]unix.EpollEvent, 256)
+	checked := time.Now()
+	for c.running > 0 {
+		_ = f.SetReadDeadline(time.Now().Add(time.Second))
+		err := rc.Read(func(uintptr) bool {
+			n, err := unix.EpollWait(c.epfd, events, 0)
+			if n <= 0 || err != nil {
+				return false
+			}
+			c.handle(events[:n])
+			return c.running == 0 || n == len(events)
+		})
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			log.Fatalf("floorclient: the epoll set: %v", err)
+		}
+		checked = c.timeouts(checked)
 	}
 }
 
