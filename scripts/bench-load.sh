@@ -8,7 +8,9 @@
 #               close) and the full one (plus the config read and the thread calls), 50 users for
 #               10 s on `serve --think 0`: goldenpath's figure is the generator_cpu_us its
 #               integrated scenario records (the whole process while the load ran) over its
-#               journeys, the plain client's its own getrusage over its journeys.
+#               journeys, the plain client's its own getrusage over its journeys. The minimal
+#               journey's runs also measure the floor (bench/floorclient: the journey's system calls
+#               and next to nothing else), and each run's goldenpath / floor.
 #   memory      memory per connected streaming user: scripts/bench-memory.sh (the slope of the
 #               peak RSS from 1,000 to 4,000 users, 1 s per event).
 #   users       15,000 streaming users in one process (1 s per event, 20 s): peak RSS, failed
@@ -28,9 +30,10 @@ dur=10s
 out=bench-out/load
 rm -rf "$out"
 mkdir -p "$out"
-echo "== building goldenpath ($(git rev-parse --short HEAD)) and bench/plainclient"
+echo "== building goldenpath ($(git rev-parse --short HEAD)), bench/plainclient and bench/floorclient"
 go build -o "$out/goldenpath" ./cmd/goldenpath
 go build -o "$out/plainclient" ./bench/plainclient
+go build -o "$out/floorclient" ./bench/floorclient
 
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh # the cd above put us at the root
@@ -48,6 +51,10 @@ for kind in minimal full; do
     plain="$(/usr/bin/time -f '%U %S' -o "$dir/plain-time.txt" "$out/plainclient" -target "$url" -users "$users" -duration "$dur" -journey "$kind")"
     /usr/bin/time -f '%U %S' -o "$dir/gp-time.txt" "$out/goldenpath" run --target "$url" --journey "$kind" --suite integrated \
       --users "$users" --duration "$dur" --quiet --out "$dir/report" >"$dir/run.txt" 2>&1 || true
+    floor=""
+    if [ "$kind" = minimal ]; then
+      floor="$(/usr/bin/time -f '%U %S' -o "$dir/floor-time.txt" "$out/floorclient" -target "$url" -users "$users" -duration "$dur")"
+    fi
     kill "$pid"; wait "$pid" 2>/dev/null || true
     gp="$(jq -r '.scenarios[] | select(.name=="integrated") | "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10) median_ms" +
       ([ "login", "ws_connect", "ws_ready", "first_event", "answer", "journey" ] as $ps | . as $sc | $ps | map(" \(.) \($sc.phases[.].p50_ms)") | join(""))' "$dir/report/results.json")"
@@ -59,12 +66,17 @@ for kind in minimal full; do
     gsys="$(tail -1 "$dir/gp-time.txt" | awk -v n="$gj" '{printf "%.1f", $2 * 1e6 / n}')"
     echo "$kind $i plain:      $plain sys_us_per_journey $psys"
     echo "$kind $i goldenpath: $gp sys_us_per_journey $gsys"
+    if [ -n "$floor" ]; then
+      fj="$(echo "$floor" | grep -o 'journeys [0-9]*' | awk '{print $2}')"
+      echo "$kind $i floor:      $floor sys_us_per_journey $(tail -1 "$dir/floor-time.txt" | awk -v n="$fj" '{printf "%.1f", $2 * 1e6 / n}')"
+    fi
   done
 done | tee "$out/runs.txt"
 
 echo "== medians (CPU per journey, us; the runs in brackets)"
 for kind in minimal full; do
-  for side in plain goldenpath; do
+  for side in plain goldenpath floor; do
+    grep -q "^$kind [0-9]* $side:" "$out/runs.txt" || continue
     vals="$(grep "^$kind [0-9]* $side:" "$out/runs.txt" | grep -o 'cpu_us_per_journey [0-9.]*' | awk '{print $2}' | sort -n | tr '\n' ' ')"
     med="$(echo "$vals" | awk '{n=NF; if (n%2) print $((n+1)/2); else print ($(n/2)+$(n/2+1))/2}')"
     svals="$(grep "^$kind [0-9]* $side:" "$out/runs.txt" | grep -o 'sys_us_per_journey [0-9.]*' | awk '{print $2}' | sort -n | tr '\n' ' ')"
@@ -81,6 +93,10 @@ for kind in minimal full; do
     END { for (key in v) { split(key, a, SUBSEP); if (a[2] == "goldenpath:" && (a[1], "plain:") in v) print v[key], v[a[1], "plain:"] } }' \
     "$out/runs.txt" | awk -v name="$kind" -f scripts/ratio-interval.awk
 done
+echo "== each run's ratio goldenpath / floor, the minimal journey"
+awk '$1 == "minimal" { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") v[$2, $3] = $(i + 1) }
+  END { for (key in v) { split(key, a, SUBSEP); if (a[2] == "goldenpath:" && (a[1], "floor:") in v) print v[key], v[a[1], "floor:"] } }' \
+  "$out/runs.txt" | awk -v name="minimal/floor" -f scripts/ratio-interval.awk
 fi
 
 if want memory; then
