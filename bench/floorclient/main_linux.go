@@ -95,6 +95,7 @@ type client struct {
 	failed  int
 	stopAt  time.Time
 	running int
+	next    []*user // users whose journey ended, to begin again from the loop
 }
 
 func main() {
@@ -249,7 +250,9 @@ func (c *client) begin(u *user) {
 	}
 }
 
-// end ends u's journey and starts the next.
+// end ends u's journey; the loop begins u's next one. (Beginning it here
+// would recurse without bound while every journey fails at once, as against
+// a refused port.)
 func (c *client) end(u *user, ok bool) {
 	if ok {
 		c.ok++
@@ -267,7 +270,31 @@ func (c *client) end(u *user, ok bool) {
 	}
 	u.wbuf = u.wbuf[:0]
 	c.running--
-	c.begin(u)
+	u.step = idle
+	c.next = append(c.next, u)
+}
+
+// beginNext begins the next journey of every user whose journey ended.
+func (c *client) beginNext() {
+	for len(c.next) > 0 {
+		us := c.next
+		c.next = nil
+		for _, u := range us {
+			c.begin(u)
+		}
+		if c.running == 0 {
+			return // all failed at once again: epoll first, then again
+		}
+	}
+}
+
+// waitMS is how long the loop may wait for events: not at all while
+// journeys are to begin.
+func (c *client) waitMS() int {
+	if len(c.next) > 0 {
+		return 0
+	}
+	return 1000
 }
 
 func (c *client) loop() {
@@ -277,8 +304,8 @@ func (c *client) loop() {
 	}
 	events := make([]unix.EpollEvent, 256)
 	checked := time.Now()
-	for c.running > 0 {
-		n, err := unix.EpollWait(c.epfd, events, 1000)
+	for c.beginNext(); c.running > 0 || len(c.next) > 0; c.beginNext() {
+		n, err := unix.EpollWait(c.epfd, events, c.waitMS())
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			log.Fatalf("floorclient: epoll_wait: %v", err)
 		}
@@ -328,18 +355,20 @@ func (c *client) loopNetpoll() {
 	}
 	events := make([]unix.EpollEvent, 256)
 	checked := time.Now()
-	for c.running > 0 {
-		_ = f.SetReadDeadline(time.Now().Add(time.Second))
-		err := rc.Read(func(uintptr) bool {
-			n, err := unix.EpollWait(c.epfd, events, 0)
-			if n <= 0 || err != nil {
-				return false
+	for c.beginNext(); c.running > 0 || len(c.next) > 0; c.beginNext() {
+		if len(c.next) == 0 {
+			_ = f.SetReadDeadline(time.Now().Add(time.Second))
+			err := rc.Read(func(uintptr) bool {
+				n, err := unix.EpollWait(c.epfd, events, 0)
+				if n <= 0 || err != nil {
+					return false
+				}
+				c.handle(events[:n])
+				return len(c.next) > 0 || n == len(events)
+			})
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				log.Fatalf("floorclient: the epoll set: %v", err)
 			}
-			c.handle(events[:n])
-			return c.running == 0 || n == len(events)
-		})
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			log.Fatalf("floorclient: the epoll set: %v", err)
 		}
 		checked = c.timeouts(checked)
 	}

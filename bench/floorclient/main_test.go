@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +83,34 @@ func TestFloorCountsFailures(t *testing.T) {
 	}
 	if r.failed == 0 || r.ok != 0 {
 		t.Fatalf("%d journeys ended well and %d failed; want every one failed", r.ok, r.failed)
+	}
+}
+
+// A server that stops listening once its users are registered: every
+// login's connection is refused, at once or a moment later, and the floor
+// counts each journey as failed until its time is up.
+func TestFloorRefusedAfterRegistering(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users = 3
+	var registered atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		if registered.Add(1) == users {
+			ln.Close()
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	r, err := run("http://"+ln.Addr().String(), users, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d journeys failed", r.failed)
+	if r.failed < users || r.ok != 0 {
+		t.Fatalf("%d journeys ended well and %d failed; want every one failed, at least one a user", r.ok, r.failed)
 	}
 }
 
