@@ -9,8 +9,8 @@
 #
 # With bench/plainclient among them, each one's run-by-run ratio to it too, with a 95% interval;
 # with bench/floorclient (the floor: the journey's system calls and next to nothing else), each
-# one's ratio to that too. A binary named plainclient* or floorclient* (a wrapper adding a flag, say)
-# is run as those are.
+# one's ratio to that too (it makes minimal journeys only). A binary named plainclient* or
+# floorclient* (a wrapper adding a flag, say) is run as those are.
 # Each run also shows the backend's own CPU per journey (server_cpu_us_per_journey, from /proc): a
 # slow minute of the machine costs every process more CPU for the same work.
 #
@@ -22,7 +22,7 @@
 #        /tmp/old and /tmp/new, then: scripts/bench-cpu-ab.sh 5 /tmp/old /tmp/new
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,19p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,22p' "$0"; exit 2; }
 runs=$1
 shift
 out=bench-out/cpu-ab
