@@ -95,7 +95,8 @@ type client struct {
 	failed  int
 	stopAt  time.Time
 	running int
-	next    []*user // users whose journey ended, to begin again from the loop
+	next    []*user      // users whose journey ended, to begin again from the loop
+	closed  map[int]bool // descriptors closed during the batch of events at hand
 }
 
 func main() {
@@ -184,7 +185,7 @@ func newClient(target string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{epfd: epfd, host: t.Host, byFD: map[int]*user{}, rx: make([]byte, 64<<10)}
+	c := &client{epfd: epfd, host: t.Host, byFD: map[int]*user{}, closed: map[int]bool{}, rx: make([]byte, 64<<10)}
 	c.addr.Port = ap.Port
 	copy(c.addr.Addr[:], ap.IP.To4())
 	return c, nil
@@ -220,6 +221,7 @@ func (c *client) dialLogin(u *user) error {
 func (c *client) shut(fd int) {
 	delete(c.byFD, fd)
 	unix.Close(fd)
+	c.closed[fd] = true
 }
 
 // begin starts u's next journey (or none after the deadline).
@@ -314,9 +316,16 @@ func (c *client) loop() {
 	}
 }
 
+// handle gives each event to its socket's user. An event of a descriptor
+// closed earlier in the same batch is stale: the number may already be a
+// new socket's, whose own events come in a later batch.
 func (c *client) handle(events []unix.EpollEvent) {
+	clear(c.closed) // those closed before the batch was fetched are not in it
 	for _, e := range events {
 		fd := int(e.Fd)
+		if c.closed[fd] {
+			continue
+		}
 		if u := c.byFD[fd]; u != nil {
 			c.ready(u, fd, e.Events)
 		}
