@@ -71,9 +71,11 @@ func (u *auser) fired() {
 	case socket:
 		u.timedOut()
 	case !ref.live():
-	case time.Until(ref.until()) > 0:
-		t.Reset(time.Until(ref.until())) // the timer was an earlier exchange's
 	default:
+		if left := time.Until(ref.until()); left > 0 {
+			t.Reset(left) // the timer was an earlier exchange's
+			return
+		}
 		ref.fail(os.ErrDeadlineExceeded)
 	}
 }
