@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"fmt"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -52,11 +51,7 @@ func decodeSeriesHDR(s string) (*hdr.PackedHistogram, error) {
 }
 
 // latencyOf returns the PointLatency of p.
-func latencyOf(p *hdr.PackedHistogram) (PointLatency, error) {
-	enc, err := p.Encode()
-	if err != nil {
-		return PointLatency{}, fmt.Errorf("metrics: encode series histogram: %w", err)
-	}
+func latencyOf(p *hdr.PackedHistogram) PointLatency {
 	q := p.ValueAtPercentilesSlice(seriesQuantiles)
 	top := int64(HighestTrackable)
 	return PointLatency{
@@ -64,8 +59,8 @@ func latencyOf(p *hdr.PackedHistogram) (PointLatency, error) {
 		P50:   ms(time.Duration(min(q[0], top))),
 		P95:   ms(time.Duration(min(q[1], top))),
 		P99:   ms(time.Duration(min(q[2], top))),
-		HDR:   string(enc),
-	}, nil
+		HDR:   encodeSeries(p),
+	}
 }
 
 // A secondHist is one second of a series histogram. While the second is
@@ -95,8 +90,7 @@ func (b *secondHist) hist() *hdr.PackedHistogram {
 	return b.live
 }
 
-// seal replaces b's live histogram by its PointLatency. If it cannot be
-// encoded, which a valid histogram always can, b stays live.
+// seal replaces b's live histogram by its PointLatency.
 func (b *secondHist) seal() {
 	if b.live == nil {
 		return
@@ -105,11 +99,7 @@ func (b *secondHist) seal() {
 		b.live = nil
 		return
 	}
-	lat, err := latencyOf(b.live)
-	if err != nil {
-		return
-	}
-	b.live, b.sealed = nil, lat
+	b.live, b.sealed = nil, latencyOf(b.live)
 }
 
 // latency returns b's PointLatency, and false if b is empty.
@@ -117,8 +107,8 @@ func (b *secondHist) latency() (PointLatency, bool) {
 	if b.live == nil {
 		return b.sealed, b.sealed.Count > 0
 	}
-	lat, err := latencyOf(b.live)
-	return lat, err == nil && lat.Count > 0
+	lat := latencyOf(b.live)
+	return lat, lat.Count > 0
 }
 
 // A histSeries is a series histogram: one secondHist per second.
