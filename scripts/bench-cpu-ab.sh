@@ -14,6 +14,10 @@
 # Each run also shows the backend's own CPU per journey (server_cpu_us_per_journey, from /proc): a
 # slow minute of the machine costs every process more CPU for the same work.
 #
+# With bench/plainclient among them, also each binary's median over the runs whose plain client cost
+# within PLAIN_BAND (default "240 290", the plain client's figure on the day issue 11 was filed):
+# the machine's speed swings within a batch, and those runs are the ones at that day's speed.
+#
 # With PIN=1 the backend runs on core 0 and each client on core 1 (taskset; Go then gives each
 # client one P), so that the two never share a core. The backend then has one core, not the two it
 # shares otherwise, and does fewer journeys a second: another load than the issue's figure.
@@ -91,3 +95,23 @@ for base in plainclient floorclient; do
       END { for (r in g) if (r in p) print g[r], p[r] }' "$out/runs.txt" | awk -v name="$name" -f scripts/ratio-interval.awk
   done
 done
+# The runs at the speed of issue 11's day: those whose plain client cost within PLAIN_BAND.
+if grep -q "^run [0-9]* plainclient " "$out/runs.txt"; then
+  read -r lo hi <<<"${PLAIN_BAND:-240 290}"
+  echo "== the runs whose plainclient cost $lo-$hi us a journey: each binary's median there (its runs in brackets)"
+  for b in "$@"; do
+    name="$(basename "$b")"
+    awk -v n="$name" -v lo="$lo" -v hi="$hi" '
+      function fig(   i) { for (i = 4; i < NF; i++) if ($i == "cpu_us_per_journey") return $(i + 1) }
+      $1 == "run" && $3 == "plainclient" { p = fig(); if (p >= lo && p <= hi) in_band[$2] = 1 }
+      $1 == "run" && $3 == n { g[$2] = fig() }
+      END {
+        k = 0; for (r in g) if (r in in_band) x[++k] = g[r]
+        if (k == 0) { printf "%-20s no run in the band\n", n; exit }
+        for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+        m = (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2
+        s = ""; for (i = 1; i <= k; i++) s = s sprintf("%s%.1f", (i > 1 ? " " : ""), x[i])
+        printf "%-20s %.1f us over %d runs [%s]\n", n, m, k, s
+      }' "$out/runs.txt"
+  done
+fi
