@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench-cpu-ab.sh: CPU per journey of goldenpath binaries (or bench/plainclient) side by side, to
 # measure one change: each run starts a fresh reference backend (`serve --think 0`, its own
-# process) and drives it with each binary in turn, 50 users for 10 s, minimal journeys (KIND=full
+# process) and drives it with each binary in turn (each run starting with the next), 50 users for 10 s, minimal journeys (KIND=full
 # for full ones), so that the binaries alternate and share the machine's drift. Prints, per run and
 # binary, the journeys, the failures and goldenpath's own CPU per journey (its generator_cpu_us
 # over its journeys; for bench/plainclient its own count), and /usr/bin/time's user and system
@@ -51,8 +51,14 @@ fi
 # ticks: a process's CPU so far (user and system) in clock ticks, from /proc.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
+bins=("$@")
 for i in $(seq "$runs"); do
-  for b in "$@"; do
+  # Each run starts with the next binary: the one that runs in a given place of a run reads cheaper
+  # or dearer with the machine (two batches of one pair, 2026-12-08:
+  # the second of the two read 3% and 7% cheaper in the median, whichever it was),
+  # and rotating the order spreads that over them all.
+  for k in $(seq 0 $(($# - 1))); do
+    b="${bins[$(((i - 1 + k) % $#))]}"
     name="$(basename "$b")"
     dir="$out/run-$i-$name"
     mkdir -p "$dir"
