@@ -10,8 +10,8 @@
 #
 # Prints, per run, each binary's journeys, failures and CPU per journey (its generator_cpu_us over
 # its journeys), then the median ratio A/B over the runs with a 95% interval
-# (scripts/ratio-interval.awk; 6 runs or more). An A/A run of one binary against itself shows the
-# method's own spread (2026-12-08, 8 runs: 0.988, all runs within 0.968-1.017).
+# (scripts/ratio-interval.awk; 6 runs or more). An A/A run of one binary against a copy of itself
+# shows the method's own spread (2026-12-08, 10 runs: 0.979 [0.953, 1.021], runs 0.941-1.026).
 #
 # Two clients share the backend, so each does about half the journeys a lone client would, with
 # fewer frames per wake of its loops: the CPU per journey reads higher than bench-cpu-ab.sh's. Use
