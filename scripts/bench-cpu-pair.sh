@@ -17,16 +17,21 @@
 # fewer frames per wake of its loops: the CPU per journey reads higher than bench-cpu-ab.sh's. Use
 # the ratio, not the absolute figures.
 #
-# Usage: [USERS=25] [KIND=minimal] scripts/bench-cpu-pair.sh RUNS A B
+# The backend is A's `serve` unless SERVER names another goldenpath binary: give a plain build
+# there when A is a wrapper that sets something for the client (GOGC, say), which the backend would
+# otherwise take too.
+#
+# Usage: [USERS=25] [KIND=minimal] [SERVER=goldenpath] scripts/bench-cpu-pair.sh RUNS A B
 #        e.g. build two commits' cmd/goldenpath to /tmp/old and /tmp/new, then:
 #        scripts/bench-cpu-pair.sh 10 /tmp/new /tmp/old
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 3 ] || { sed -n '2,22p' "$0"; exit 2; }
+[ $# -eq 3 ] || { sed -n '2,26p' "$0"; exit 2; }
 runs=$1
 a=$2
 b=$3
-for x in "$a" "$b"; do
+server="${SERVER:-$a}"
+for x in "$a" "$b" "$server"; do
   [ -x "$x" ] || { echo "bench-cpu-pair.sh: $x is not an executable" >&2; exit 2; }
 done
 case "$runs" in '' | *[!0-9]*) echo "bench-cpu-pair.sh: RUNS must be a whole number, not $runs" >&2; exit 2 ;; esac
@@ -35,8 +40,8 @@ kind="${KIND:-minimal}"
 out=bench-out/cpu-pair
 rm -rf "$out"
 mkdir -p "$out"
-# serve-backend.sh wants $out/goldenpath: A serves.
-ln -sf "$(realpath "$a")" "$out/goldenpath"
+# serve-backend.sh wants $out/goldenpath: A serves, or SERVER.
+ln -sf "$(realpath "$server")" "$out/goldenpath"
 # shellcheck source=serve-backend.sh
 . scripts/serve-backend.sh
 # fig DIR: "journeys N failed F cpu_us_per_journey C" of the run whose report is in DIR.
