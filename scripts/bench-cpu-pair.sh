@@ -50,16 +50,17 @@ fig() {
     "journeys \(.journeys) failed \(.failed) cpu_us_per_journey \((.metrics.counters.generator_cpu_us / .journeys * 10 | round) / 10)"' "$1/results.json" 2>/dev/null ||
     echo "journeys 0 failed 0 cpu_us_per_journey 0"
 }
+# client BINARY NAME: one client of the pair, in the background, against $url, its report in $dir/NAME.
+client() {
+  "$1" run --target "$url" --journey "$kind" --suite integrated --users "$users" --duration 10s --quiet \
+    --out "$dir/$2" >"$dir/$2.txt" 2>&1 &
+}
 for i in $(seq "$runs"); do
   dir="$out/run-$i"
   mkdir -p "$dir"
   serve "$dir" --think 0
   first=A
   [ $((i % 2)) = 0 ] && first=B
-  client() { # client BINARY NAME: one client of the pair, in the background
-    "$1" run --target "$url" --journey "$kind" --suite integrated --users "$users" --duration 10s --quiet \
-      --out "$dir/$2" >"$dir/$2.txt" 2>&1 &
-  }
   if [ "$first" = A ]; then client "$a" A; pa=$!; client "$b" B; pb=$!; else client "$b" B; pb=$!; client "$a" A; pa=$!; fi
   wait "$pa" || true
   wait "$pb" || true
@@ -68,4 +69,5 @@ for i in $(seq "$runs"); do
   echo "run $i first $first A $(fig "$dir/A") B $(fig "$dir/B")"
 done | tee "$out/runs.txt"
 echo "== A = $a, B = $b: each run's ratio A/B of CPU per journey: median, 95% interval of the median (the runs in brackets)"
-awk '$1 == "run" { print $11, $18 }' "$out/runs.txt" | awk -v name="A/B" -f scripts/ratio-interval.awk
+# A run in which either client made no journey (it failed to start, say) has no ratio.
+awk '$1 == "run" && $11 > 0 && $18 > 0 { print $11, $18 }' "$out/runs.txt" | awk -v name="A/B" -f scripts/ratio-interval.awk
